@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file common.h
+ * Small shared definitions: branch hints, cache-line size, debug-only checks.
+ *
+ * Result conventions (STYLE.md #3), kept apart everywhere in dpcache:
+ *  - constructors return NULL and set errno;
+ *  - operations return 0 or a negative errno value;
+ *  - cache outcomes are `enum dpc_status` (store.h), never an errno.
+ */
+#ifndef DPCACHE_COMMON_H
+#define DPCACHE_COMMON_H
+
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DPC_CACHE_LINE 64
+#define dpc_likely(x)   __builtin_expect(!!(x), 1)
+#define dpc_unlikely(x) __builtin_expect(!!(x), 0)
+#define dpc_aligned(a)  __attribute__((aligned(a)))
+#define dpc_cache_aligned dpc_aligned(DPC_CACHE_LINE)
+#define DPC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/** Largest key memcached accepts. */
+#define DPC_KEY_MAX 250u
+/** Largest value accepted by default (memcached's default item size limit). */
+#define DPC_VALUE_MAX_DEFAULT (1024u * 1024u)
+
+/**
+ * Hot-path argument checks: compiled into debug builds (-DDPC_DEBUG, which
+ * the tests use) and out of release builds (STYLE.md #5).
+ */
+#ifdef DPC_DEBUG
+#define DPC_RETURN_IF(cond, ret) do { if (dpc_unlikely(cond)) return (ret); } while (0)
+#else
+#define DPC_RETURN_IF(cond, ret) do { (void)sizeof(cond); } while (0)
+#endif
+
+static inline void dpc_prefetch0(const void *p) { __builtin_prefetch(p, 0, 3); }
+static inline void dpc_prefetchw(const void *p) { __builtin_prefetch(p, 1, 3); }
+
+#endif /* DPCACHE_COMMON_H */

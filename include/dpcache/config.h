@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file config.h
+ * dpcached's settings in one declarative table (STYLE.md #10).  The table
+ * drives the config file, dpcached's command-line flags, `dpcachectl
+ * config get|set` and `--help`; nothing else lists settings.
+ *
+ * Config file format: one `name = value` per line, `#` comments, blank
+ * lines ignored.  Flags: `--name=value` or `--name value`.
+ * Sizes accept K, M, G suffixes (powers of 1024).
+ *
+ * Run-time changes: each setting is one naturally aligned word; a change
+ * is validated first, then published with one atomic store, so a reader
+ * (worker) sees the old or the new value, never a mix, and a rejected
+ * change leaves the old value in force.
+ */
+#ifndef DPCACHE_CONFIG_H
+#define DPCACHE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum dpc_cfg_type {
+	DPC_CFG_U32,     /**< decimal, min..max */
+	DPC_CFG_SIZE,    /**< bytes, with K/M/G suffix, min..max (uint64_t field) */
+	DPC_CFG_IPV4,    /**< dotted quad, stored in network order (uint32_t field) */
+	DPC_CFG_ENUM,    /**< one of the '|'-separated names; stored as index (uint32_t) */
+	DPC_CFG_BOOL,    /**< yes/no/true/false/1/0/on/off (uint32_t 0/1) */
+	DPC_CFG_STRING,  /**< up to DPC_CFG_STR_MAX-1 bytes, [A-Za-z0-9_.-] */
+};
+#define DPC_CFG_STR_MAX 64
+
+/*
+ * X(name, type, default, min, max, enum_values, runtime, help)
+ * min/max: numeric bounds (U32, SIZE); enum_values: "a|b|c" for ENUM.
+ */
+#define DPC_CONFIG_SETTINGS(X) \
+	X(name,         DPC_CFG_STRING, "dpcache",   0, 0, NULL, false, \
+	  "Instance name; also the DPDK --file-prefix that dpcachectl uses to find it") \
+	X(address,      DPC_CFG_IPV4,   "198.18.0.1", 0, 0, NULL, false, \
+	  "IPv4 address dpcached answers for (ARP, ICMP echo, UDP)") \
+	X(port,         DPC_CFG_U32,    "11211",     1, 65535, NULL, false, \
+	  "First UDP port served; worker i also serves port+i (client-side partition steering)") \
+	X(workers,      DPC_CFG_U32,    "1",         1, 64, NULL, false, \
+	  "Worker lcores, one per RX/TX queue, each owning one table partition") \
+	X(memory,       DPC_CFG_SIZE,   "256M",      (1u << 20), (1ull << 40), NULL, false, \
+	  "Total cache memory (index + items), split evenly over the workers") \
+	X(item_size_hint, DPC_CFG_U32,  "64",        16, 1048576, NULL, false, \
+	  "Expected bytes per item (key + value + header); sizes the index") \
+	X(max_value,    DPC_CFG_SIZE,   "1M",        1024, (64ull << 20), NULL, false, \
+	  "Largest value accepted; larger SETs are answered with Value too large") \
+	X(eviction,     DPC_CFG_ENUM,   "clock",     0, 0, "fifo|clock|s3fifo", false, \
+	  "Eviction policy when memory is full") \
+	X(hugepages,    DPC_CFG_BOOL,   "yes",       0, 0, NULL, false, \
+	  "Back item memory with hugepages when available (falls back to normal pages)") \
+	X(log_level,    DPC_CFG_ENUM,   "info",      0, 0, "error|warning|info|debug", true, \
+	  "Log verbosity") \
+	X(maintain_budget, DPC_CFG_U32, "64",        1, 65536, NULL, true, \
+	  "Units of background work (reclaim, expiry, flush) per poll iteration") \
+	X(tx_retries,   DPC_CFG_U32,    "8",         0, 1024, NULL, true, \
+	  "Times a refused TX burst is retried before its frames are dropped and counted") \
+	X(ring_size,    DPC_CFG_U32,    "4096",      64, 65536, NULL, false, \
+	  "Entries in each worker's ring of writes handed over by other workers (power of 2)") \
+	X(sw_checksum,  DPC_CFG_ENUM,   "auto",      0, 0, "auto|yes|no", false, \
+	  "Compute IPv4/UDP checksums in software (auto: only when the port cannot offload)") \
+	X(stats_socket, DPC_CFG_BOOL,   "yes",       0, 0, NULL, false, \
+	  "Serve stats and runtime config to dpcachectl over the local channel")
+
+struct dpc_config {
+#define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \
+	DPC_CFG_CTYPE_##type name DPC_CFG_DIM_##type;
+#define DPC_CFG_CTYPE_DPC_CFG_U32 uint32_t
+#define DPC_CFG_CTYPE_DPC_CFG_SIZE uint64_t
+#define DPC_CFG_CTYPE_DPC_CFG_IPV4 uint32_t
+#define DPC_CFG_CTYPE_DPC_CFG_ENUM uint32_t
+#define DPC_CFG_CTYPE_DPC_CFG_BOOL uint32_t
+#define DPC_CFG_CTYPE_DPC_CFG_STRING char
+#define DPC_CFG_DIM_DPC_CFG_U32
+#define DPC_CFG_DIM_DPC_CFG_SIZE
+#define DPC_CFG_DIM_DPC_CFG_IPV4
+#define DPC_CFG_DIM_DPC_CFG_ENUM
+#define DPC_CFG_DIM_DPC_CFG_BOOL
+#define DPC_CFG_DIM_DPC_CFG_STRING [DPC_CFG_STR_MAX]
+	DPC_CONFIG_SETTINGS(DPC_X_CFG_FIELD)
+#undef DPC_X_CFG_FIELD
+};
+
+/** One row of the table (generated in lib/config.c). */
+struct dpc_config_def {
+	const char *name;
+	enum dpc_cfg_type type;
+	const char *def;
+	uint64_t min, max;
+	const char *enum_values;
+	bool runtime;
+	const char *help;
+	size_t offset;   /**< of the field in struct dpc_config */
+	size_t size;
+};
+extern const struct dpc_config_def dpc_config_defs[];
+extern const unsigned dpc_config_ndefs;
+
+/** Fill @p c with the defaults. */
+void dpc_config_defaults(struct dpc_config *c);
+const struct dpc_config_def *dpc_config_find(const char *name);
+
+/**
+ * Validate and set one setting.  @p at_runtime: refuse settings not
+ * changeable at run time (-EPERM).  Returns 0, -ENOENT (no such setting),
+ * -EINVAL (bad value: @p err names the setting and the allowed range),
+ * -EPERM.  On error @p c is unchanged.  Publishes with an atomic store.
+ */
+int dpc_config_set(struct dpc_config *c, const char *name, const char *value, bool at_runtime,
+		   char *err, size_t errlen);
+/** Format a setting's value; 0 or -ENOENT. */
+int dpc_config_get(const struct dpc_config *c, const char *name, char *buf, size_t len);
+/** Load a config file; 0 or negative errno with @p err "path:line: message". */
+int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size_t errlen);
+/**
+ * Parse dpcached's own flags (everything after EAL's `--`): `--name=value`,
+ * `--name value`, `--config FILE` (applied first, flags override it),
+ * `--help`.  Returns 0, 1 if --help was given, or negative errno with @p err.
+ */
+int dpc_config_parse_args(struct dpc_config *c, int argc, char **argv, char *err, size_t errlen);
+/** Print every setting: flag, type/range, default, runtime-changeable, help. */
+void dpc_config_help(FILE *out);
+
+#endif /* DPCACHE_CONFIG_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file stats.h
+ * Per-worker counters, defined once (STYLE.md #9): the X-macro list below
+ * generates the struct, reset, aggregation, names, help texts and units
+ * printed by dpcachectl, the STAT opcode and the Prometheus endpoint.
+ *
+ * Single writer: each worker owns its struct (cache-line aligned) and
+ * updates it with plain stores (dpc_stat_add); readers on other threads
+ * load with relaxed atomics (dpc_stats_read).  No locks, no LOCK-prefixed
+ * atomics on counters.
+ */
+#ifndef DPCACHE_STATS_H
+#define DPCACHE_STATS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "dpcache/common.h"
+
+/* X(name, unit, help).  Add new counters at the end of a group. */
+#define DPC_WORKER_STATS(X) \
+	X(rx_packets,      "packets",  "Frames received on this worker's queue") \
+	X(tx_packets,      "packets",  "Frames transmitted") \
+	X(rx_bytes,        "bytes",    "Bytes received (frames)") \
+	X(tx_bytes,        "bytes",    "Bytes transmitted (frames)") \
+	X(arp_replies,     "packets",  "ARP requests answered") \
+	X(icmp_echo,       "packets",  "ICMP echo requests answered") \
+	X(requests,        "requests", "memcached requests processed") \
+	X(cmd_get,         "requests", "GET/GETQ/GETK/GETKQ requests") \
+	X(cmd_set,         "requests", "SET/SETQ requests") \
+	X(cmd_add,         "requests", "ADD/ADDQ requests") \
+	X(cmd_replace,     "requests", "REPLACE/REPLACEQ requests") \
+	X(cmd_append,      "requests", "APPEND/APPENDQ requests") \
+	X(cmd_prepend,     "requests", "PREPEND/PREPENDQ requests") \
+	X(cmd_delete,      "requests", "DELETE/DELETEQ requests") \
+	X(cmd_incr,        "requests", "INCREMENT/INCREMENTQ requests") \
+	X(cmd_decr,        "requests", "DECREMENT/DECREMENTQ requests") \
+	X(cmd_touch,       "requests", "TOUCH requests") \
+	X(cmd_gat,         "requests", "GAT/GATQ/GATK/GATKQ requests") \
+	X(cmd_noop,        "requests", "NOOP requests") \
+	X(cmd_version,     "requests", "VERSION requests") \
+	X(cmd_flush,       "requests", "FLUSH/FLUSHQ requests") \
+	X(cmd_stat,        "requests", "STAT requests") \
+	X(cmd_quit,        "requests", "QUIT/QUITQ requests (no-op over UDP)") \
+	X(cmd_unknown,     "requests", "Requests with an unknown opcode") \
+	X(get_hits,        "requests", "GETs (and GATs) that found the key") \
+	X(get_misses,      "requests", "GETs (and GATs) that did not find the key") \
+	X(cas_mismatch,    "requests", "Writes refused because the CAS did not match") \
+	X(incr_misses,     "requests", "INCR/DECR on a missing key with no initial value") \
+	X(errors_inval,    "requests", "Requests answered with Invalid arguments") \
+	X(errors_too_large,"requests", "Requests answered with Value too large") \
+	X(errors_nospace,  "requests", "Writes refused for lack of memory (transient)") \
+	X(forwarded_out,   "packets",  "Datagrams handed to the owner worker's ring") \
+	X(forwarded_in,    "packets",  "Datagrams received from other workers' rings") \
+	X(resp_datagrams,  "packets",  "Response datagrams sent") \
+	X(resp_multi,      "responses","Responses split over more than one datagram") \
+	X(drop_short,      "packets",  "Dropped: truncated L2/L3/L4 header") \
+	X(drop_ethertype,  "packets",  "Dropped: not IPv4 or ARP") \
+	X(drop_arp_other,  "packets",  "Dropped: ARP not a request for our address") \
+	X(drop_ip_version, "packets",  "Dropped: IP version not 4") \
+	X(drop_ip_options, "packets",  "Dropped: IPv4 options") \
+	X(drop_ip_fragment,"packets",  "Dropped: IPv4 fragments") \
+	X(drop_ip_len,     "packets",  "Dropped: bad IPv4 length") \
+	X(drop_ip_csum,    "packets",  "Dropped: bad IPv4 checksum") \
+	X(drop_not_us,     "packets",  "Dropped: not addressed to us") \
+	X(drop_proto,      "packets",  "Dropped: IP protocol not served") \
+	X(drop_udp_len,    "packets",  "Dropped: bad UDP length") \
+	X(drop_udp_csum,   "packets",  "Dropped: bad UDP checksum") \
+	X(drop_udp_port,   "packets",  "Dropped: UDP port not served") \
+	X(drop_frame_short,"packets",  "Dropped: UDP payload shorter than the memcached frame header") \
+	X(drop_frame_multi,"packets",  "Dropped: request spread over several datagrams (total != 1)") \
+	X(drop_bad_magic,  "packets",  "Dropped: datagram (rest) not starting with the request magic") \
+	X(drop_truncated,  "packets",  "Dropped: datagram (rest) holding a truncated request") \
+	X(drop_ring_full,  "packets",  "Dropped: owner worker's ring full") \
+	X(drop_tx_full,    "packets",  "Dropped: TX queue refused the frame after retries") \
+	X(drop_nombuf,     "packets",  "Dropped: no mbuf for the response") \
+	X(evictions,       "items",    "Live items evicted to make room") \
+	X(poll_loops,      "loops",    "Poll-loop iterations") \
+	X(poll_busy,       "loops",    "Poll-loop iterations that received packets") \
+	X(poll_cycles,     "cycles",   "TSC cycles spent in busy poll-loop iterations")
+
+struct dpc_worker_stats {
+#define DPC_X_FIELD(name, unit, help) uint64_t name;
+	DPC_WORKER_STATS(DPC_X_FIELD)
+#undef DPC_X_FIELD
+} dpc_cache_aligned;
+
+enum {
+#define DPC_X_COUNT(name, unit, help) +1
+	DPC_WORKER_STATS_N = 0 DPC_WORKER_STATS(DPC_X_COUNT)
+#undef DPC_X_COUNT
+};
+
+/* Keep each worker's counters on lines of its own (no false sharing). */
+static_assert(sizeof(struct dpc_worker_stats) % DPC_CACHE_LINE == 0, "stats must fill whole cache lines");
+
+/** Owner-only increment: a plain load and store, no atomic RMW. */
+#define dpc_stat_add(st, field, n) ((st)->field += (uint64_t)(n))
+#define dpc_stat_inc(st, field) dpc_stat_add(st, field, 1)
+
+/** Copy a worker's counters from another thread (relaxed 64-bit loads). */
+static inline void dpc_stats_read(const struct dpc_worker_stats *src, struct dpc_worker_stats *dst)
+{
+#define DPC_X_READ(name, unit, help) dst->name = __atomic_load_n(&src->name, __ATOMIC_RELAXED);
+	DPC_WORKER_STATS(DPC_X_READ)
+#undef DPC_X_READ
+}
+
+static inline void dpc_stats_add_into(struct dpc_worker_stats *acc, const struct dpc_worker_stats *s)
+{
+#define DPC_X_ADD(name, unit, help) acc->name += s->name;
+	DPC_WORKER_STATS(DPC_X_ADD)
+#undef DPC_X_ADD
+}
+
+static inline void dpc_stats_reset(struct dpc_worker_stats *s) { memset(s, 0, sizeof(*s)); }
+
+/** Names/units/help by index 0..DPC_WORKER_STATS_N-1 (lib/stats.c). */
+extern const char *const dpc_stat_names[];
+extern const char *const dpc_stat_units[];
+extern const char *const dpc_stat_help[];
+/** Counter i of @p s (same order as the names). */
+uint64_t dpc_stat_get(const struct dpc_worker_stats *s, unsigned i);
+
+#endif /* DPCACHE_STATS_H */

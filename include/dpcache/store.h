@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file store.h
+ * The cache engine: a partitioned, lock-free cuckoo-hash index over
+ * per-partition item memory with eviction, TTL, CAS and memcached semantics.
+ *
+ * Concurrency (CREW):
+ *  - A cache has N partitions.  Partition p is *written* only by its owner
+ *    thread (all dpc_store_* calls on p).  Any thread may *read* any
+ *    partition (dpc_cache_get*, dpc_cache_prefetch) without locks.
+ *  - Every thread that reads must be registered with liburcu's QSBR flavour
+ *    (urcu_qsbr_register_thread()) and report quiescent states
+ *    (urcu_qsbr_quiescent_state()) regularly, e.g. once per poll iteration.
+ *    An item view returned to a reader stays valid until that reader's next
+ *    quiescent state; the owner reclaims memory only after a grace period
+ *    and never blocks on one.
+ *  - Owners are readers too: they must also be registered.
+ *
+ * Time: seconds of unix time, kept by the cache (dpc_cache_set_time()), so
+ * that tests can move the clock.  memcached expiry semantics: 0 = never;
+ * 1..2592000 (30 days) = relative seconds; larger = absolute unix time (in
+ * the past = already expired).
+ */
+#ifndef DPCACHE_STORE_H
+#define DPCACHE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpcache/common.h"
+
+/** Cache outcomes (not errnos).  The protocol maps them onto wire statuses. */
+enum dpc_status {
+	DPC_OK = 0,        /**< hit / stored / deleted / touched */
+	DPC_NOT_FOUND,     /**< miss, or key absent for delete/incr/touch */
+	DPC_EXISTS,        /**< CAS mismatch; add on an existing key */
+	DPC_NOT_STORED,    /**< replace/append/prepend on a missing key */
+	DPC_TOO_LARGE,     /**< value (or append result) over the size limit */
+	DPC_NON_NUMERIC,   /**< incr/decr on a value that is not a decimal u64 */
+	DPC_NOSPACE,       /**< no memory even after eviction (transient) */
+	DPC_INVALID,       /**< bad arguments (key length 0 or > 250, ...) */
+};
+
+/** Eviction policy of the item memory (see docs/design.md for the measured comparison). */
+enum dpc_evict_policy {
+	DPC_EVICT_FIFO = 0,   /**< segment FIFO: drop the oldest segment */
+	DPC_EVICT_CLOCK,      /**< FIFO with reinsertion of items read since last pass */
+	DPC_EVICT_S3FIFO,     /**< small/main FIFO queues + ghost (if implemented) */
+};
+
+struct dpc_cache_params {
+	unsigned nparts;          /**< partitions (1..DPC_MAX_PARTS), one per worker */
+	size_t mem_bytes;         /**< total memory budget (index + items), split evenly */
+	unsigned item_size_hint;  /**< expected bytes per item, sizes the index; 0 = 64 */
+	uint32_t max_value;       /**< largest value accepted; 0 = DPC_VALUE_MAX_DEFAULT */
+	enum dpc_evict_policy policy;
+	bool hugepages;           /**< try MAP_HUGETLB first, fall back to plain pages */
+	int numa_socket;          /**< informational; -1 = any */
+};
+
+#define DPC_MAX_PARTS 64u
+
+/** A key with its precomputed dpc_hash(). */
+struct dpc_key {
+	const void *data;
+	uint64_t hash;
+	uint8_t len;
+};
+
+/**
+ * Read-only view of a stored item.  Valid until the reading thread's next
+ * QSBR quiescent state; never torn (items are immutable once published;
+ * only exptime may change, atomically).
+ */
+struct dpc_item_view {
+	const void *key;
+	const void *val;
+	uint32_t vlen;
+	uint32_t flags;
+	uint32_t exptime;   /**< absolute unix seconds, 0 = never */
+	uint8_t klen;
+	uint64_t cas;
+};
+
+struct dpc_cache;
+
+/** Per-partition figures (owner-written, relaxed reads from any thread). */
+struct dpc_store_stats {
+	uint64_t items;           /**< live items in the index (approximate while writing) */
+	uint64_t bytes_used;      /**< item memory in use */
+	uint64_t bytes_limit;     /**< item memory budget */
+	uint64_t index_slots;     /**< index capacity in slots */
+	uint64_t evictions;       /**< live items dropped to make room */
+	uint64_t reinserted;      /**< CLOCK second chances */
+	uint64_t expired_reclaimed;
+	uint64_t index_evictions; /**< items dropped because both buckets and the cuckoo path were full */
+	uint64_t nospace;         /**< writes refused with DPC_NOSPACE */
+	uint64_t flushes;
+};
+
+/* ---- life cycle -------------------------------------------------------- */
+
+/** Create a cache.  Returns NULL and sets errno (EINVAL, ENOMEM). Cold path. */
+struct dpc_cache *dpc_cache_create(const struct dpc_cache_params *p);
+/** Free a cache (NULL is fine).  No thread may use it any more. */
+void dpc_cache_free(struct dpc_cache *c);
+unsigned dpc_cache_nparts(const struct dpc_cache *c);
+/** Bytes of metadata per item beyond key and value at the current load (benchmarks report it). */
+double dpc_cache_meta_bytes_per_item(const struct dpc_cache *c);
+void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_stats *out);
+
+/** Set the cache clock (unix seconds).  Any thread; relaxed store. */
+void dpc_cache_set_time(struct dpc_cache *c, uint32_t now);
+uint32_t dpc_cache_time(const struct dpc_cache *c);
+/** Convert a memcached exptime to absolute unix seconds (0 = never) using the cache clock. */
+uint32_t dpc_cache_abs_exptime(const struct dpc_cache *c, uint32_t exptime);
+
+/* ---- readers: any registered thread, lock-free -------------------------- */
+
+/** Prefetch the index buckets of a key (stage 2 of a batched pipeline). */
+void dpc_cache_prefetch(const struct dpc_cache *c, uint64_t hash);
+
+/**
+ * Look up one key.  DPC_OK with @p out filled, or DPC_NOT_FOUND (absent,
+ * expired or flushed).  Marks the item as recently used for eviction.
+ */
+enum dpc_status dpc_cache_get(const struct dpc_cache *c, const struct dpc_key *k,
+			      struct dpc_item_view *out);
+
+/**
+ * Batched lookup of up to 32 keys: hash already in each key; prefetches all
+ * buckets, then all candidate items, then compares.  st[i] and out[i] as
+ * dpc_cache_get() for keys[i].
+ */
+#define DPC_BULK_MAX 32u
+void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, unsigned n,
+			struct dpc_item_view *out, enum dpc_status *st);
+
+/* ---- owner-only writes on partition `part` ------------------------------ */
+
+enum dpc_set_mode { DPC_SET, DPC_ADD, DPC_REPLACE, DPC_APPEND, DPC_PREPEND };
+
+/**
+ * Store a value.  @p cas non-zero: only if the current item's CAS equals it
+ * (else DPC_EXISTS; DPC_NOT_FOUND if absent).  @p exptime in memcached
+ * form.  On DPC_OK *cas_out (if non-NULL) receives the new item's CAS
+ * (unique per write).  APPEND/PREPEND keep the old flags and exptime.
+ * Evicts as needed; never fails because the cache is full.
+ * Owner of `part` only; the replaced item is reclaimed after a grace period.
+ */
+enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_mode mode,
+			      const struct dpc_key *k, const void *val, uint32_t vlen,
+			      uint32_t flags, uint32_t exptime, uint64_t cas, uint64_t *cas_out);
+
+/** Delete; @p cas non-zero must match.  DPC_OK, DPC_NOT_FOUND, DPC_EXISTS. Owner only. */
+enum dpc_status dpc_store_delete(struct dpc_cache *c, unsigned part, const struct dpc_key *k,
+				 uint64_t cas);
+
+/**
+ * incr/decr with memcached semantics: 64-bit unsigned, incr wraps, decr
+ * stops at 0; value must be a decimal number (else DPC_NON_NUMERIC).  If
+ * absent: created with @p initial unless @p exptime == 0xffffffff
+ * (DPC_NOT_FOUND).  *value_out = new value; *cas_out = new CAS. Owner only.
+ */
+enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct dpc_key *k,
+				bool incr, uint64_t delta, uint64_t initial, uint32_t exptime,
+				uint64_t cas, uint64_t *value_out, uint64_t *cas_out);
+
+/** touch: set a new exptime; DPC_OK or DPC_NOT_FOUND.  If @p out, also a view (GAT). Owner only. */
+enum dpc_status dpc_store_touch(struct dpc_cache *c, unsigned part, const struct dpc_key *k,
+				uint32_t exptime, struct dpc_item_view *out);
+
+/**
+ * flush_all: every item stored before now + @p delay seconds stops being
+ * returned from that moment.  Any thread, all partitions (atomic request
+ * flags; owners apply delayed flushes in dpc_store_maintain()).
+ */
+void dpc_cache_flush(struct dpc_cache *c, uint32_t delay);
+
+/**
+ * Bounded background work for the owner of @p part, once per poll
+ * iteration: reclaim memory whose grace period has passed, apply pending
+ * flushes, lazy expiry.  Does at most @p budget units of work; returns the
+ * work done.  Never blocks.
+ */
+unsigned dpc_store_maintain(struct dpc_cache *c, unsigned part, unsigned budget);
+
+#endif /* DPCACHE_STORE_H */
