@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file ctl_server.h
+ * dpcached's side of the local control channel used by dpcachectl
+ * (stats, config get|set, flush, ping, version).  Local only: nothing
+ * reachable from the network.  Runs in a control thread, never on a worker
+ * lcore; reads worker counters with relaxed loads (stats.h) and publishes
+ * run-time config changes with atomic stores (config.h).
+ */
+#ifndef DPCACHE_CTL_SERVER_H
+#define DPCACHE_CTL_SERVER_H
+
+#include "dpcache/config.h"
+#include "dpcache/stats.h"
+#include "dpcache/store.h"
+
+struct dpc_ctl_env {
+	struct dpc_config *cfg;                 /**< live config (workers read it relaxed) */
+	struct dpc_cache *cache;                /**< for flush and store figures */
+	struct dpc_worker_stats *const *stats;  /**< one per worker */
+	unsigned nworkers;
+	const char *version;                    /**< e.g. "0.1.0" */
+};
+
+/**
+ * Start serving the control channel for this instance (call after
+ * rte_eal_init(); @p env must outlive the server).  0 or negative errno.
+ */
+int dpc_ctl_server_start(const struct dpc_ctl_env *env);
+/** Stop serving (idempotent). */
+void dpc_ctl_server_stop(void);
+
+#endif /* DPCACHE_CTL_SERVER_H */
