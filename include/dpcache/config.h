@@ -122,6 +122,9 @@ int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size
  * Parse dpcached's own flags (everything after EAL's `--`): `--name=value`,
  * `--name value`, `--config FILE` (applied first, flags override it),
  * `--help`.  Returns 0, 1 if --help was given, or negative errno with @p err.
+ * argv[0] is skipped when it is not a flag (the program name, as
+ * rte_eal_init() leaves it after `argv += ret`).  Setting names may be
+ * spelled with '-' for '_'.  On error @p c is unchanged.
  */
 int dpc_config_parse_args(struct dpc_config *c, int argc, char **argv, char *err, size_t errlen);
 /** Print every setting: flag, type/range, default, runtime-changeable, help. */
