@@ -285,8 +285,8 @@ static void test_args(void **state)
 	path = write_tmp("workers = 4\nport = 2000\nlog_level = error\n");
 	{
 		/* --config comes last on the line but is applied first: flags override it. */
-		const char *const a[] = { "dpcached", "--workers=2", "--log-level", "debug", "--memory", "64M",
-				 "--config", path, NULL };
+		const char *const a[] = { "dpcached", "--workers=2", "--log-level", "debug",
+					  "--memory", "64M", "--config", path, NULL };
 		char **argv = mkargv(a);
 
 		assert_int_equal(dpc_config_parse_args(&c, 8, argv, err, sizeof(err)), 0);
