@@ -85,7 +85,12 @@ size_t dpc_pkt_udp_build(uint8_t *out, const uint8_t src_mac[6], const uint8_t d
 			 uint32_t src_ip, uint32_t dst_ip, uint16_t sport, uint16_t dport,
 			 uint16_t payload_len, bool sw_csum);
 
-/* checksums (RFC 1071) */
+/*
+ * Checksums (RFC 1071), summed over 16-bit words in memory order: the
+ * result is ready to be stored into the header with memcpy (never
+ * byte-swap it).  dpc_ip4_cksum/dpc_udp4_cksum sum what is there, so
+ * zero the checksum field first when generating one.
+ */
 uint16_t dpc_ip4_cksum(const void *iphdr);                     /**< over a 20-byte header */
 uint16_t dpc_udp4_cksum(const void *iphdr, const void *udp, size_t udp_len);
 uint16_t dpc_udp4_phdr_cksum(const void *iphdr, size_t udp_len); /**< pseudo-header only (offload seed) */

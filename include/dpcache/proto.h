@@ -81,8 +81,11 @@ struct dpc_mc_req {
 	/**
 	 * 0 if the request is valid; else the status to answer with
 	 * (DPC_MC_EINVAL for wrong extras/key presence, key > 250,
-	 * DPC_MC_E2BIG for a value over max_value, DPC_MC_UNKNOWN_COMMAND).
-	 * The request's bytes are still consumed, so the next one parses.
+	 * DPC_MC_E2BIG for a value over max_value, DPC_MC_UNKNOWN_COMMAND
+	 * for an unknown opcode or keylen + extlen > bodylen, as memcached
+	 * does; in that last case extras/key/value are NULL and their
+	 * lengths 0).  The request's bytes are still consumed, so the next
+	 * one parses.
 	 */
 	uint16_t error;
 };
@@ -110,7 +113,8 @@ void dpc_mc_encode_res_hdr(uint8_t *out, const struct dpc_mc_req *req, uint16_t 
 
 /**
  * Encode a 24-byte request header (clients: dpcache-bench, dpcache-cli,
- * tests).  @p opaque is stored in network byte order as given.
+ * tests).  @p opaque is copied raw (memcpy, no byte swap), as req->opaque
+ * and res->opaque are read: a client gets back exactly the value it gave.
  */
 void dpc_mc_encode_req_hdr(uint8_t *out, uint8_t opcode, uint8_t extlen, uint16_t keylen,
 			   uint32_t vlen, uint32_t opaque, uint64_t cas);
