@@ -66,7 +66,9 @@ enum dpc_cfg_type {
 	X(sw_checksum,  DPC_CFG_ENUM,   "auto",      0, 0, "auto|yes|no", false, \
 	  "Compute IPv4/UDP checksums in software (auto: only when the port cannot offload)") \
 	X(stats_socket, DPC_CFG_BOOL,   "yes",       0, 0, NULL, false, \
-	  "Serve stats and runtime config to dpcachectl over the local channel")
+	  "Serve stats and runtime config to dpcachectl over the local channel") \
+	X(port_id,      DPC_CFG_U32,    "0",         0, 1023, NULL, false, \
+	  "DPDK port (ethdev id) to serve; 0 is the first port EAL found")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \
