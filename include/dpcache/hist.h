@@ -25,6 +25,8 @@ void dpc_hist_record_n(struct dpc_hist *h, uint64_t v, uint64_t n);
 /** Add @p src into @p dst (same geometry); 0 or -EINVAL. */
 int dpc_hist_merge(struct dpc_hist *dst, const struct dpc_hist *src);
 uint64_t dpc_hist_count(const struct dpc_hist *h);
+/** How many recorded values were above max_value (they count as max_value). */
+uint64_t dpc_hist_clamped(const struct dpc_hist *h);
 uint64_t dpc_hist_min(const struct dpc_hist *h);
 uint64_t dpc_hist_max(const struct dpc_hist *h);
 double dpc_hist_mean(const struct dpc_hist *h);
