@@ -609,7 +609,8 @@ static void test_stat(void **state)
 		for (unsigned j = 0; j < i; j++)
 			if (f->res[j].keylen == f->res[i].keylen &&
 			    memcmp(f->res[j].key, f->res[i].key, f->res[i].keylen) == 0)
-				fail_msg("duplicate stat %.*s", f->res[i].keylen, (const char *)f->res[i].key);
+				fail_msg("duplicate stat %.*s", f->res[i].keylen,
+					 (const char *)f->res[i].key);
 	}
 	assert_int_equal(stat_val(f, "cmd_get"), 2);
 	assert_int_equal(stat_val(f, "get_hits"), 1);
