@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpcache-bench load engine.
+ *
+ * One thread.  Every request in flight owns a slot; the memcached UDP
+ * request id is (generation << idx_bits | slot index), so a reply finds
+ * its slot in O(1) and a reply to a request already given up (timeout)
+ * is recognised as late.  The opaque field carries a per-request sequence
+ * number, checked on every response.  Requests are built from 24-byte
+ * header templates (only the opaque patched) and precomputed keys; values
+ * are generated from (key, version) and every hit is checked byte for
+ * byte.  Latency is measured in TSC ticks from the request's send time
+ * (closed loop) or from its scheduled time (open loop, so a stalled
+ * server cannot hide its queueing delay: no coordinated omission).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "dpcache/hist.h"
+
+enum slot_kind { K_GET = 1, K_MGET, K_SET, K_PREFILL };
+enum phase { PH_PREFILL = 0, PH_WARMUP, PH_MEASURE, PH_N };
+
+struct slot {
+	uint64_t t0;
+	uint64_t deadline;
+	uint32_t opaque;
+	uint16_t gen;
+	uint8_t busy;
+	uint8_t kind;
+	uint8_t phase;
+	uint16_t nkeys;
+	uint16_t hits;
+	uint16_t msg_total, msg_got;
+	uint32_t version;        /* K_SET */
+	uint32_t pf_start;       /* K_PREFILL: first position in the prefill order */
+	uint64_t hitmask;        /* K_MGET: positions answered */
+	uint32_t *keys;          /* [BENCH_MAX_BATCH] */
+	uint8_t *rbuf;           /* reassembly, max_chunks * DPC_UDP_MAX_DATA, or NULL */
+	uint16_t *clen;          /* [max_chunks] */
+};
+
+struct engine {
+	struct bench_cfg *cfg;
+	struct bench_tp *tp;
+	struct bench_keyspace ks;
+	struct bench_rng rng;
+	struct slot *slots;
+	unsigned nslots, idx_bits, window;
+	uint32_t *free_stack;
+	unsigned nfree;
+	uint32_t *keybuf;
+	uint8_t *rbuf_all;
+	uint16_t *clen_all;
+	unsigned max_chunks;
+	uint32_t next_opaque;
+	uint64_t timeout_ticks;
+	struct bench_counters cnt[PH_N];
+	struct dpc_hist *hist;
+	uint8_t phase;           /* phase new requests are sent in */
+	uint64_t get_thresh;     /* get_ratio scaled to 2^32 */
+	/* open loop: exponential inter-arrival quantiles, ticks * 256 */
+	uint64_t *exp_tab;
+	unsigned exp_mask;
+	/* prefill: keys in destination order, and batches to resend */
+	uint32_t *pf_order;
+	uint64_t pf_next;
+	uint32_t *pf_retry_start;
+	uint16_t *pf_retry_n;
+	unsigned pf_nretry, pf_retry_cap;
+	/* header templates */
+	uint8_t h_get[24], h_getkq[24], h_noop[24], h_set[24], h_setq[24];
+};
+
+static inline uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline unsigned key_server(const struct engine *e, uint64_t k)
+{
+	return e->ks.server ? e->ks.server[k] : 0;
+}
+
+static inline unsigned key_part(const struct engine *e, uint64_t k)
+{
+	return e->ks.part ? e->ks.part[k] : 0;
+}
+
+/* ---- slots ----------------------------------------------------------------- */
+
+static inline struct slot *slot_get(struct engine *e, uint32_t *idx)
+{
+	*idx = e->free_stack[--e->nfree];
+	return &e->slots[*idx];
+}
+
+static inline void slot_put(struct engine *e, struct slot *s)
+{
+	s->busy = 0;
+	s->gen++;
+	s->msg_total = 0;
+	e->free_stack[e->nfree++] = (uint32_t)(s - e->slots);
+}
+
+static inline uint16_t slot_rid(const struct engine *e, const struct slot *s)
+{
+	uint32_t idx = (uint32_t)(s - e->slots);
+
+	return (uint16_t)(((uint32_t)s->gen << e->idx_bits) | idx);
+}
+
+static void slot_fail(struct engine *e, struct slot *s, uint64_t *counter)
+{
+	(*counter)++;
+	if (s->kind == K_PREFILL && e->pf_nretry < e->pf_retry_cap) {
+		e->pf_retry_start[e->pf_nretry] = s->pf_start;
+		e->pf_retry_n[e->pf_nretry++] = s->nkeys;
+	}
+	slot_put(e, s);
+}
+
+static void slot_done(struct engine *e, struct slot *s, uint64_t now)
+{
+	struct bench_counters *c = &e->cnt[s->phase];
+
+	c->completed++;
+	if (s->phase == PH_MEASURE)
+		dpc_hist_record(e->hist, now > s->t0 ? now - s->t0 : 0);
+	slot_put(e, s);
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static inline uint8_t *put_frame(uint8_t *p, uint16_t rid)
+{
+	put_be16(p, rid);
+	p[2] = 0;
+	p[3] = 0;
+	p[4] = 0;
+	p[5] = 1;
+	p[6] = 0;
+	p[7] = 0;
+	return p + DPC_UDP_FRAME_LEN;
+}
+
+static inline uint8_t *put_hdr(uint8_t *p, const uint8_t tmpl[24], uint32_t opaque)
+{
+	memcpy(p, tmpl, 24);
+	memcpy(p + 12, &opaque, 4);
+	return p + 24;
+}
+
+static uint16_t build_get(struct engine *e, struct slot *s, uint8_t *buf, uint64_t k)
+{
+	unsigned ks = e->ks.key_size;
+	uint8_t *p = put_frame(buf, slot_rid(e, s));
+
+	s->kind = K_GET;
+	s->nkeys = 1;
+	s->keys[0] = (uint32_t)k;
+	s->opaque = e->next_opaque++;
+	p = put_hdr(p, e->h_get, s->opaque);
+	memcpy(p, bench_key(&e->ks, k), ks);
+	return (uint16_t)(p + ks - buf);
+}
+
+static uint16_t build_mget(struct engine *e, struct slot *s, uint8_t *buf, uint64_t k0)
+{
+	unsigned ks = e->ks.key_size, n = e->cfg->batch, srv = key_server(e, k0);
+	uint8_t *p = put_frame(buf, slot_rid(e, s));
+
+	s->kind = K_MGET;
+	s->nkeys = (uint16_t)n;
+	s->hitmask = 0;
+	s->hits = 0;
+	s->opaque = e->next_opaque;
+	e->next_opaque += n + 1;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t k = k0;
+
+		if (i > 0) {
+			k = bench_key_draw(&e->ks, &e->rng);
+			/* every key of a datagram must live on the same server */
+			for (unsigned tries = 0; key_server(e, k) != srv; tries++)
+				k = tries < 64 ? bench_key_draw(&e->ks, &e->rng) : k0;
+		}
+		s->keys[i] = (uint32_t)k;
+		p = put_hdr(p, e->h_getkq, s->opaque + i);
+		memcpy(p, bench_key(&e->ks, k), ks);
+		p += ks;
+	}
+	p = put_hdr(p, e->h_noop, s->opaque + n);
+	return (uint16_t)(p - buf);
+}
+
+static uint8_t *put_set(struct engine *e, uint8_t *p, const uint8_t tmpl[24], uint32_t opaque,
+			uint64_t k, uint32_t version)
+{
+	unsigned ks = e->ks.key_size;
+
+	p = put_hdr(p, tmpl, opaque);
+	put_be32(p, bench_value_flags(k));
+	put_be32(p + 4, 0);
+	p += 8;
+	memcpy(p, bench_key(&e->ks, k), ks);
+	p += ks;
+	bench_value_fill(p, e->cfg->value_size, k, version);
+	return p + e->cfg->value_size;
+}
+
+static uint16_t build_set(struct engine *e, struct slot *s, uint8_t *buf, uint64_t k)
+{
+	uint8_t *p = put_frame(buf, slot_rid(e, s));
+
+	s->kind = K_SET;
+	s->nkeys = 1;
+	s->keys[0] = (uint32_t)k;
+	s->version = ++e->ks.version[k];
+	s->opaque = e->next_opaque++;
+	p = put_set(e, p, e->h_set, s->opaque, k, s->version);
+	return (uint16_t)(p - buf);
+}
+
+/* SETQ x n + NOOP for prefill positions [start, start+n) of pf_order. */
+static uint16_t build_prefill(struct engine *e, struct slot *s, uint8_t *buf, uint32_t start,
+			      unsigned n)
+{
+	uint8_t *p = put_frame(buf, slot_rid(e, s));
+
+	s->kind = K_PREFILL;
+	s->nkeys = (uint16_t)n;
+	s->pf_start = start;
+	s->opaque = e->next_opaque;
+	e->next_opaque += n + 1;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t k = e->pf_order[start + i];
+
+		s->keys[i] = (uint32_t)k;
+		p = put_set(e, p, e->h_setq, s->opaque + i, k, 0);
+	}
+	p = put_hdr(p, e->h_noop, s->opaque + n);
+	return (uint16_t)(p - buf);
+}
+
+/* ---- responses ------------------------------------------------------------------- */
+
+static bool check_hit(struct engine *e, const struct dpc_mc_res *r, uint64_t k)
+{
+	if (r->extlen != 4 || get_be32(r->extras) != bench_value_flags(k))
+		return false;
+	if (r->vlen != e->cfg->value_size)
+		return false;
+	return bench_value_check(r->value, r->vlen, k, e->ks.version[k], NULL) == 0;
+}
+
+/* Returns true when @p s is finished (done or failed). */
+static bool on_response(struct engine *e, struct slot *s, const struct dpc_mc_res *r,
+			uint32_t opaque, uint64_t now)
+{
+	struct bench_counters *c = &e->cnt[s->phase];
+	uint64_t k;
+
+	switch (s->kind) {
+	case K_GET:
+		k = s->keys[0];
+		c->gets++;
+		if (r->opcode != DPC_OP_GET || opaque != s->opaque) {
+			slot_fail(e, s, &c->err_content);
+			return true;
+		}
+		if (r->status == DPC_MC_OK) {
+			if (!check_hit(e, r, k)) {
+				slot_fail(e, s, &c->err_content);
+				return true;
+			}
+			c->get_hits++;
+		} else if (r->status == DPC_MC_KEY_ENOENT) {
+			c->get_misses++;
+		} else {
+			slot_fail(e, s, &c->err_status);
+			return true;
+		}
+		slot_done(e, s, now);
+		return true;
+	case K_MGET: {
+		uint32_t pos = opaque - s->opaque;
+
+		if (r->opcode == DPC_OP_NOOP && pos == s->nkeys) {
+			c->gets += s->nkeys;
+			c->get_hits += s->hits;
+			c->get_misses += (uint64_t)(s->nkeys - s->hits);
+			slot_done(e, s, now);
+			return true;
+		}
+		if (r->opcode != DPC_OP_GETKQ || pos >= s->nkeys || (s->hitmask >> pos & 1)) {
+			slot_fail(e, s, &c->err_content);
+			return true;
+		}
+		if (r->status != DPC_MC_OK) {
+			slot_fail(e, s, &c->err_status);
+			return true;
+		}
+		k = s->keys[pos];
+		if (r->keylen != e->ks.key_size ||
+		    memcmp(r->key, bench_key(&e->ks, k), e->ks.key_size) != 0 || !check_hit(e, r, k)) {
+			slot_fail(e, s, &c->err_content);
+			return true;
+		}
+		s->hitmask |= 1ull << pos;
+		s->hits++;
+		return false;
+	}
+	case K_SET:
+		c->sets++;
+		if (r->opcode != DPC_OP_SET || opaque != s->opaque) {
+			slot_fail(e, s, &c->err_content);
+			return true;
+		}
+		if (r->status != DPC_MC_OK) {
+			slot_fail(e, s, &c->err_status);
+			return true;
+		}
+		c->set_ok++;
+		slot_done(e, s, now);
+		return true;
+	case K_PREFILL: {
+		uint32_t pos = opaque - s->opaque;
+
+		if (r->opcode == DPC_OP_NOOP && pos == s->nkeys) {
+			c->sets += s->nkeys;
+			c->set_ok += s->nkeys - s->hits;
+			slot_done(e, s, now);
+			return true;
+		}
+		/* a quiet SET answers only when it failed */
+		if (r->opcode != DPC_OP_SETQ || pos >= s->nkeys) {
+			slot_fail(e, s, &c->err_content);
+			return true;
+		}
+		c->err_status++;
+		s->hits++;
+		return false;
+	}
+	default:
+		slot_fail(e, s, &c->err_proto);
+		return true;
+	}
+}
+
+static void parse_msg(struct engine *e, struct slot *s, const uint8_t *buf, size_t len, uint64_t now)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		struct dpc_mc_res r;
+		uint32_t opaque;
+		int n = dpc_mc_parse_res(buf + off, len - off, &r);
+
+		if (n <= 0) {
+			slot_fail(e, s, &e->cnt[s->phase].err_proto);
+			return;
+		}
+		memcpy(&opaque, buf + off + 12, 4);
+		off += (size_t)n;
+		if (on_response(e, s, &r, opaque, now)) {
+			if (off < len)
+				e->cnt[s->phase].err_proto++;  /* bytes after the final response */
+			return;
+		}
+	}
+}
+
+static void on_dgram(struct engine *e, const uint8_t *buf, size_t len, uint64_t now)
+{
+	uint16_t rid, seq, total;
+	struct slot *s;
+
+	if (len < DPC_UDP_FRAME_LEN) {
+		e->cnt[e->phase].err_proto++;
+		return;
+	}
+	rid = be16(buf);
+	seq = be16(buf + 2);
+	total = be16(buf + 4);
+	s = &e->slots[rid & (e->nslots - 1)];
+	if (!s->busy || (uint16_t)(s->gen << e->idx_bits | (rid & (e->nslots - 1))) != rid) {
+		e->cnt[e->phase].late++;
+		return;
+	}
+	e->cnt[s->phase].rx_dgrams++;
+	e->cnt[s->phase].rx_bytes += len;
+	/* memcached 1.6 sends an empty datagram with total 0 for each silent quiet op */
+	if (total == 0 && len == DPC_UDP_FRAME_LEN)
+		return;
+	if (dpc_likely(total == 1 && seq == 0)) {
+		parse_msg(e, s, buf + DPC_UDP_FRAME_LEN, len - DPC_UDP_FRAME_LEN, now);
+		return;
+	}
+	/* a response spread over several datagrams: reassemble by sequence number */
+	size_t dlen = len - DPC_UDP_FRAME_LEN;
+	if (total == 0 || seq >= total || total > e->max_chunks || !s->rbuf || dlen > DPC_UDP_MAX_DATA ||
+	    (s->msg_total && s->msg_total != total)) {
+		slot_fail(e, s, &e->cnt[s->phase].err_proto);
+		return;
+	}
+	if (!s->msg_total) {
+		s->msg_total = total;
+		s->msg_got = 0;
+		memset(s->clen, 0xff, total * sizeof(*s->clen));
+	}
+	if (s->clen[seq] != 0xffff) {
+		slot_fail(e, s, &e->cnt[s->phase].err_proto);   /* duplicate datagram */
+		return;
+	}
+	memcpy(s->rbuf + (size_t)seq * DPC_UDP_MAX_DATA, buf + DPC_UDP_FRAME_LEN, dlen);
+	s->clen[seq] = (uint16_t)dlen;
+	if (++s->msg_got < total)
+		return;
+	size_t mlen = 0;
+	for (unsigned i = 0; i < total; i++) {
+		if (mlen != (size_t)i * DPC_UDP_MAX_DATA)
+			memmove(s->rbuf + mlen, s->rbuf + (size_t)i * DPC_UDP_MAX_DATA, s->clen[i]);
+		mlen += s->clen[i];
+	}
+	s->msg_total = 0;
+	parse_msg(e, s, s->rbuf, mlen, now);
+}
+
+static void rx_all(struct engine *e)
+{
+	struct bench_rxd d[BENCH_BURST];
+	unsigned n = e->tp->ops->rx(e->tp, d, BENCH_BURST);
+
+	if (!n)
+		return;
+	uint64_t now = bench_tsc();
+	for (unsigned i = 0; i < n; i++)
+		on_dgram(e, d[i].buf, d[i].len, now);
+}
+
+static void scan_timeouts(struct engine *e, uint64_t now, bool all)
+{
+	for (unsigned i = 0; i < e->nslots; i++) {
+		struct slot *s = &e->slots[i];
+
+		if (s->busy && (all || now > s->deadline))
+			slot_fail(e, s, &e->cnt[s->phase].timeouts);
+	}
+}
+
+/* ---- sending --------------------------------------------------------------------- */
+
+/*
+ * Send up to @p n requests.  @p sched: scheduled times (open loop), or
+ * NULL (closed loop: stamped just before the burst leaves).  Returns the
+ * number handed to the transport.
+ */
+static unsigned send_burst(struct engine *e, unsigned n, const uint64_t *sched, bool prefill)
+{
+	struct bench_txd d[BENCH_BURST];
+	struct slot *sl[BENCH_BURST];
+	struct bench_counters *c = &e->cnt[e->phase];
+	unsigned got, k = 0;
+	uint64_t now;
+
+	if (n > e->nfree)
+		n = e->nfree;
+	if (prefill) {
+		/* a lower bound of the batches left, so that every buffer taken is filled */
+		uint64_t left = e->pf_nretry + (e->ks.n - e->pf_next + e->cfg->prefill_batch - 1) /
+				e->cfg->prefill_batch;
+		if (n > left)
+			n = (unsigned)left;
+	}
+	if (!n)
+		return 0;
+	got = e->tp->ops->tx_get(e->tp, d, n);
+	c->tx_refused += n - got;   /* no buffer: counted like a refused send */
+	for (unsigned i = 0; i < got; i++) {
+		uint32_t idx;
+		struct slot *s;
+		uint64_t key;
+
+		if (prefill) {
+			uint32_t start;
+			unsigned m;
+
+			if (e->pf_nretry) {
+				e->pf_nretry--;
+				start = e->pf_retry_start[e->pf_nretry];
+				m = e->pf_retry_n[e->pf_nretry];
+			} else if (e->pf_next < e->ks.n) {
+				start = (uint32_t)e->pf_next;
+				key = e->pf_order[start];
+				m = 1;
+				/* extend the batch while keys share the destination */
+				while (m < e->cfg->prefill_batch && start + m < e->ks.n &&
+				       key_server(e, e->pf_order[start + m]) == key_server(e, key) &&
+				       key_part(e, e->pf_order[start + m]) == key_part(e, key))
+					m++;
+				e->pf_next += m;
+			} else {
+				break;   /* not reached: n is bounded by the batches left */
+			}
+			s = slot_get(e, &idx);
+			key = e->pf_order[start];
+			d[i].len = build_prefill(e, s, d[i].buf, start, m);
+		} else {
+			s = slot_get(e, &idx);
+			key = bench_key_draw(&e->ks, &e->rng);
+			if ((bench_rng_next(&e->rng) >> 32) < e->get_thresh)
+				d[i].len = e->cfg->batch > 1 ? build_mget(e, s, d[i].buf, key)
+							     : build_get(e, s, d[i].buf, key);
+			else
+				d[i].len = build_set(e, s, d[i].buf, key);
+		}
+		d[i].server = (uint16_t)key_server(e, key);
+		d[i].part = (uint16_t)key_part(e, key);
+		s->busy = 1;
+		s->phase = e->phase;
+		s->msg_total = 0;
+		sl[k++] = s;
+	}
+	now = bench_tsc();
+	for (unsigned i = 0; i < k; i++) {
+		sl[i]->t0 = sched ? sched[i] : now;
+		sl[i]->deadline = now + e->timeout_ticks;
+	}
+	(void)e->tp->ops->tx_send(e->tp, d, k);
+	for (unsigned i = 0; i < k; i++) {
+		if (d[i].len == 0) {
+			slot_fail(e, sl[i], &c->tx_refused);
+			continue;
+		}
+		c->sent++;
+		c->tx_bytes += d[i].len;
+	}
+	return k;
+}
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+static size_t resp_max(const struct bench_cfg *c)
+{
+	size_t get = 24 + 4 + c->value_size + 64;
+	size_t mget = (size_t)c->batch * (24 + 4 + c->key_size + c->value_size) + 24;
+	size_t pf = (size_t)c->prefill_batch * (24 + 64) + 24;
+	size_t m = get > mget ? get : mget;
+
+	return (m > pf ? m : pf) + 64;
+}
+
+static int engine_init(struct engine *e, struct bench_cfg *cfg, struct bench_tp *tp)
+{
+	unsigned want = cfg->outstanding;
+	size_t rmax;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	e->tp = tp;
+	bench_rng_seed(&e->rng, cfg->seed);
+	rc = bench_keyspace_init(&e->ks, cfg);
+	if (rc < 0) {
+		fprintf(stderr, "dpcache-bench: cannot build %llu keys of %u bytes: %s\n",
+			(unsigned long long)cfg->keys, cfg->key_size, strerror(-rc));
+		return rc;
+	}
+	e->window = want;
+	e->nslots = 1;
+	e->idx_bits = 0;
+	while (e->nslots < want) {
+		e->nslots <<= 1;
+		e->idx_bits++;
+	}
+	rmax = resp_max(cfg);
+	e->max_chunks = (unsigned)((rmax + DPC_UDP_MAX_DATA - 1) / DPC_UDP_MAX_DATA);
+	e->slots = calloc(e->nslots, sizeof(*e->slots));
+	e->free_stack = calloc(e->nslots, sizeof(*e->free_stack));
+	e->keybuf = calloc((size_t)e->nslots * BENCH_MAX_BATCH, sizeof(*e->keybuf));
+	e->hist = dpc_hist_create(bench_tsc_hz() * 10, 7);
+	if (!e->slots || !e->free_stack || !e->keybuf || !e->hist)
+		return -ENOMEM;
+	if (e->max_chunks > 1) {
+		size_t per = (size_t)e->max_chunks * DPC_UDP_MAX_DATA;
+
+		if (per * e->nslots > (1ull << 30)) {
+			fprintf(stderr, "dpcache-bench: responses of %zu bytes x %u outstanding need "
+				"over 1 GiB of reassembly buffers: lower --outstanding\n", rmax, e->nslots);
+			return -E2BIG;
+		}
+		e->rbuf_all = malloc(per * e->nslots);
+		e->clen_all = malloc((size_t)e->max_chunks * e->nslots * sizeof(uint16_t));
+		if (!e->rbuf_all || !e->clen_all)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < e->nslots; i++) {
+		e->slots[i].keys = e->keybuf + (size_t)i * BENCH_MAX_BATCH;
+		if (e->rbuf_all) {
+			e->slots[i].rbuf = e->rbuf_all + (size_t)i * e->max_chunks * DPC_UDP_MAX_DATA;
+			e->slots[i].clen = e->clen_all + (size_t)i * e->max_chunks;
+		}
+	}
+	/* only `window` slots are ever free at once */
+	for (unsigned i = 0; i < want; i++)
+		e->free_stack[e->nfree++] = want - 1 - i;
+	e->timeout_ticks = bench_tsc_hz() / 1000000 * cfg->timeout_us;
+	e->get_thresh = (uint64_t)(cfg->get_ratio * 4294967296.0);
+	if (cfg->get_ratio >= 1.0)
+		e->get_thresh = UINT64_MAX;
+	e->next_opaque = (uint32_t)bench_rng_next(&e->rng);
+	dpc_mc_encode_req_hdr(e->h_get, DPC_OP_GET, 0, (uint16_t)cfg->key_size, 0, 0, 0);
+	dpc_mc_encode_req_hdr(e->h_getkq, DPC_OP_GETKQ, 0, (uint16_t)cfg->key_size, 0, 0, 0);
+	dpc_mc_encode_req_hdr(e->h_noop, DPC_OP_NOOP, 0, 0, 0, 0, 0);
+	dpc_mc_encode_req_hdr(e->h_set, DPC_OP_SET, 8, (uint16_t)cfg->key_size, cfg->value_size, 0, 0);
+	dpc_mc_encode_req_hdr(e->h_setq, DPC_OP_SETQ, 8, (uint16_t)cfg->key_size, cfg->value_size, 0, 0);
+	if (cfg->rate > 0) {
+		e->exp_mask = 4095;
+		e->exp_tab = malloc((e->exp_mask + 1) * sizeof(*e->exp_tab));
+		if (!e->exp_tab)
+			return -ENOMEM;
+		double mean = (double)bench_tsc_hz() / cfg->rate * 256.0;
+		for (unsigned i = 0; i <= e->exp_mask; i++)
+			e->exp_tab[i] = (uint64_t)(-log(((double)i + 0.5) / (e->exp_mask + 1)) * mean);
+	}
+	return 0;
+}
+
+static void engine_free(struct engine *e)
+{
+	bench_keyspace_free(&e->ks);
+	free(e->slots);
+	free(e->free_stack);
+	free(e->keybuf);
+	free(e->rbuf_all);
+	free(e->clen_all);
+	free(e->exp_tab);
+	free(e->pf_order);
+	free(e->pf_retry_start);
+	free(e->pf_retry_n);
+	dpc_hist_free(e->hist);
+}
+
+static void progress(struct engine *e, const char *what, double t, uint64_t *last_done,
+		     double *last_t)
+{
+	const struct bench_counters *c = &e->cnt[e->phase];
+	double dt = t - *last_t;
+	double rate = dt > 0 ? (double)(c->completed - *last_done) / dt : 0;
+
+	fprintf(stderr, "[%6.1fs] %-8s %10.3f Mreq/s  done %llu  in flight %u  lost %llu  errors %llu\n",
+		t, what, rate / 1e6, (unsigned long long)c->completed, e->window - e->nfree,
+		(unsigned long long)c->timeouts,
+		(unsigned long long)(c->err_status + c->err_content + c->err_proto));
+	*last_done = c->completed;
+	*last_t = t;
+}
+
+/* ---- phases -------------------------------------------------------------------------- */
+
+static int prefill(struct engine *e, struct bench_result *res)
+{
+	uint64_t hz = bench_tsc_hz(), t0 = bench_tsc(), next_scan = t0, next_prog = t0 + hz;
+	uint64_t last_done = 0, *cnt;
+	double last_t = 0;
+	unsigned ndest = (e->cfg->nservers) * (e->cfg->steer > 1 ? e->cfg->steer : 1);
+
+	e->phase = PH_PREFILL;
+	/* counting sort of keys by destination: batches of SETQ never span two */
+	e->pf_order = malloc(e->ks.n * sizeof(*e->pf_order));
+	cnt = calloc(ndest + 1, sizeof(*cnt));
+	e->pf_retry_cap = e->nslots * 2 + 64;
+	e->pf_retry_start = malloc(e->pf_retry_cap * sizeof(*e->pf_retry_start));
+	e->pf_retry_n = malloc(e->pf_retry_cap * sizeof(*e->pf_retry_n));
+	if (!e->pf_order || !cnt || !e->pf_retry_start || !e->pf_retry_n) {
+		free(cnt);
+		return -ENOMEM;
+	}
+	unsigned np = e->cfg->steer > 1 ? e->cfg->steer : 1;
+	for (uint64_t k = 0; k < e->ks.n; k++)
+		cnt[key_server(e, k) * np + key_part(e, k) + 1]++;
+	for (unsigned i = 1; i <= ndest; i++)
+		cnt[i] += cnt[i - 1];
+	for (uint64_t k = 0; k < e->ks.n; k++)
+		e->pf_order[cnt[key_server(e, k) * np + key_part(e, k)]++] = (uint32_t)k;
+	free(cnt);
+	e->pf_next = 0;
+	for (;;) {
+		uint64_t now = bench_tsc();
+
+		rx_all(e);
+		if (e->pf_next >= e->ks.n && !e->pf_nretry && e->nfree == e->window)
+			break;
+		if (bench_stop_requested() || now - t0 > 300 * hz) {
+			scan_timeouts(e, now, true);
+			break;
+		}
+		if (e->nfree && (e->pf_next < e->ks.n || e->pf_nretry))
+			(void)send_burst(e, e->nfree < BENCH_BURST ? e->nfree : BENCH_BURST, NULL, true);
+		if (now >= next_scan) {
+			scan_timeouts(e, now, false);
+			next_scan = now + e->timeout_ticks / 4 + 1;
+		}
+		if (e->cfg->progress && now >= next_prog) {
+			progress(e, "prefill", (double)(now - t0) / (double)hz, &last_done, &last_t);
+			next_prog += hz;
+		}
+	}
+	res->phase = "prefill";
+	res->seconds = (double)(bench_tsc() - t0) / (double)hz;
+	res->c = e->cnt[PH_PREFILL];
+	return 0;
+}
+
+static void measure(struct engine *e, struct bench_result *res)
+{
+	const struct bench_cfg *cfg = e->cfg;
+	uint64_t hz = bench_tsc_hz(), t0 = bench_tsc();
+	uint64_t warm_end = t0 + (uint64_t)(cfg->warmup_s * (double)hz);
+	uint64_t meas_end = warm_end + (uint64_t)(cfg->duration_s * (double)hz);
+	uint64_t meas_start = warm_end, stop_at = 0, next_scan = t0, next_prog = t0 + hz;
+	uint64_t next_send = t0 << 8;   /* open loop schedule, ticks * 256 */
+	uint64_t last_done = 0;
+	double last_t = 0;
+	bool sending = true;
+	uint64_t sched[BENCH_BURST];
+
+	e->phase = cfg->warmup_s > 0 ? PH_WARMUP : PH_MEASURE;
+	for (;;) {
+		uint64_t now = bench_tsc();
+
+		rx_all(e);
+		if (e->phase == PH_WARMUP && now >= warm_end) {
+			e->phase = PH_MEASURE;
+			meas_start = now;
+			last_done = 0;
+		}
+		if (sending && (now >= meas_end || bench_stop_requested())) {
+			sending = false;
+			stop_at = now;
+		}
+		if (sending) {
+			if (cfg->rate <= 0) {
+				if (e->nfree)
+					(void)send_burst(e, e->nfree < BENCH_BURST ? e->nfree : BENCH_BURST,
+							 NULL, false);
+			} else {
+				unsigned n = 0;
+
+				while (n < BENCH_BURST && n < e->nfree && (next_send >> 8) <= now) {
+					sched[n++] = next_send >> 8;
+					next_send += e->exp_tab[bench_rng_next(&e->rng) & e->exp_mask];
+				}
+				if (n)
+					(void)send_burst(e, n, sched, false);
+			}
+		} else if (e->nfree == e->window || now - stop_at > e->timeout_ticks + hz / 100) {
+			scan_timeouts(e, now, true);
+			break;
+		}
+		if (now >= next_scan) {
+			scan_timeouts(e, now, false);
+			next_scan = now + e->timeout_ticks / 4 + 1;
+		}
+		if (cfg->progress && now >= next_prog) {
+			progress(e, e->phase == PH_WARMUP ? "warmup" : "measure",
+				 (double)(now - t0) / (double)hz, &last_done, &last_t);
+			next_prog += hz;
+		}
+	}
+	res->phase = "measure";
+	res->seconds = (double)((stop_at > meas_start ? stop_at : meas_start) - meas_start) / (double)hz;
+	res->offered_rate = cfg->rate;
+	res->c = e->cnt[PH_MEASURE];
+	res->lat = e->hist;
+}
+
+int bench_run_load(struct bench_cfg *cfg, struct bench_tp *tp)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	struct bench_result pf, m;
+	int rc;
+
+	if (!e)
+		return -ENOMEM;
+	memset(&pf, 0, sizeof(pf));
+	memset(&m, 0, sizeof(m));
+	rc = engine_init(e, cfg, tp);
+	if (rc < 0)
+		goto out;
+	if (cfg->prefill) {
+		rc = prefill(e, &pf);
+		if (rc < 0)
+			goto out;
+		if (cfg->progress || !cfg->json_path || strcmp(cfg->json_path, "-") != 0)
+			fprintf(stderr, "prefill: %llu keys in %.2f s, %llu stored, %llu lost datagrams, "
+				"%llu errors\n", (unsigned long long)e->ks.n, pf.seconds,
+				(unsigned long long)pf.c.set_ok, (unsigned long long)pf.c.timeouts,
+				(unsigned long long)(pf.c.err_status + pf.c.err_content + pf.c.err_proto));
+	}
+	measure(e, &m);
+	bench_report_text(stdout, cfg, &m);
+	if (cfg->json_path) {
+		FILE *f = strcmp(cfg->json_path, "-") == 0 ? stdout : fopen(cfg->json_path, "w");
+
+		if (!f) {
+			fprintf(stderr, "dpcache-bench: cannot write %s: %s\n", cfg->json_path,
+				strerror(errno));
+			rc = -errno;
+			goto out;
+		}
+		bench_report_json(f, cfg, &m, cfg->prefill ? &pf : NULL);
+		if (f != stdout)
+			fclose(f);
+	}
+	rc = (m.c.err_status + m.c.err_content + m.c.err_proto + pf.c.err_content + pf.c.err_proto) ? 1 : 0;
+out:
+	engine_free(e);
+	free(e);
+	return rc;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpcache-bench results: a few lines for people, one JSON object for
+ * scripts (perf/sweep.sh, perf/compare.sh).  Latencies come from the
+ * log-linear histogram in TSC ticks and are converted to microseconds here.
+ */
+#include <string.h>
+
+#include "bench.h"
+#include "dpcache/hist.h"
+
+static const double pcts[] = { 50, 90, 99, 99.9, 99.99 };
+static const char *const pct_names[] = { "p50", "p90", "p99", "p99_9", "p99_99" };
+
+static void dist_name(const struct bench_cfg *c, char *buf, size_t len)
+{
+	if (c->zipf_s > 0)
+		snprintf(buf, len, "zipf:%g", c->zipf_s);
+	else
+		snprintf(buf, len, "uniform");
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct bench_result *r)
+{
+	const struct bench_counters *c = &r->c;
+	char dist[32];
+	double s = r->seconds > 0 ? r->seconds : 1e-9;
+	uint64_t lost = c->timeouts;
+
+	dist_name(cfg, dist, sizeof(dist));
+	fprintf(out, "dpcache-bench %s%s transport=%s servers=%u (%s%s) keys=%llu key=%uB value=%uB "
+		"get=%.0f%% dist=%s batch=%u steer=%u ",
+		cfg->label ? cfg->label : "", cfg->label ? ":" : "",
+		cfg->transport == BENCH_TP_UDP ? "udp" : "dpdk", cfg->nservers, cfg->servers[0].name,
+		cfg->nservers > 1 ? ",..." : "", (unsigned long long)cfg->keys, cfg->key_size,
+		cfg->value_size, cfg->get_ratio * 100, dist, cfg->batch, cfg->steer);
+	if (cfg->rate > 0)
+		fprintf(out, "open-loop rate=%.0f/s (cap %u)\n", cfg->rate, cfg->outstanding);
+	else
+		fprintf(out, "closed-loop outstanding=%u\n", cfg->outstanding);
+	fprintf(out, "  requests  %llu in %.2f s = %.4f M req/s  (GETs %.4f M/s, SETs %.4f M/s)\n",
+		(unsigned long long)c->completed, r->seconds, (double)c->completed / s / 1e6,
+		(double)c->gets / s / 1e6, (double)c->sets / s / 1e6);
+	fprintf(out, "  hits      %.3f %%  (%llu hits, %llu misses)\n",
+		100 * ratio(c->get_hits, c->get_hits + c->get_misses), (unsigned long long)c->get_hits,
+		(unsigned long long)c->get_misses);
+	fprintf(out, "  lost      %llu of %llu (%.4f %%), late %llu, tx refused %llu\n",
+		(unsigned long long)lost, (unsigned long long)c->sent, 100 * ratio(lost, c->sent),
+		(unsigned long long)c->late, (unsigned long long)c->tx_refused);
+	fprintf(out, "  errors    status %llu, content %llu, protocol %llu\n",
+		(unsigned long long)c->err_status, (unsigned long long)c->err_content,
+		(unsigned long long)c->err_proto);
+	if (r->lat && dpc_hist_count(r->lat)) {
+		fprintf(out, "  latency   us: mean %.2f", bench_tsc_to_us((uint64_t)dpc_hist_mean(r->lat)));
+		for (unsigned i = 0; i < DPC_ARRAY_SIZE(pcts); i++)
+			fprintf(out, "  %s %.2f", pct_names[i],
+				bench_tsc_to_us(dpc_hist_percentile(r->lat, pcts[i])));
+		fprintf(out, "  max %.2f\n", bench_tsc_to_us(dpc_hist_max(r->lat)));
+	}
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", *s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void json_counters(FILE *out, const struct bench_counters *c)
+{
+	fprintf(out, "\"sent\": %llu, \"completed\": %llu, \"gets\": %llu, \"hits\": %llu, "
+		"\"misses\": %llu, \"sets\": %llu, \"sets_ok\": %llu, \"lost\": %llu, \"late\": %llu, "
+		"\"tx_refused\": %llu, \"errors\": {\"status\": %llu, \"content\": %llu, "
+		"\"protocol\": %llu}, \"rx_datagrams\": %llu, \"rx_bytes\": %llu, \"tx_bytes\": %llu",
+		(unsigned long long)c->sent, (unsigned long long)c->completed,
+		(unsigned long long)c->gets, (unsigned long long)c->get_hits,
+		(unsigned long long)c->get_misses, (unsigned long long)c->sets,
+		(unsigned long long)c->set_ok, (unsigned long long)c->timeouts,
+		(unsigned long long)c->late, (unsigned long long)c->tx_refused,
+		(unsigned long long)c->err_status, (unsigned long long)c->err_content,
+		(unsigned long long)c->err_proto, (unsigned long long)c->rx_dgrams,
+		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_bytes);
+}
+
+void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct bench_result *r,
+		       const struct bench_result *prefill)
+{
+	const struct bench_counters *c = &r->c;
+	double s = r->seconds > 0 ? r->seconds : 1e-9;
+	char dist[32];
+
+	dist_name(cfg, dist, sizeof(dist));
+	fprintf(out, "{\"tool\": \"dpcache-bench\", \"label\": ");
+	json_str(out, cfg->label ? cfg->label : "");
+	fprintf(out, ", \"transport\": \"%s\", \"servers\": [",
+		cfg->transport == BENCH_TP_UDP ? "udp" : "dpdk");
+	for (unsigned i = 0; i < cfg->nservers; i++) {
+		fprintf(out, "%s", i ? ", " : "");
+		json_str(out, cfg->servers[i].name);
+	}
+	fprintf(out, "],\n \"workload\": {\"keys\": %llu, \"key_size\": %u, \"value_size\": %u, "
+		"\"get_ratio\": %g, \"dist\": \"%s\", \"batch\": %u, \"mode\": \"%s\", "
+		"\"outstanding\": %u, \"rate\": %.0f, \"warmup_s\": %g, \"duration_s\": %g, "
+		"\"steer\": %u, \"prefill\": %s, \"timeout_us\": %u},\n",
+		(unsigned long long)cfg->keys, cfg->key_size, cfg->value_size, cfg->get_ratio, dist,
+		cfg->batch, cfg->rate > 0 ? "open" : "closed", cfg->outstanding, cfg->rate,
+		cfg->warmup_s, cfg->duration_s, cfg->steer, cfg->prefill ? "true" : "false",
+		cfg->timeout_us);
+	if (prefill) {
+		fprintf(out, " \"prefill\": {\"seconds\": %.3f, ", prefill->seconds);
+		json_counters(out, &prefill->c);
+		fprintf(out, "},\n");
+	}
+	fprintf(out, " \"results\": {\"seconds\": %.6f, \"offered_rate\": %.0f, \"req_per_s\": %.1f, "
+		"\"gets_per_s\": %.1f, \"sets_per_s\": %.1f, \"hit_ratio\": %.6f, \"loss_ratio\": %.8f, ",
+		r->seconds, r->offered_rate, (double)c->completed / s, (double)c->gets / s,
+		(double)c->sets / s, ratio(c->get_hits, c->get_hits + c->get_misses),
+		ratio(c->timeouts, c->sent));
+	json_counters(out, c);
+	fprintf(out, ",\n  \"latency_us\": {\"samples\": %llu",
+		(unsigned long long)(r->lat ? dpc_hist_count(r->lat) : 0));
+	if (r->lat && dpc_hist_count(r->lat)) {
+		fprintf(out, ", \"mean\": %.3f, \"min\": %.3f",
+			bench_tsc_to_us((uint64_t)dpc_hist_mean(r->lat)),
+			bench_tsc_to_us(dpc_hist_min(r->lat)));
+		for (unsigned i = 0; i < DPC_ARRAY_SIZE(pcts); i++)
+			fprintf(out, ", \"%s\": %.3f", pct_names[i],
+				bench_tsc_to_us(dpc_hist_percentile(r->lat, pcts[i])));
+		fprintf(out, ", \"max\": %.3f, \"rel_error\": %g", bench_tsc_to_us(dpc_hist_max(r->lat)),
+			dpc_hist_rel_error(r->lat));
+	}
+	fprintf(out, "}},\n \"tsc_hz\": %llu}\n", (unsigned long long)bench_tsc_hz());
+}

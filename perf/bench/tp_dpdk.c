@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpcache-bench transport over a DPDK port (memif, af_xdp, af_packet, tap,
+ * a NIC): one lcore, bursts of 32, Ethernet/IPv4/UDP headers copied from a
+ * precomputed template per (server, partition) with only the lengths and
+ * the IPv4 checksum patched.  With --steer N the port has N queue pairs
+ * and partition p's requests leave on TX queue p (memif: straight to the
+ * worker that owns p).  Answers ARP for its own address; resolves the
+ * servers' MACs by ARP unless --dst-mac is given.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "bench.h"
+
+#define HDRS 42u
+#define NB_DESC 1024u
+
+struct tp_dpdk {
+	struct bench_tp tp;
+	uint16_t port;
+	uint16_t nq;
+	uint16_t rxq_next;
+	struct rte_mempool *pool;
+	struct rte_ether_addr mac;
+	uint32_t src_ip;       /* network order */
+	uint16_t src_port;     /* host order */
+	bool udp_csum;
+	unsigned nservers, nparts;
+	uint8_t (*tmpl)[HDRS]; /* [server * nparts + part] */
+	uint32_t *tmpl_sum;    /* IPv4 header sum without the length, folded later */
+	struct rte_mbuf *txm[BENCH_BURST];
+	struct rte_mbuf *rxm[BENCH_BURST];
+	unsigned nrx;
+	/* ARP resolution */
+	const struct bench_cfg *cfg;
+	bool resolving;
+	bool resolved[BENCH_MAX_SERVERS];
+	uint8_t rmac[BENCH_MAX_SERVERS][6];
+};
+
+static uint32_t sum16(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void build_template(struct tp_dpdk *t, unsigned s, unsigned p, const uint8_t dmac[6])
+{
+	uint8_t *h = t->tmpl[s * t->nparts + p];
+	const struct bench_server *sv = &t->cfg->servers[s];
+	uint16_t dport = (uint16_t)(sv->port + p);
+
+	memset(h, 0, HDRS);
+	memcpy(h, dmac, 6);
+	memcpy(h + 6, t->mac.addr_bytes, 6);
+	h[12] = 0x08;
+	h[13] = 0x00;
+	h[14] = 0x45;          /* IPv4, IHL 5 */
+	h[20] = 0x40;          /* DF */
+	h[22] = 64;            /* TTL */
+	h[23] = 17;            /* UDP */
+	memcpy(h + 26, &t->src_ip, 4);
+	memcpy(h + 30, &sv->ip, 4);
+	h[34] = (uint8_t)(t->src_port >> 8);
+	h[35] = (uint8_t)t->src_port;
+	h[36] = (uint8_t)(dport >> 8);
+	h[37] = (uint8_t)dport;
+	/* IPv4 header sum with total length and checksum 0 */
+	t->tmpl_sum[s * t->nparts + p] = sum16(h + 14, 20);
+}
+
+static unsigned dpdk_tx_get(struct bench_tp *tp, struct bench_txd *d, unsigned n)
+{
+	struct tp_dpdk *t = (struct tp_dpdk *)tp;
+
+	if (n > BENCH_BURST)
+		n = BENCH_BURST;
+	while (n > 0 && rte_pktmbuf_alloc_bulk(t->pool, t->txm, n) != 0)
+		n /= 2;
+	for (unsigned i = 0; i < n; i++) {
+		d[i].buf = rte_pktmbuf_mtod(t->txm[i], uint8_t *) + HDRS;
+		d[i].cap = BENCH_DGRAM_MAX;
+		d[i].len = 0;
+		d[i].server = 0;
+		d[i].part = 0;
+	}
+	return n;
+}
+
+static void finish_frame(struct tp_dpdk *t, struct rte_mbuf *m, const struct bench_txd *d)
+{
+	unsigned ti = d->server * t->nparts + d->part;
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t udp_len = (uint16_t)(d->len + 8u);
+	uint16_t ip_len = (uint16_t)(udp_len + 20u);
+	uint16_t ck;
+
+	memcpy(f, t->tmpl[ti], HDRS);
+	f[16] = (uint8_t)(ip_len >> 8);
+	f[17] = (uint8_t)ip_len;
+	ck = (uint16_t)~fold(t->tmpl_sum[ti] + ip_len);
+	f[24] = (uint8_t)(ck >> 8);
+	f[25] = (uint8_t)ck;
+	f[38] = (uint8_t)(udp_len >> 8);
+	f[39] = (uint8_t)udp_len;
+	if (t->udp_csum) {
+		uint32_t s = sum16(f + 26, 8) + 17u + udp_len + sum16(f + 34, udp_len);
+		if (udp_len & 1)
+			s += (uint32_t)f[34 + udp_len - 1] << 8;
+		ck = (uint16_t)~fold(s);
+		if (ck == 0)
+			ck = 0xffff;
+		f[40] = (uint8_t)(ck >> 8);
+		f[41] = (uint8_t)ck;
+	}
+	m->data_len = (uint16_t)(HDRS + d->len);
+	m->pkt_len = m->data_len;
+}
+
+static unsigned tx_burst_retry(struct tp_dpdk *t, uint16_t q, struct rte_mbuf **m, unsigned n)
+{
+	unsigned done = 0;
+
+	for (unsigned tries = 0; done < n && tries < 64; tries++)
+		done += rte_eth_tx_burst(t->port, q, m + done, (uint16_t)(n - done));
+	return done;
+}
+
+static unsigned dpdk_tx_send(struct bench_tp *tp, struct bench_txd *d, unsigned n)
+{
+	struct tp_dpdk *t = (struct tp_dpdk *)tp;
+	struct rte_mbuf *q_m[BENCH_BURST];
+	unsigned q_i[BENCH_BURST];
+	unsigned sent = 0;
+	uint64_t qmask = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		finish_frame(t, t->txm[i], &d[i]);
+		qmask |= 1ull << (t->nq > 1 ? d[i].part % t->nq : 0);
+	}
+	while (qmask) {
+		uint16_t q = (uint16_t)__builtin_ctzll(qmask);
+		unsigned k = 0, done;
+
+		qmask &= qmask - 1;
+		for (unsigned i = 0; i < n; i++) {
+			if ((t->nq > 1 ? d[i].part % t->nq : 0) == q) {
+				q_m[k] = t->txm[i];
+				q_i[k++] = i;
+			}
+		}
+		done = tx_burst_retry(t, q, q_m, k);
+		sent += done;
+		for (unsigned j = done; j < k; j++) {
+			rte_pktmbuf_free(q_m[j]);
+			d[q_i[j]].len = 0;
+		}
+	}
+	tp->tx_refused += n - sent;
+	return sent;
+}
+
+static void handle_arp(struct tp_dpdk *t, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *ah;
+
+	if (m->data_len < sizeof(*eh) + sizeof(*ah))
+		return;
+	ah = (struct rte_arp_hdr *)(eh + 1);
+	if (ah->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    ah->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return;
+	if (ah->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY)) {
+		for (unsigned s = 0; s < t->nservers; s++) {
+			if (ah->arp_data.arp_sip == t->cfg->servers[s].ip && !t->resolved[s]) {
+				memcpy(t->rmac[s], ah->arp_data.arp_sha.addr_bytes, 6);
+				t->resolved[s] = true;
+			}
+		}
+		return;
+	}
+	if (ah->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+	    ah->arp_data.arp_tip != t->src_ip)
+		return;
+	/* answer in a fresh mbuf (the received one is released with its burst) */
+	struct rte_mbuf *r = rte_pktmbuf_alloc(t->pool);
+	if (!r)
+		return;
+	struct rte_ether_hdr *re = rte_pktmbuf_mtod(r, struct rte_ether_hdr *);
+	struct rte_arp_hdr *ra = (struct rte_arp_hdr *)(re + 1);
+
+	re->dst_addr = eh->src_addr;
+	re->src_addr = t->mac;
+	re->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	*ra = *ah;
+	ra->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	ra->arp_data.arp_tha = ah->arp_data.arp_sha;
+	ra->arp_data.arp_tip = ah->arp_data.arp_sip;
+	ra->arp_data.arp_sha = t->mac;
+	ra->arp_data.arp_sip = t->src_ip;
+	r->data_len = (uint16_t)(sizeof(*re) + sizeof(*ra));
+	r->pkt_len = r->data_len;
+	if (tx_burst_retry(t, 0, &r, 1) != 1)
+		rte_pktmbuf_free(r);
+	else
+		t->tp.arp_replies++;
+}
+
+static unsigned dpdk_rx(struct bench_tp *tp, struct bench_rxd *d, unsigned max)
+{
+	struct tp_dpdk *t = (struct tp_dpdk *)tp;
+	unsigned got = 0, n = 0;
+
+	if (t->nrx) {
+		rte_pktmbuf_free_bulk(t->rxm, t->nrx);
+		t->nrx = 0;
+	}
+	if (max > BENCH_BURST)
+		max = BENCH_BURST;
+	for (uint16_t k = 0; k < t->nq && got < max; k++) {
+		uint16_t q = t->rxq_next;
+
+		t->rxq_next = (uint16_t)((q + 1) % t->nq);
+		got += rte_eth_rx_burst(t->port, q, t->rxm + got, (uint16_t)(max - got));
+	}
+	t->nrx = got;
+	for (unsigned i = 0; i < got; i++) {
+		struct rte_mbuf *m = t->rxm[i];
+		const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+		unsigned len = m->data_len, ulen;
+
+		if (i + 1 < got)
+			rte_prefetch0(rte_pktmbuf_mtod(t->rxm[i + 1], void *));
+		if (len >= 14 && f[12] == 0x08 && f[13] == 0x06) {
+			handle_arp(t, m);
+			continue;
+		}
+		if (m->nb_segs != 1 || len < HDRS || f[12] != 0x08 || f[13] != 0x00 ||
+		    f[14] != 0x45 || f[23] != 17 || memcmp(f + 30, &t->src_ip, 4) != 0 ||
+		    (unsigned)(f[36] << 8 | f[37]) != t->src_port) {
+			tp->rx_foreign++;
+			continue;
+		}
+		ulen = (unsigned)(f[38] << 8 | f[39]);
+		if (ulen < 8 || HDRS - 8 + ulen > len) {
+			tp->rx_foreign++;
+			continue;
+		}
+		d[n].buf = f + HDRS;
+		d[n].len = (uint16_t)(ulen - 8);
+		n++;
+	}
+	return n;
+}
+
+static void dpdk_close(struct bench_tp *tp)
+{
+	struct tp_dpdk *t = (struct tp_dpdk *)tp;
+
+	if (!t)
+		return;
+	if (t->nrx)
+		rte_pktmbuf_free_bulk(t->rxm, t->nrx);
+	rte_eth_dev_stop(t->port);
+	rte_eth_dev_close(t->port);
+	free(t->tmpl);
+	free(t->tmpl_sum);
+	free(t);
+}
+
+static const struct bench_tp_ops dpdk_ops = {
+	.tx_get = dpdk_tx_get,
+	.tx_send = dpdk_tx_send,
+	.rx = dpdk_rx,
+	.close = dpdk_close,
+};
+
+static int send_arp_request(struct tp_dpdk *t, uint32_t ip)
+{
+	struct rte_mbuf *r = rte_pktmbuf_alloc(t->pool);
+
+	if (!r)
+		return -ENOMEM;
+	struct rte_ether_hdr *re = rte_pktmbuf_mtod(r, struct rte_ether_hdr *);
+	struct rte_arp_hdr *ra = (struct rte_arp_hdr *)(re + 1);
+
+	memset(&re->dst_addr, 0xff, sizeof(re->dst_addr));
+	re->src_addr = t->mac;
+	re->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	ra->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	ra->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ra->arp_hlen = 6;
+	ra->arp_plen = 4;
+	ra->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	ra->arp_data.arp_sha = t->mac;
+	ra->arp_data.arp_sip = t->src_ip;
+	memset(&ra->arp_data.arp_tha, 0, sizeof(ra->arp_data.arp_tha));
+	ra->arp_data.arp_tip = ip;
+	r->data_len = (uint16_t)(sizeof(*re) + sizeof(*ra));
+	r->pkt_len = r->data_len;
+	if (tx_burst_retry(t, 0, &r, 1) != 1) {
+		rte_pktmbuf_free(r);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* ARP for every server (retry every 100 ms, up to 5 s). */
+static int resolve_servers(struct tp_dpdk *t)
+{
+	struct bench_rxd d[BENCH_BURST];
+	uint64_t hz = rte_get_tsc_hz(), start = rte_get_tsc_cycles(), next = start;
+
+	for (;;) {
+		unsigned left = 0;
+		uint64_t now = rte_get_tsc_cycles();
+
+		for (unsigned s = 0; s < t->nservers; s++)
+			left += !t->resolved[s];
+		if (!left)
+			return 0;
+		if (now - start > 5 * hz || bench_stop_requested())
+			return -ETIMEDOUT;
+		if (now >= next) {
+			for (unsigned s = 0; s < t->nservers; s++)
+				if (!t->resolved[s])
+					(void)send_arp_request(t, t->cfg->servers[s].ip);
+			next = now + hz / 10;
+		}
+		(void)dpdk_rx(&t->tp, d, BENCH_BURST);
+	}
+}
+
+int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, struct rte_mempool **poolp,
+			  struct rte_ether_addr *mac)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	struct rte_eth_link link;
+	struct rte_mempool *pool;
+	char pname[32];
+	uint64_t hz = rte_get_tsc_hz();
+	int rc;
+
+	if (!rte_eth_dev_is_valid_port(port)) {
+		fprintf(stderr, "dpcache-bench: DPDK port %u does not exist (pass --vdev=...)\n", port);
+		return -ENODEV;
+	}
+	snprintf(pname, sizeof(pname), "bench_pool_%u", port);
+	pool = rte_pktmbuf_pool_create(pname, nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	if (!pool)
+		return -rte_errno;
+	*poolp = pool;
+	rc = rte_eth_dev_info_get(port, &info);
+	if (rc < 0)
+		return rc;
+	if (nq > info.max_rx_queues || nq > info.max_tx_queues) {
+		fprintf(stderr, "dpcache-bench: port %u has at most %u/%u queues, %u wanted\n",
+			port, info.max_rx_queues, info.max_tx_queues, nq);
+		return -EINVAL;
+	}
+	memset(&conf, 0, sizeof(conf));
+	rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (rc < 0)
+		return rc;
+	uint16_t nrx = NB_DESC, ntx = NB_DESC;
+	(void)rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+	for (uint16_t q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, nrx, (unsigned)rte_eth_dev_socket_id(port), NULL,
+					    pool);
+		if (rc < 0)
+			return rc;
+		rc = rte_eth_tx_queue_setup(port, q, ntx, (unsigned)rte_eth_dev_socket_id(port), NULL);
+		if (rc < 0)
+			return rc;
+	}
+	/* memif client before its server: start fails until the server is up; retry 10 s. */
+	for (uint64_t t0 = rte_get_tsc_cycles();;) {
+		rc = rte_eth_dev_start(port);
+		if (rc == 0)
+			break;
+		if (rte_get_tsc_cycles() - t0 > 10 * hz || bench_stop_requested())
+			return rc;
+		usleep(100 * 1000);
+	}
+	(void)rte_eth_promiscuous_enable(port);
+	rc = rte_eth_macaddr_get(port, mac);
+	if (rc < 0)
+		return rc;
+	for (uint64_t t0 = rte_get_tsc_cycles();;) {
+		memset(&link, 0, sizeof(link));
+		(void)rte_eth_link_get_nowait(port, &link);
+		if (link.link_status == RTE_ETH_LINK_UP)
+			return 0;
+		if (rte_get_tsc_cycles() - t0 > 10 * hz || bench_stop_requested()) {
+			fprintf(stderr, "dpcache-bench: port %u link down after 10 s\n", port);
+			return -ETIMEDOUT;
+		}
+		usleep(10 * 1000);
+	}
+}
+
+struct bench_tp *bench_tp_dpdk_open(struct bench_cfg *c)
+{
+	struct tp_dpdk *t;
+	int rc = -ENOMEM;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->tp.ops = &dpdk_ops;
+	t->tp.name = "dpdk";
+	t->cfg = c;
+	t->port = c->port_id;
+	t->src_ip = c->src_ip;
+	t->src_port = c->src_port ? c->src_port : 40000;
+	t->udp_csum = c->udp_csum;
+	t->nservers = c->nservers;
+	t->nparts = c->steer > 1 ? c->steer : 1;
+	t->nq = (uint16_t)t->nparts;
+	t->tmpl = calloc((size_t)t->nservers * t->nparts, HDRS);
+	t->tmpl_sum = calloc((size_t)t->nservers * t->nparts, sizeof(*t->tmpl_sum));
+	if (!t->tmpl || !t->tmpl_sum)
+		goto fail;
+	rc = bench_dpdk_port_setup(t->port, t->nq, c->nb_mbufs, &t->pool, &t->mac);
+	if (rc < 0)
+		goto fail;
+	if (c->have_dst_mac) {
+		for (unsigned s = 0; s < t->nservers; s++) {
+			memcpy(t->rmac[s], c->dst_mac, 6);
+			t->resolved[s] = true;
+		}
+	} else {
+		rc = resolve_servers(t);
+		if (rc < 0) {
+			fprintf(stderr, "dpcache-bench: no ARP reply from the server(s) in 5 s "
+				"(give --dst-mac)\n");
+			goto fail;
+		}
+	}
+	for (unsigned s = 0; s < t->nservers; s++) {
+		memcpy(c->servers[s].mac, t->rmac[s], 6);
+		for (unsigned p = 0; p < t->nparts; p++)
+			build_template(t, s, p, t->rmac[s]);
+	}
+	return &t->tp;
+fail:
+	free(t->tmpl);
+	free(t->tmpl_sum);
+	free(t);
+	errno = rc < 0 ? -rc : EIO;
+	return NULL;
+}
