@@ -88,7 +88,7 @@ struct dpc_cache;
 /** Per-partition figures (owner-written, relaxed reads from any thread). */
 struct dpc_store_stats {
 	uint64_t items;           /**< live items in the index (approximate while writing) */
-	uint64_t bytes_used;      /**< item memory in use */
+	uint64_t bytes_used;      /**< item memory held by live items (headers included) */
 	uint64_t bytes_limit;     /**< item memory budget */
 	uint64_t index_slots;     /**< index capacity in slots */
 	uint64_t evictions;       /**< live items dropped to make room */

@@ -1,0 +1,824 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Store semantics (memcached): get/set/add/replace/append/prepend/delete,
+ * incr/decr, touch, CAS, TTL boundaries, flush, size limits, eviction under
+ * pressure (FIFO and CLOCK), many partitions, batched gets, metadata.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <urcu/urcu-qsbr.h>
+
+#include "dpcache/hash.h"
+#include "dpcache/store.h"
+
+#define T0 1700000000u   /* a fixed "now" for the tests */
+
+struct kbuf {
+	struct dpc_key k;
+	char s[256];
+};
+
+static struct dpc_key *mkkey(struct kbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(b->s, s, n);
+	b->k.data = b->s;
+	b->k.len = (uint8_t)n;
+	b->k.hash = dpc_hash(b->s, n);
+	return &b->k;
+}
+
+/*
+ * A write may get DPC_NOSPACE while a grace period is pending (transient,
+ * counted).  A test writer is far faster than a server's owner; like an
+ * owner it passes quiescent states and tries again (bounded).
+ */
+static unsigned long nospace_retries;
+
+static enum dpc_status store_retry(struct dpc_cache *c, unsigned p, enum dpc_set_mode m,
+				   const struct dpc_key *k, const void *val, uint32_t vlen,
+				   uint32_t flags, uint32_t exp, uint64_t cas, uint64_t *cas_out)
+{
+	enum dpc_status st;
+	unsigned long tries = 0;
+
+	while ((st = dpc_store_set(c, p, m, k, val, vlen, flags, exp, cas, cas_out)) == DPC_NOSPACE &&
+	       tries < 2000000) {
+		tries++;
+		nospace_retries++;
+		urcu_qsbr_quiescent_state();
+		if (tries % 64 == 0)
+			usleep(20);
+	}
+	return st;
+}
+
+static struct dpc_cache *mkcache(unsigned nparts, size_t mem, uint32_t max_value,
+				 enum dpc_evict_policy pol, unsigned hint)
+{
+	struct dpc_cache_params prm = {
+		.nparts = nparts, .mem_bytes = mem, .item_size_hint = hint,
+		.max_value = max_value, .policy = pol, .hugepages = false, .numa_socket = -1,
+	};
+	struct dpc_cache *c = dpc_cache_create(&prm);
+
+	assert_non_null(c);
+	dpc_cache_set_time(c, T0);
+	return c;
+}
+
+static unsigned part(const struct dpc_cache *c, const struct dpc_key *k)
+{
+	return dpc_hash_part(k->hash, dpc_cache_nparts(c));
+}
+
+static enum dpc_status set(struct dpc_cache *c, enum dpc_set_mode m, const char *key, const char *val,
+			   uint32_t flags, uint32_t exp, uint64_t cas, uint64_t *cas_out)
+{
+	struct kbuf kb;
+	struct dpc_key *k = mkkey(&kb, key);
+
+	return store_retry(c, part(c, k), m, k, val, (uint32_t)strlen(val), flags, exp, cas, cas_out);
+}
+
+/* get: returns the status; on a hit, copies the value (NUL-terminated) into buf. */
+static enum dpc_status get(struct dpc_cache *c, const char *key, char *buf, size_t bufsz,
+			   struct dpc_item_view *vout)
+{
+	struct kbuf kb;
+	struct dpc_item_view v;
+	enum dpc_status st = dpc_cache_get(c, mkkey(&kb, key), &v);
+
+	if (st == DPC_OK) {
+		assert_int_equal(v.klen, strlen(key));
+		assert_memory_equal(v.key, key, v.klen);
+		if (buf) {
+			assert_true(v.vlen < bufsz);
+			memcpy(buf, v.val, v.vlen);
+			buf[v.vlen] = 0;
+		}
+		if (vout)
+			*vout = v;
+	}
+	return st;
+}
+
+static void expect_val(struct dpc_cache *c, const char *key, const char *val)
+{
+	char buf[512];
+
+	assert_int_equal(get(c, key, buf, sizeof(buf), NULL), DPC_OK);
+	assert_string_equal(buf, val);
+}
+
+static void expect_miss(struct dpc_cache *c, const char *key)
+{
+	assert_int_equal(get(c, key, NULL, 0, NULL), DPC_NOT_FOUND);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	urcu_qsbr_register_thread();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	urcu_qsbr_unregister_thread();
+	return 0;
+}
+
+static void test_set_get(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	struct dpc_item_view v;
+	uint64_t cas1 = 0, cas2 = 0;
+
+	(void)state;
+	expect_miss(c, "foo");
+	assert_int_equal(set(c, DPC_SET, "foo", "bar", 42, 0, 0, &cas1), DPC_OK);
+	assert_int_equal(get(c, "foo", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.vlen, 3);
+	assert_memory_equal(v.val, "bar", 3);
+	assert_int_equal(v.flags, 42);
+	assert_int_equal(v.exptime, 0);
+	assert_int_equal(v.cas, cas1);
+	assert_true(cas1 != 0);
+	/* overwrite: new value, new CAS */
+	assert_int_equal(set(c, DPC_SET, "foo", "baz2", 7, 0, 0, &cas2), DPC_OK);
+	assert_true(cas2 != cas1 && cas2 != 0);
+	expect_val(c, "foo", "baz2");
+	/* empty value */
+	assert_int_equal(set(c, DPC_SET, "empty", "", 0, 0, 0, NULL), DPC_OK);
+	expect_val(c, "empty", "");
+	/* similar keys do not alias */
+	expect_miss(c, "fo");
+	expect_miss(c, "fooo");
+	struct dpc_store_stats s;
+
+	dpc_cache_stats(c, 0, &s);
+	assert_int_equal(s.items, 2);
+	dpc_cache_free(c);
+}
+
+static void test_add_replace(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+
+	(void)state;
+	assert_int_equal(set(c, DPC_REPLACE, "k", "v1", 0, 0, 0, NULL), DPC_NOT_STORED);
+	expect_miss(c, "k");
+	assert_int_equal(set(c, DPC_ADD, "k", "v1", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_ADD, "k", "v2", 0, 0, 0, NULL), DPC_EXISTS);
+	expect_val(c, "k", "v1");
+	assert_int_equal(set(c, DPC_REPLACE, "k", "v3", 0, 0, 0, NULL), DPC_OK);
+	expect_val(c, "k", "v3");
+	/* add over an expired item succeeds */
+	assert_int_equal(set(c, DPC_SET, "e", "old", 0, 5, 0, NULL), DPC_OK);
+	dpc_cache_set_time(c, T0 + 5);
+	assert_int_equal(set(c, DPC_REPLACE, "e", "x", 0, 0, 0, NULL), DPC_NOT_STORED);
+	assert_int_equal(set(c, DPC_ADD, "e", "new", 0, 0, 0, NULL), DPC_OK);
+	expect_val(c, "e", "new");
+	dpc_cache_free(c);
+}
+
+static void test_append_prepend(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	struct dpc_item_view v;
+
+	(void)state;
+	assert_int_equal(set(c, DPC_APPEND, "a", "x", 0, 0, 0, NULL), DPC_NOT_STORED);
+	assert_int_equal(set(c, DPC_PREPEND, "a", "x", 0, 0, 0, NULL), DPC_NOT_STORED);
+	expect_miss(c, "a");
+	assert_int_equal(set(c, DPC_SET, "a", "mid", 99, 100, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_APPEND, "a", "-end", 1, 0, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_PREPEND, "a", "start-", 2, 0, 0, NULL), DPC_OK);
+	expect_val(c, "a", "start-mid-end");
+	/* flags and exptime of the original are kept */
+	assert_int_equal(get(c, "a", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.flags, 99);
+	assert_int_equal(v.exptime, T0 + 100);
+	dpc_cache_free(c);
+}
+
+static void test_cas(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	uint64_t cas = 0, cas2 = 0;
+	struct kbuf kb;
+
+	(void)state;
+	assert_int_equal(set(c, DPC_SET, "c", "v", 0, 0, 12345, NULL), DPC_NOT_FOUND);
+	assert_int_equal(set(c, DPC_SET, "c", "v", 0, 0, 0, &cas), DPC_OK);
+	assert_int_equal(set(c, DPC_SET, "c", "w", 0, 0, cas + 1, NULL), DPC_EXISTS);
+	expect_val(c, "c", "v");
+	assert_int_equal(set(c, DPC_SET, "c", "w", 0, 0, cas, &cas2), DPC_OK);
+	expect_val(c, "c", "w");
+	/* the old CAS is spent */
+	assert_int_equal(set(c, DPC_SET, "c", "x", 0, 0, cas, NULL), DPC_EXISTS);
+	assert_int_equal(set(c, DPC_REPLACE, "c", "y", 0, 0, cas2, &cas), DPC_OK);
+	assert_int_equal(set(c, DPC_APPEND, "c", "z", 0, 0, cas2, NULL), DPC_EXISTS);
+	assert_int_equal(set(c, DPC_APPEND, "c", "z", 0, 0, cas, NULL), DPC_OK);
+	expect_val(c, "c", "yz");
+	/* delete with CAS */
+	struct dpc_item_view v;
+
+	assert_int_equal(get(c, "c", NULL, 0, &v), DPC_OK);
+	assert_int_equal(dpc_store_delete(c, 0, mkkey(&kb, "c"), v.cas + 1), DPC_EXISTS);
+	assert_int_equal(dpc_store_delete(c, 0, mkkey(&kb, "c"), v.cas), DPC_OK);
+	expect_miss(c, "c");
+	/* CAS is unique per write, also for equal values */
+	uint64_t seen[64];
+
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(set(c, DPC_SET, i % 2 ? "u1" : "u2", "same", 0, 0, 0, &seen[i]), DPC_OK);
+		for (int j = 0; j < i; j++)
+			assert_true(seen[j] != seen[i]);
+	}
+	dpc_cache_free(c);
+}
+
+static void test_delete(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	struct kbuf kb;
+	struct dpc_store_stats s;
+
+	(void)state;
+	assert_int_equal(dpc_store_delete(c, 0, mkkey(&kb, "d"), 0), DPC_NOT_FOUND);
+	assert_int_equal(set(c, DPC_SET, "d", "v", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_store_delete(c, 0, mkkey(&kb, "d"), 0), DPC_OK);
+	expect_miss(c, "d");
+	assert_int_equal(dpc_store_delete(c, 0, mkkey(&kb, "d"), 0), DPC_NOT_FOUND);
+	dpc_cache_stats(c, 0, &s);
+	assert_int_equal(s.items, 0);
+	/* set again after delete */
+	assert_int_equal(set(c, DPC_SET, "d", "again", 0, 0, 0, NULL), DPC_OK);
+	expect_val(c, "d", "again");
+	dpc_cache_free(c);
+}
+
+static enum dpc_status arith(struct dpc_cache *c, const char *key, bool incr, uint64_t delta,
+			     uint64_t initial, uint32_t exp, uint64_t *out)
+{
+	struct kbuf kb;
+
+	return dpc_store_arith(c, 0, mkkey(&kb, key), incr, delta, initial, exp, 0, out, NULL);
+}
+
+static void test_incr_decr(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	uint64_t v = 0;
+
+	(void)state;
+	/* absent: NOT_FOUND with exptime 0xffffffff, else created with the initial value */
+	assert_int_equal(arith(c, "n", true, 5, 10, 0xffffffffu, &v), DPC_NOT_FOUND);
+	expect_miss(c, "n");
+	assert_int_equal(arith(c, "n", true, 5, 10, 0, &v), DPC_OK);
+	assert_int_equal(v, 10);
+	expect_val(c, "n", "10");
+	assert_int_equal(arith(c, "n", true, 5, 10, 0, &v), DPC_OK);
+	assert_int_equal(v, 15);
+	expect_val(c, "n", "15");
+	assert_int_equal(arith(c, "n", false, 3, 0, 0, &v), DPC_OK);
+	assert_int_equal(v, 12);
+	/* decr floors at 0 */
+	assert_int_equal(arith(c, "n", false, 100, 0, 0, &v), DPC_OK);
+	assert_int_equal(v, 0);
+	expect_val(c, "n", "0");
+	/* incr wraps at 2^64 */
+	assert_int_equal(set(c, DPC_SET, "w", "18446744073709551615", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "w", true, 2, 0, 0, &v), DPC_OK);
+	assert_int_equal(v, 1);
+	expect_val(c, "w", "1");
+	/* non-numeric values */
+	assert_int_equal(set(c, DPC_SET, "s", "abc", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "s", true, 1, 0, 0, &v), DPC_NON_NUMERIC);
+	assert_int_equal(set(c, DPC_SET, "s", "12a", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "s", true, 1, 0, 0, &v), DPC_NON_NUMERIC);
+	assert_int_equal(set(c, DPC_SET, "s", "", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "s", false, 1, 0, 0, &v), DPC_NON_NUMERIC);
+	assert_int_equal(set(c, DPC_SET, "s", "-1", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "s", true, 1, 0, 0, &v), DPC_NON_NUMERIC);
+	/* more than 20 characters, or over 2^64-1 */
+	assert_int_equal(set(c, DPC_SET, "s", "000000000000000000001", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "s", true, 1, 0, 0, &v), DPC_NON_NUMERIC);
+	assert_int_equal(set(c, DPC_SET, "s", "18446744073709551616", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "s", true, 1, 0, 0, &v), DPC_NON_NUMERIC);
+	expect_val(c, "s", "18446744073709551616");
+	/* leading zeros within 20 chars are fine */
+	assert_int_equal(set(c, DPC_SET, "z", "0007", 5, 0, 0, NULL), DPC_OK);
+	assert_int_equal(arith(c, "z", true, 1, 0, 0, &v), DPC_OK);
+	assert_int_equal(v, 8);
+	struct dpc_item_view vw;
+
+	assert_int_equal(get(c, "z", NULL, 0, &vw), DPC_OK);
+	assert_int_equal(vw.flags, 5);   /* flags kept */
+	/* CAS on arith */
+	struct kbuf kb;
+	uint64_t cas_out = 0;
+
+	assert_int_equal(dpc_store_arith(c, 0, mkkey(&kb, "z"), true, 1, 0, 0, vw.cas + 1, &v, NULL),
+			 DPC_EXISTS);
+	assert_int_equal(dpc_store_arith(c, 0, mkkey(&kb, "z"), true, 1, 0, 0, vw.cas, &v, &cas_out),
+			 DPC_OK);
+	assert_int_equal(v, 9);
+	assert_true(cas_out != vw.cas);
+	dpc_cache_free(c);
+}
+
+static void test_expiry(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	struct dpc_item_view v;
+
+	(void)state;
+	assert_int_equal(dpc_cache_abs_exptime(c, 0), 0);
+	assert_int_equal(dpc_cache_abs_exptime(c, 1), T0 + 1);
+	assert_int_equal(dpc_cache_abs_exptime(c, 2592000), T0 + 2592000);
+	assert_int_equal(dpc_cache_abs_exptime(c, 2592001), 2592001);
+	/* relative: alive until exactly exptime */
+	assert_int_equal(set(c, DPC_SET, "r", "v", 0, 10, 0, NULL), DPC_OK);
+	assert_int_equal(get(c, "r", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.exptime, T0 + 10);
+	/* 30 days is still relative */
+	assert_int_equal(set(c, DPC_SET, "m", "v", 0, 2592000, 0, NULL), DPC_OK);
+	/* one more second is an absolute time long past: expired at once */
+	assert_int_equal(set(c, DPC_SET, "p", "v", 0, 2592001, 0, NULL), DPC_OK);
+	expect_miss(c, "p");
+	/* absolute, in the past and in the future */
+	assert_int_equal(set(c, DPC_SET, "past", "v", 0, T0 - 1, 0, NULL), DPC_OK);
+	expect_miss(c, "past");
+	assert_int_equal(set(c, DPC_SET, "now", "v", 0, T0, 0, NULL), DPC_OK);
+	expect_miss(c, "now");
+	assert_int_equal(set(c, DPC_SET, "abs", "v", 0, T0 + 100, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_SET, "never", "v", 0, 0, 0, NULL), DPC_OK);
+
+	dpc_cache_set_time(c, T0 + 9);
+	expect_val(c, "r", "v");
+	dpc_cache_set_time(c, T0 + 10);
+	expect_miss(c, "r");
+	expect_val(c, "abs", "v");
+	dpc_cache_set_time(c, T0 + 99);
+	expect_val(c, "abs", "v");
+	dpc_cache_set_time(c, T0 + 100);
+	expect_miss(c, "abs");
+	dpc_cache_set_time(c, T0 + 2591999);
+	expect_val(c, "m", "v");
+	dpc_cache_set_time(c, T0 + 2592000);
+	expect_miss(c, "m");
+	expect_val(c, "never", "v");
+	/* expired keys are absent for every operation */
+	struct kbuf kb;
+
+	assert_int_equal(dpc_store_delete(c, 0, mkkey(&kb, "r"), 0), DPC_NOT_FOUND);
+	assert_int_equal(dpc_store_touch(c, 0, mkkey(&kb, "abs"), 100, NULL), DPC_NOT_FOUND);
+	/* maintain() reclaims expired entries from the index */
+	struct dpc_store_stats s;
+
+	assert_true(dpc_store_maintain(c, 0, 1u << 20) > 0);
+	dpc_cache_stats(c, 0, &s);
+	assert_int_equal(s.items, 1);   /* only "never" */
+	assert_true(s.expired_reclaimed >= 5);
+	dpc_cache_free(c);
+}
+
+static void test_touch(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	struct kbuf kb;
+	struct dpc_item_view v;
+
+	(void)state;
+	assert_int_equal(dpc_store_touch(c, 0, mkkey(&kb, "t"), 10, NULL), DPC_NOT_FOUND);
+	assert_int_equal(set(c, DPC_SET, "t", "val", 3, 10, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_store_touch(c, 0, mkkey(&kb, "t"), 100, &v), DPC_OK);
+	assert_int_equal(v.exptime, T0 + 100);
+	assert_int_equal(v.vlen, 3);
+	assert_memory_equal(v.val, "val", 3);
+	assert_int_equal(v.flags, 3);
+	dpc_cache_set_time(c, T0 + 50);
+	expect_val(c, "t", "val");
+	/* touch to 0 = never expires */
+	assert_int_equal(dpc_store_touch(c, 0, mkkey(&kb, "t"), 0, NULL), DPC_OK);
+	dpc_cache_set_time(c, T0 + 5000);
+	expect_val(c, "t", "val");
+	/* touch with a past absolute time expires it */
+	assert_int_equal(dpc_store_touch(c, 0, mkkey(&kb, "t"), T0, NULL), DPC_OK);
+	expect_miss(c, "t");
+	dpc_cache_free(c);
+}
+
+static void test_flush(void **state)
+{
+	struct dpc_cache *c = mkcache(4, 32u << 20, 0, DPC_EVICT_CLOCK, 0);
+	char key[32];
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "f%d", i);
+		assert_int_equal(set(c, DPC_SET, key, "v", 0, 0, 0, NULL), DPC_OK);
+	}
+	dpc_cache_flush(c, 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "f%d", i);
+		expect_miss(c, key);
+	}
+	/* writes after the flush are visible; add works on flushed keys */
+	assert_int_equal(set(c, DPC_ADD, "f1", "new", 0, 0, 0, NULL), DPC_OK);
+	expect_val(c, "f1", "new");
+	assert_int_equal(set(c, DPC_REPLACE, "f2", "x", 0, 0, 0, NULL), DPC_NOT_STORED);
+
+	/* delayed flush: items stored before now + 10 vanish at now + 10 */
+	assert_int_equal(set(c, DPC_SET, "before", "v", 0, 0, 0, NULL), DPC_OK);
+	dpc_cache_flush(c, 10);
+	dpc_cache_set_time(c, T0 + 5);
+	assert_int_equal(set(c, DPC_SET, "between", "v", 0, 0, 0, NULL), DPC_OK);
+	expect_val(c, "before", "v");
+	expect_val(c, "between", "v");
+	dpc_cache_set_time(c, T0 + 10);
+	expect_miss(c, "before");
+	expect_miss(c, "between");
+	expect_miss(c, "f1");
+	assert_int_equal(set(c, DPC_SET, "after", "v", 0, 0, 0, NULL), DPC_OK);
+	expect_val(c, "after", "v");
+	/* the owner applies it too (maintain) */
+	dpc_cache_flush(c, 3);
+	dpc_cache_set_time(c, T0 + 13);
+	for (unsigned p = 0; p < 4; p++)
+		dpc_store_maintain(c, p, 1u << 20);
+	expect_miss(c, "after");
+	/* flushed entries are swept from the index */
+	struct dpc_store_stats s;
+	uint64_t items = 0, flushes = 0;
+
+	for (unsigned p = 0; p < 4; p++) {
+		dpc_cache_stats(c, p, &s);
+		items += s.items;
+		flushes += s.flushes;
+	}
+	assert_int_equal(items, 0);
+	assert_int_equal(flushes, 3 * 4);
+	dpc_cache_free(c);
+}
+
+static void test_limits(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 32u << 20, 0, DPC_EVICT_CLOCK, 0);
+	char key[260];
+	struct dpc_key k;
+	uint8_t *val = malloc(DPC_VALUE_MAX_DEFAULT + 1);
+	struct dpc_item_view v;
+
+	(void)state;
+	assert_non_null(val);
+	for (size_t i = 0; i <= DPC_VALUE_MAX_DEFAULT; i++)
+		val[i] = (uint8_t)(i * 7 + 3);
+	memset(key, 'k', sizeof(key));
+	/* 250-byte key: fine; 251: invalid; empty: invalid */
+	k = (struct dpc_key){ .data = key, .len = 250, .hash = dpc_hash(key, 250) };
+	assert_int_equal(dpc_store_set(c, 0, DPC_SET, &k, "v", 1, 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_cache_get(c, &k, &v), DPC_OK);
+	assert_int_equal(v.klen, 250);
+	k = (struct dpc_key){ .data = key, .len = 251, .hash = dpc_hash(key, 251) };
+	assert_int_equal(dpc_store_set(c, 0, DPC_SET, &k, "v", 1, 0, 0, 0, NULL), DPC_INVALID);
+	assert_int_equal(dpc_cache_get(c, &k, &v), DPC_INVALID);
+	k = (struct dpc_key){ .data = key, .len = 0, .hash = dpc_hash(key, 0) };
+	assert_int_equal(dpc_store_set(c, 0, DPC_SET, &k, "v", 1, 0, 0, 0, NULL), DPC_INVALID);
+	/* 1 MiB value with a 250-byte key: fine; one byte more: too large */
+	k = (struct dpc_key){ .data = key, .len = 250, .hash = dpc_hash(key, 250) };
+	assert_int_equal(dpc_store_set(c, 0, DPC_SET, &k, val, DPC_VALUE_MAX_DEFAULT, 1, 0, 0, NULL),
+			 DPC_OK);
+	assert_int_equal(dpc_cache_get(c, &k, &v), DPC_OK);
+	assert_int_equal(v.vlen, DPC_VALUE_MAX_DEFAULT);
+	assert_memory_equal(v.val, val, DPC_VALUE_MAX_DEFAULT);
+	assert_int_equal(dpc_store_set(c, 0, DPC_SET, &k, val, DPC_VALUE_MAX_DEFAULT + 1, 1, 0, 0,
+				       NULL), DPC_TOO_LARGE);
+	/* the old value survives a refused write */
+	assert_int_equal(dpc_cache_get(c, &k, &v), DPC_OK);
+	assert_int_equal(v.vlen, DPC_VALUE_MAX_DEFAULT);
+	/* append over the limit */
+	assert_int_equal(dpc_store_set(c, 0, DPC_APPEND, &k, "x", 1, 0, 0, 0, NULL), DPC_TOO_LARGE);
+	/* several large values in a row (evicting each other) */
+	for (int i = 0; i < 40; i++) {
+		val[0] = (uint8_t)i;
+		assert_int_equal(store_retry(c, 0, DPC_SET, &k, val, DPC_VALUE_MAX_DEFAULT - (uint32_t)i,
+					     0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		assert_int_equal(dpc_cache_get(c, &k, &v), DPC_OK);
+		assert_int_equal(v.vlen, DPC_VALUE_MAX_DEFAULT - (uint32_t)i);
+		assert_int_equal(((const uint8_t *)v.val)[0], i);
+	}
+	free(val);
+	dpc_cache_free(c);
+	/* a smaller max_value */
+	c = mkcache(1, 4u << 20, 1000, DPC_EVICT_FIFO, 0);
+	assert_int_equal(set(c, DPC_SET, "a", "b", 0, 0, 0, NULL), DPC_OK);
+	char big[1002];
+
+	memset(big, 'x', 1001);
+	big[1001] = 0;
+	assert_int_equal(set(c, DPC_SET, "a", big, 0, 0, 0, NULL), DPC_TOO_LARGE);
+	big[1000] = 0;
+	assert_int_equal(set(c, DPC_SET, "a", big, 0, 0, 0, NULL), DPC_OK);
+	dpc_cache_free(c);
+}
+
+static void test_create_invalid(void **state)
+{
+	struct dpc_cache_params prm = { .nparts = 0, .mem_bytes = 1u << 20 };
+
+	(void)state;
+	assert_null(dpc_cache_create(&prm));
+	assert_int_equal(errno, EINVAL);
+	prm.nparts = DPC_MAX_PARTS + 1;
+	assert_null(dpc_cache_create(&prm));
+	/* too little memory for a 1 MiB value */
+	prm.nparts = 4;
+	prm.mem_bytes = 4u << 20;
+	assert_null(dpc_cache_create(&prm));
+	assert_int_equal(errno, EINVAL);
+	dpc_cache_free(NULL);
+}
+
+/* Fill far beyond capacity; the cache keeps working and recent keys stay. */
+static void fill_beyond(enum dpc_evict_policy pol)
+{
+	struct dpc_cache *c = mkcache(2, 8u << 20, 4096, pol, 100);
+	char key[32], val[128];
+	unsigned long nospace_seen = nospace_retries;
+	const int N = 300000;   /* ~ 36 MB of items into 8 MB */
+
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(key, sizeof(key), "key:%d", i);
+		struct kbuf kb;
+		struct dpc_key *k;
+
+		(void)n;
+		snprintf(val, sizeof(val), "value-%d-%080d", i, i);
+		k = mkkey(&kb, key);
+		assert_int_equal(store_retry(c, part(c, k), DPC_SET, k, val, (uint32_t)strlen(val), 0, 0,
+					     0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		if (i % 64 == 0) {
+			dpc_store_maintain(c, 0, 8);
+			dpc_store_maintain(c, 1, 8);
+		}
+		/* read back a recent key now and then (CLOCK marks it) */
+		if (i % 7 == 0) {
+			snprintf(key, sizeof(key), "key:%d", i);
+			expect_val(c, key, val);
+		}
+	}
+	/* the most recent keys are all there */
+	for (int i = N - 2000; i < N; i++) {
+		snprintf(key, sizeof(key), "key:%d", i);
+		snprintf(val, sizeof(val), "value-%d-%080d", i, i);
+		expect_val(c, key, val);
+	}
+	/* the oldest are gone */
+	expect_miss(c, "key:1");
+	struct dpc_store_stats s;
+	uint64_t ev = 0, items = 0, nosp = 0, lim = 0, used = 0;
+
+	for (unsigned p = 0; p < 2; p++) {
+		dpc_cache_stats(c, p, &s);
+		ev += s.evictions;
+		items += s.items;
+		nosp += s.nospace;
+		lim += s.bytes_limit;
+		used += s.bytes_used;
+		assert_true(s.bytes_used <= s.bytes_limit);
+		assert_true(s.bytes_used > s.bytes_limit / 2);
+	}
+	assert_true(ev > (uint64_t)N / 2);
+	assert_true(items > 2000 && items < (uint64_t)N);
+	assert_int_equal(nosp, nospace_retries - nospace_seen);
+	print_message("policy %d: items %llu evictions %llu nospace %llu (transient) used %llu/%llu "
+		      "meta %.1f B/item\n", pol, (unsigned long long)items, (unsigned long long)ev,
+		      (unsigned long long)nosp, (unsigned long long)used, (unsigned long long)lim,
+		      dpc_cache_meta_bytes_per_item(c));
+	dpc_cache_free(c);
+}
+
+static void test_evict_fifo(void **state)
+{
+	(void)state;
+	fill_beyond(DPC_EVICT_FIFO);
+}
+
+static void test_evict_clock(void **state)
+{
+	(void)state;
+	fill_beyond(DPC_EVICT_CLOCK);
+}
+
+/* CLOCK keeps a key that is read between passes; FIFO drops it. */
+static void hot_key(enum dpc_evict_policy pol, bool expect_kept)
+{
+	struct dpc_cache *c = mkcache(1, 4u << 20, 1024, pol, 100);
+	char key[32], val[128];
+	struct dpc_store_stats s;
+
+	assert_int_equal(set(c, DPC_SET, "hot", "hot-value", 0, 0, 0, NULL), DPC_OK);
+	for (int i = 0; i < 200000; i++) {
+		snprintf(key, sizeof(key), "cold:%d", i);
+		snprintf(val, sizeof(val), "%0100d", i);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		if (i % 1000 == 0)
+			(void)get(c, "hot", NULL, 0, NULL);
+	}
+	dpc_cache_stats(c, 0, &s);
+	if (expect_kept) {
+		expect_val(c, "hot", "hot-value");
+		assert_true(s.reinserted > 0);
+	} else {
+		expect_miss(c, "hot");
+		assert_int_equal(s.reinserted, 0);
+	}
+	dpc_cache_free(c);
+}
+
+static void test_clock_second_chance(void **state)
+{
+	(void)state;
+	hot_key(DPC_EVICT_CLOCK, true);
+	hot_key(DPC_EVICT_FIFO, false);
+}
+
+/* Small items into an index sized for big ones: the index overflows, the
+ * cache drops entries and keeps working. */
+static void test_index_pressure(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 4u << 20, 1024, DPC_EVICT_FIFO, 4000);
+	char key[32];
+	struct dpc_store_stats s;
+
+	(void)state;
+	for (int i = 0; i < 50000; i++) {
+		snprintf(key, sizeof(key), "i%d", i);
+		assert_int_equal(set(c, DPC_SET, key, "v", 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		expect_val(c, key, "v");
+	}
+	dpc_cache_stats(c, 0, &s);
+	assert_true(s.index_evictions > 0);
+	assert_true(s.items <= s.index_slots);
+	/* load factor reached before the first index eviction is checked in test_table */
+	assert_true(s.items * 10 >= s.index_slots * 9);
+	dpc_cache_free(c);
+}
+
+static void test_many_parts(void **state)
+{
+	struct dpc_cache *c = mkcache(16, 64u << 20, 4096, DPC_EVICT_CLOCK, 0);
+	char key[32], val[32];
+	unsigned per[16] = { 0 };
+	struct dpc_store_stats s;
+
+	(void)state;
+	assert_int_equal(dpc_cache_nparts(c), 16);
+	for (int i = 0; i < 20000; i++) {
+		struct kbuf kb;
+		struct dpc_key *k;
+
+		snprintf(key, sizeof(key), "mp%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		k = mkkey(&kb, key);
+		per[part(c, k)]++;
+		assert_int_equal(dpc_store_set(c, part(c, k), DPC_SET, k, val, (uint32_t)strlen(val), 0, 0,
+					       0, NULL), DPC_OK);
+	}
+	for (int i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "mp%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		expect_val(c, key, val);
+	}
+	for (unsigned p = 0; p < 16; p++) {
+		dpc_cache_stats(c, p, &s);
+		assert_int_equal(s.items, per[p]);
+		assert_true(per[p] > 20000 / 16 / 2);  /* keys spread over partitions */
+	}
+	dpc_cache_stats(c, 16, &s);   /* out of range: zeros */
+	assert_int_equal(s.items, 0);
+	dpc_cache_free(c);
+}
+
+static void test_bulk(void **state)
+{
+	struct dpc_cache *c = mkcache(4, 32u << 20, 4096, DPC_EVICT_CLOCK, 0);
+	char keys[DPC_BULK_MAX][32];
+	struct dpc_key k[DPC_BULK_MAX];
+	struct dpc_item_view v[DPC_BULK_MAX];
+	enum dpc_status st[DPC_BULK_MAX];
+
+	(void)state;
+	for (int i = 0; i < 1000; i += 2) {
+		char key[32], val[32];
+
+		snprintf(key, sizeof(key), "b%d", i);
+		snprintf(val, sizeof(val), "val%d", i);
+		assert_int_equal(set(c, DPC_SET, key, val, (uint32_t)i, i % 10 == 0 ? 5 : 0, 0, NULL),
+				 DPC_OK);
+	}
+	dpc_cache_set_time(c, T0 + 5);
+	for (int base = 0; base < 1000; base += DPC_BULK_MAX) {
+		unsigned n = 0;
+
+		for (int i = base; i < base + (int)DPC_BULK_MAX && i < 1000; i++, n++) {
+			snprintf(keys[n], sizeof(keys[n]), "b%d", i);
+			k[n] = (struct dpc_key){ .data = keys[n], .len = (uint8_t)strlen(keys[n]),
+						 .hash = dpc_hash(keys[n], strlen(keys[n])) };
+		}
+		k[0].len = 0;   /* one invalid key in every batch */
+		dpc_cache_get_bulk(c, k, n, v, st);
+		assert_int_equal(st[0], DPC_INVALID);
+		for (unsigned j = 1; j < n; j++) {
+			int i = base + (int)j;
+			struct dpc_item_view one;
+
+			if (i % 2 == 0 && i % 10 != 0) {
+				char val[32];
+
+				snprintf(val, sizeof(val), "val%d", i);
+				assert_int_equal(st[j], DPC_OK);
+				assert_int_equal(v[j].vlen, strlen(val));
+				assert_memory_equal(v[j].val, val, v[j].vlen);
+				assert_int_equal(v[j].flags, (uint32_t)i);
+				assert_int_equal(dpc_cache_get(c, &k[j], &one), DPC_OK);
+				assert_int_equal(one.cas, v[j].cas);
+			} else {
+				assert_int_equal(st[j], DPC_NOT_FOUND);
+			}
+		}
+	}
+	dpc_cache_free(c);
+}
+
+/* Metadata per item at a full cache of 16-byte keys and 32-byte values. */
+static void test_meta_bytes(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 32u << 20, 1024, DPC_EVICT_FIFO, 48);
+	struct dpc_store_stats s;
+	char key[17], val[33];
+	int i;
+
+	(void)state;
+	memset(val, 'v', 32);
+	val[32] = 0;
+	for (i = 0;; i++) {
+		snprintf(key, sizeof(key), "%016d", i);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		dpc_cache_stats(c, 0, &s);
+		if (s.evictions > 0 || s.index_evictions > 0)
+			break;
+	}
+	double meta = dpc_cache_meta_bytes_per_item(c);
+
+	print_message("meta %.2f B/item at %llu items, index load %.1f %%\n", meta,
+		      (unsigned long long)s.items, 100.0 * (double)s.items / (double)s.index_slots);
+	assert_true(meta > 12.0);
+	assert_true(meta <= 24.0);
+	dpc_cache_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_set_get),
+		cmocka_unit_test(test_add_replace),
+		cmocka_unit_test(test_append_prepend),
+		cmocka_unit_test(test_cas),
+		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_incr_decr),
+		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_touch),
+		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_create_invalid),
+		cmocka_unit_test(test_evict_fifo),
+		cmocka_unit_test(test_evict_clock),
+		cmocka_unit_test(test_clock_second_chance),
+		cmocka_unit_test(test_index_pressure),
+		cmocka_unit_test(test_many_parts),
+		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_meta_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
