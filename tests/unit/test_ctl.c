@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control channel end to end inside one process: EAL (no hugepages, no
+ * PCI), dpcached's ctl_server on its real socket, and dpcachectl's client
+ * code (connect, request, parse, JSON, Prometheus over HTTP) against it.
+ * The store is replaced by a small fake (weak symbols) that records flushes.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <rte_eal.h>
+
+/* The code under test, compiled into this binary (dpcached and dpcachectl are not libraries). */
+#include "../../dataplane/ctl_server.c"
+#include "../../control/ctl_client.c"
+#include "../../control/ctl_prom.c"
+
+/* ---- a fake store: just what ctl_server uses -------------------------------------- */
+
+struct dpc_cache {
+	unsigned nparts;
+	unsigned flushes;
+	uint32_t last_delay;
+};
+
+__attribute__((weak)) unsigned dpc_cache_nparts(const struct dpc_cache *c)
+{
+	return c->nparts;
+}
+
+__attribute__((weak)) void dpc_cache_stats(const struct dpc_cache *c, unsigned part,
+					    struct dpc_store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->items = 100 + part;
+	out->bytes_used = 1000 * (part + 1);
+	out->bytes_limit = 1 << 20;
+	out->evictions = 7 * (part + 1);
+	out->flushes = c->flushes;
+}
+
+__attribute__((weak)) void dpc_cache_flush(struct dpc_cache *c, uint32_t delay)
+{
+	c->flushes++;
+	c->last_delay = delay;
+}
+
+/* ---- fixture ------------------------------------------------------------------- */
+
+static struct dpc_config cfg;
+static struct dpc_cache cache = { .nparts = 2 };
+static struct dpc_worker_stats wst[2];
+static struct dpc_worker_stats *const wptr[2] = { &wst[0], &wst[1] };
+static struct dpc_ctl_env env = {
+	.cfg = &cfg, .cache = &cache, .stats = wptr, .nworkers = 2, .version = "9.8.7-test",
+};
+static char sock_path[256];
+
+static int setup(void **state)
+{
+	static char a[8][64];
+	static const char *const fixed[] = { "test_ctl", "--no-huge", "-m", "64", "--no-pci",
+					     "--no-shconf", "--log-level=lib.eal:error" };
+	static char *args[8];
+	int n;
+
+	(void)state;
+	for (n = 0; n < 7; n++) {
+		snprintf(a[n], sizeof(a[n]), "%s", fixed[n]);
+		args[n] = a[n];
+	}
+	snprintf(a[n], sizeof(a[n]), "--file-prefix=dpc_test_ctl_%d", (int)getpid());
+	args[n] = a[n];
+	n++;
+	if (rte_eal_init(n, args) < 0)
+		return -1;
+	dpc_config_defaults(&cfg);
+	snprintf(sock_path, sizeof(sock_path), "%s/%s", rte_eal_get_runtime_dir(), DPC_CTL_SOCK_NAME);
+	if (dpc_ctl_server_start(&env) != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dpc_ctl_server_stop();
+	dpc_ctl_server_stop(); /* idempotent */
+	{
+		char dir[256];
+
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+		rte_eal_cleanup();
+		/* EAL leaves the runtime dir of our unique prefix (and the telemetry socket) behind. */
+		d = opendir(dir);
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		}
+		if (d != NULL)
+			closedir(d);
+		rmdir(dir);
+	}
+	return 0;
+}
+
+static void call_ok(const char *req, struct dpc_ctl_reply *r)
+{
+	char err[512] = "";
+	int rc = dpc_ctl_call(sock_path, req, 5000, r, err, sizeof(err));
+
+	if (rc != 0)
+		fail_msg("%s: %s", req, err);
+}
+
+/* ---- tests --------------------------------------------------------------------- */
+
+static void test_socket_where_ctl_looks(void **state)
+{
+	char p[256];
+
+	(void)state;
+	/* dpcachectl --name NAME finds the socket in the runtime dir EAL made for that prefix. */
+	snprintf(p, sizeof(p), "dpc_test_ctl_%d", (int)getpid());
+	{
+		char want[256];
+
+		assert_int_equal(dpc_ctl_socket_path(p, want, sizeof(want)), 0);
+		assert_string_equal(want, sock_path);
+	}
+	assert_int_equal(access(sock_path, F_OK), 0);
+	assert_int_equal(dpc_ctl_server_start(&env), -EALREADY);
+}
+
+static void test_ping_version(void **state)
+{
+	struct dpc_ctl_reply r;
+
+	(void)state;
+	call_ok("ping", &r);
+	assert_true(r.ok);
+	assert_string_equal(dpc_ctl_reply_get(&r, "pong"), "dpcache");
+	dpc_ctl_reply_free(&r);
+	call_ok("version", &r);
+	assert_string_equal(dpc_ctl_reply_get(&r, "version"), "9.8.7-test");
+	dpc_ctl_reply_free(&r);
+}
+
+static void test_stats(void **state)
+{
+	struct dpc_ctl_stats s;
+	char err[256];
+	int gets = dpc_ctl_stat_index("cmd_get"), hits = dpc_ctl_stat_index("get_hits"),
+	    misses = dpc_ctl_stat_index("get_misses");
+
+	(void)state;
+	dpc_stats_reset(&wst[0]);
+	dpc_stats_reset(&wst[1]);
+	dpc_stat_add(&wst[0], cmd_get, 10);
+	dpc_stat_add(&wst[0], get_hits, 4);
+	dpc_stat_add(&wst[0], get_misses, 6);
+	dpc_stat_add(&wst[1], cmd_get, 5);
+	dpc_stat_add(&wst[1], get_hits, 5);
+	dpc_stat_add(&wst[1], poll_cycles, 123456789012ull);
+	assert_int_equal(dpc_ctl_get_stats(sock_path, 5000, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.nworkers, 2);
+	assert_int_equal(s.nparts, 2);
+	assert_string_equal(s.name, "dpcache");
+	assert_string_equal(s.version, "9.8.7-test");
+	assert_int_equal(s.pid, getpid());
+	assert_int_equal(s.w[0][gets], 10);
+	assert_int_equal(s.w[1][gets], 5);
+	assert_int_equal(s.total[gets], 15);
+	assert_int_equal(s.total[hits], 9);
+	assert_int_equal(s.total[misses], 6);
+	assert_int_equal(s.total[hits] + s.total[misses], s.total[gets]);
+	assert_int_equal(s.total[dpc_ctl_stat_index("poll_cycles")], 123456789012ull);
+	assert_int_equal(s.p[0][0], 100);  /* items */
+	assert_int_equal(s.p[1][0], 101);
+	assert_int_equal(s.ptotal[0], 201);
+	assert_int_equal(s.ptotal[4], 21); /* evictions 7 + 14 */
+	{
+		/* JSON: well-formed enough for python's json module (checked by shape here). */
+		char *txt = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&txt, &len);
+
+		dpc_ctl_stats_json(f, &s);
+		fclose(f);
+		assert_non_null(strstr(txt, "\"total\":{\"rx_packets\":0,"));
+		assert_non_null(strstr(txt, "\"cmd_get\":15"));
+		assert_non_null(strstr(txt, "\"per_worker\":[{"));
+		assert_non_null(strstr(txt, "\"store\":{\"partitions\":2,\"total\":{\"items\":201"));
+		assert_int_equal(txt[0], '{');
+		assert_int_equal(txt[len - 1], '}');
+		free(txt);
+	}
+	dpc_ctl_stats_free(&s);
+}
+
+static void test_config(void **state)
+{
+	struct dpc_ctl_reply r;
+	char err[512];
+
+	(void)state;
+	call_ok("config get", &r);
+	assert_true(r.ok);
+	assert_int_equal(r.n, dpc_config_ndefs);
+	assert_string_equal(dpc_ctl_reply_get(&r, "workers"), "1");
+	assert_string_equal(dpc_ctl_reply_get(&r, "memory"), "256M");
+	dpc_ctl_reply_free(&r);
+
+	call_ok("config get log_level", &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(dpc_ctl_reply_get(&r, "log_level"), "info");
+	dpc_ctl_reply_free(&r);
+
+	/* A run-time setting changes, atomically, in the live config. */
+	call_ok("config set log_level debug", &r);
+	assert_true(r.ok);
+	assert_string_equal(dpc_ctl_reply_get(&r, "log_level"), "debug");
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(__atomic_load_n(&cfg.log_level, __ATOMIC_RELAXED), 3);
+	call_ok("config set tx_retries 3", &r);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(cfg.tx_retries, 3);
+
+	/* Bad value: refused with the range; nothing changes. */
+	call_ok("config set tx_retries 5000", &r);
+	assert_false(r.ok);
+	assert_string_equal(r.error, "tx_retries: 5000 is out of range 0..1024");
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(cfg.tx_retries, 3);
+
+	/* Not changeable at run time. */
+	call_ok("config set workers 4", &r);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.error, "workers: cannot be changed at run time"));
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(cfg.workers, 1);
+	call_ok("config set name other", &r);
+	assert_false(r.ok);
+	dpc_ctl_reply_free(&r);
+	assert_string_equal(cfg.name, "dpcache");
+
+	call_ok("config set nope 1", &r);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.error, "unknown setting 'nope'"));
+	dpc_ctl_reply_free(&r);
+	call_ok("config get nope", &r);
+	assert_false(r.ok);
+	dpc_ctl_reply_free(&r);
+	(void)err;
+}
+
+static void test_flush(void **state)
+{
+	struct dpc_ctl_reply r;
+	unsigned before = cache.flushes;
+
+	(void)state;
+	call_ok("flush", &r);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(cache.flushes, before + 1);
+	assert_int_equal(cache.last_delay, 0);
+	call_ok("flush 30", &r);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(cache.last_delay, 30);
+	call_ok("flush -1", &r);
+	assert_false(r.ok);
+	dpc_ctl_reply_free(&r);
+	call_ok("flush 99999999999", &r);
+	assert_false(r.ok);
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(cache.flushes, before + 2);
+}
+
+static void test_bad_requests(void **state)
+{
+	static const char *const bad[] = { "", "   ", "bogus", "stats extra", "config", "config set x",
+					   "config get a b", "flush 1 2", "config set log_level debug x" };
+	struct dpc_ctl_reply r;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		call_ok(bad[i], &r);
+		assert_false(r.ok);
+		assert_non_null(r.error);
+		dpc_ctl_reply_free(&r);
+	}
+	assert_int_equal(cfg.log_level, 3);
+	/* A request with no newline and over the size limit, sent raw. */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char big[2000], ans[256];
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		ssize_t n;
+
+		memcpy(sa.sun_path, sock_path, strlen(sock_path));
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		memset(big, 'x', sizeof(big));
+		assert_int_equal(send(fd, big, sizeof(big), MSG_NOSIGNAL), (ssize_t)sizeof(big));
+		n = recv(fd, ans, sizeof(ans) - 1, 0);
+		assert_true(n > 4);
+		ans[n] = '\0';
+		assert_non_null(strstr(ans, "ERR request too long"));
+		close(fd);
+	}
+	/* A client that connects and says nothing delays the next one by at most the I/O timeout. */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		memcpy(sa.sun_path, sock_path, strlen(sock_path));
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		call_ok("ping", &r);
+		assert_true(r.ok);
+		dpc_ctl_reply_free(&r);
+		close(fd);
+	}
+}
+
+static void test_not_running_and_timeouts(void **state)
+{
+	struct dpc_ctl_reply r;
+	char err[512], path[128];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	(void)state;
+	rc = dpc_ctl_call("/nonexistent/dpdk/x/dpcache_ctl.sock", "ping", 500, &r, err, sizeof(err));
+	assert_int_equal(rc, -ENOENT);
+	assert_non_null(strstr(err, "dpcached is not running"));
+
+	/* A socket file nobody listens on (a dead dpcached's leftover). */
+	snprintf(path, sizeof(path), "/tmp/dpc_test_ctl_stale_%d.sock", (int)getpid());
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	rc = dpc_ctl_call(path, "ping", 500, &r, err, sizeof(err));
+	assert_int_equal(rc, -ECONNREFUSED);
+	assert_non_null(strstr(err, "not running"));
+	unlink(path);
+
+	/* A server that accepts (backlog) but never answers: the client gives up on time. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	{
+		struct timespec t0, t1;
+		double el;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = dpc_ctl_call(path, "stats", 300, &r, err, sizeof(err));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		assert_int_equal(rc, -ETIMEDOUT);
+		assert_non_null(strstr(err, "no answer from dpcached within 300 ms"));
+		/* Not a timing threshold on performance: only that the call did not hang. */
+		assert_true(el < 60.0);
+	}
+	close(fd);
+	unlink(path);
+}
+
+/* ---- Prometheus ------------------------------------------------------------------- */
+
+struct prom_run {
+	int pipe_w;
+	unsigned long max_req;
+	int rc;
+	char err[256];
+};
+
+static void *prom_thread(void *arg)
+{
+	struct prom_run *p = arg;
+	FILE *log = fdopen(p->pipe_w, "w");
+
+	p->rc = dpc_ctl_metrics_serve("127.0.0.1:0", sock_path, 3000, p->max_req, 30.0, log, p->err,
+				      sizeof(p->err));
+	fclose(log);
+	return NULL;
+}
+
+static char *http_get(unsigned port, const char *target)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char req[256];
+	char *buf = calloc(1, 1 << 20);
+	size_t got = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t n;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", target);
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	while ((n = recv(fd, buf + got, (1 << 20) - 1 - got, 0)) > 0)
+		got += (size_t)n;
+	close(fd);
+	return buf;
+}
+
+/*
+ * Check the exposition text: every sample line is `name{labels} value` or
+ * `name value`, and every family has HELP and TYPE before its samples.
+ * Returns the value of @p want (a full `name{labels}` string), or -1.
+ */
+static double prom_check(char *body, const char *want)
+{
+	char *save = NULL, *line;
+	char help[256][128], type[256][128];
+	unsigned nh = 0, nt = 0, samples = 0, i;
+	double found = -1;
+
+	for (line = strtok_r(body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[160], *sp, *br;
+		bool h = false, t = false;
+
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			sscanf(line + 7, "%127s", help[nh < 255 ? nh++ : nh]);
+			continue;
+		}
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			char kind[32];
+
+			assert_int_equal(sscanf(line + 7, "%127s %31s", type[nt < 255 ? nt : 255], kind), 2);
+			nt += nt < 255;
+			assert_true(strcmp(kind, "counter") == 0 || strcmp(kind, "gauge") == 0);
+			continue;
+		}
+		assert_true(line[0] != '#');
+		sp = strrchr(line, ' ');
+		assert_non_null(sp);
+		{
+			char *end;
+
+			(void)strtod(sp + 1, &end);
+			assert_int_equal(*end, '\0');
+		}
+		br = strchr(line, '{');
+		snprintf(name, sizeof(name), "%.*s", (int)((br && br < sp ? br : sp) - line), line);
+		assert_int_equal(strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_:"), strlen(name));
+		if (br && br < sp)
+			assert_int_equal(sp[-1], '}');
+		for (i = 0; i < nh; i++)
+			h |= strcmp(help[i], name) == 0;
+		for (i = 0; i < nt; i++)
+			t |= strcmp(type[i], name) == 0;
+		assert_true(h);
+		assert_true(t);
+		if (strncmp(line, want, strlen(want)) == 0 && line + strlen(want) == sp)
+			found = strtod(sp + 1, NULL);
+		samples++;
+	}
+	assert_true(samples > 60);
+	return found;
+}
+
+static void test_prometheus(void **state)
+{
+	struct prom_run p = { .max_req = 3 };
+	pthread_t t;
+	int pfd[2];
+	char line[128];
+	unsigned port = 0;
+	FILE *rd;
+	char *body;
+
+	(void)state;
+	assert_int_equal(pipe(pfd), 0);
+	p.pipe_w = pfd[1];
+	assert_int_equal(pthread_create(&t, NULL, prom_thread, &p), 0);
+	rd = fdopen(pfd[0], "r");
+	assert_non_null(fgets(line, sizeof(line), rd));
+	assert_int_equal(sscanf(line, "listening on 127.0.0.1:%u", &port), 1);
+
+	body = http_get(port, "/metrics");
+	assert_non_null(strstr(body, "HTTP/1.0 200 OK\r\n"));
+	assert_non_null(strstr(body, "Content-Type: text/plain; version=0.0.4"));
+	{
+		char *txt = strstr(body, "\r\n\r\n") + 4;
+
+		/* Same counters as the stats test left in the workers. */
+		assert_true(prom_check(txt, "dpcache_cmd_get_requests_total{worker=\"total\"}") == 15);
+	}
+	free(body);
+	body = http_get(port, "/metrics");
+	assert_true(prom_check(strstr(body, "\r\n\r\n") + 4, "dpcache_get_hits_requests_total{worker=\"1\"}")
+		    == 5);
+	free(body);
+	body = http_get(port, "/other");
+	assert_non_null(strstr(body, "HTTP/1.0 404"));
+	free(body);
+	/* --max-requests 3: the server has stopped. */
+	pthread_join(t, NULL);
+	assert_int_equal(p.rc, 0);
+	fclose(rd);
+
+	{
+		char err[256];
+
+		assert_int_equal(dpc_ctl_metrics_serve("0.0.0.0:0", sock_path, 100, 1, 1.0, stdout, err,
+						       sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "loopback addresses only"));
+		assert_int_equal(dpc_ctl_metrics_serve("198.18.0.1:9100", sock_path, 100, 1, 1.0, stdout,
+						       err, sizeof(err)), -EPERM);
+		assert_int_equal(dpc_ctl_metrics_serve("[::]:0", sock_path, 100, 1, 1.0, stdout, err,
+						       sizeof(err)), -EPERM);
+		assert_int_equal(dpc_ctl_metrics_serve("127.0.0.1", sock_path, 100, 1, 1.0, stdout, err,
+						       sizeof(err)), -EINVAL);
+	}
+}
+
+static void test_restart(void **state)
+{
+	struct dpc_ctl_reply r;
+	char err[256];
+
+	(void)state;
+	dpc_ctl_server_stop();
+	assert_int_equal(access(sock_path, F_OK), -1);
+	assert_int_equal(dpc_ctl_call(sock_path, "ping", 500, &r, err, sizeof(err)), -ENOENT);
+	assert_int_equal(dpc_ctl_server_start(&env), 0);
+	call_ok("ping", &r);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_socket_where_ctl_looks),
+		cmocka_unit_test(test_ping_version),
+		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_not_running_and_timeouts),
+		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_restart),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
