@@ -87,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n < 0) {
 			if (n != DPC_MC_PARSE_TRUNCATED && n != DPC_MC_PARSE_BAD_MAGIC)
 				abort();
-			if (n == DPC_MC_PARSE_BAD_MAGIC && (len < DPC_MC_HDR_LEN || buf[0] == DPC_MC_REQ_MAGIC))
+			if (n == DPC_MC_PARSE_BAD_MAGIC &&
+			    (len < DPC_MC_HDR_LEN || buf[0] == DPC_MC_REQ_MAGIC))
 				abort();
 			break;
 		}

@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 
 	int route = dpc_handler_route(hd, data, size);
-	if (route != DPC_ROUTE_HERE && (route < 0 || (unsigned)route >= NPARTS || (unsigned)route == hd->part))
+	if (route != DPC_ROUTE_HERE &&
+	    (route < 0 || (unsigned)route >= NPARTS || (unsigned)route == hd->part))
 		abort();
 	dpc_handler_prefetch(hd, data, size);
 
