@@ -2,8 +2,8 @@
 /*
  * The control channel end to end inside one process: EAL (no hugepages, no
  * PCI), dpcached's ctl_server on its real socket, and dpcachectl's client
- * code (connect, request, parse, JSON, Prometheus over HTTP) against it.
- * The store is replaced by a small fake (weak symbols) that records flushes.
+ * code (connect, request, parse, JSON, Prometheus over HTTP) against it,
+ * over a real cache (two partitions) for the store figures and flush.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -25,51 +25,51 @@
 #include <cmocka.h>
 
 #include <rte_eal.h>
+#include <urcu/urcu-qsbr.h>
+
+#include "dpcache/hash.h"
 
 /* The code under test, compiled into this binary (dpcached and dpcachectl are not libraries). */
 #include "../../dataplane/ctl_server.c"
 #include "../../control/ctl_client.c"
 #include "../../control/ctl_prom.c"
 
-/* ---- a fake store: just what ctl_server uses -------------------------------------- */
-
-struct dpc_cache {
-	unsigned nparts;
-	unsigned flushes;
-	uint32_t last_delay;
-};
-
-__attribute__((weak)) unsigned dpc_cache_nparts(const struct dpc_cache *c)
-{
-	return c->nparts;
-}
-
-__attribute__((weak)) void dpc_cache_stats(const struct dpc_cache *c, unsigned part,
-					    struct dpc_store_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->items = 100 + part;
-	out->bytes_used = 1000 * (part + 1);
-	out->bytes_limit = 1 << 20;
-	out->evictions = 7 * (part + 1);
-	out->flushes = c->flushes;
-}
-
-__attribute__((weak)) void dpc_cache_flush(struct dpc_cache *c, uint32_t delay)
-{
-	c->flushes++;
-	c->last_delay = delay;
-}
-
 /* ---- fixture ------------------------------------------------------------------- */
 
 static struct dpc_config cfg;
-static struct dpc_cache cache = { .nparts = 2 };
 static struct dpc_worker_stats wst[2];
 static struct dpc_worker_stats *const wptr[2] = { &wst[0], &wst[1] };
 static struct dpc_ctl_env env = {
-	.cfg = &cfg, .cache = &cache, .stats = wptr, .nworkers = 2, .version = "9.8.7-test",
+	.cfg = &cfg, .stats = wptr, .nworkers = 2, .version = "9.8.7-test",
 };
+
+/* Store @p n keys "key:<i>" each in its owner partition (this thread plays both owners). */
+static void put_keys(unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		char kb[32];
+		int len = snprintf(kb, sizeof(kb), "key:%u", i);
+		struct dpc_key k = { .data = kb, .len = (uint8_t)len, .hash = dpc_hash(kb, (size_t)len) };
+
+		assert_int_equal(dpc_store_set(env.cache, dpc_hash_part(k.hash, 2), DPC_SET, &k, "value", 5,
+					       0, 0, 0, NULL), DPC_OK);
+	}
+	urcu_qsbr_quiescent_state();
+}
+
+static enum dpc_status get_key(unsigned i)
+{
+	char kb[32];
+	int len = snprintf(kb, sizeof(kb), "key:%u", i);
+	struct dpc_key k = { .data = kb, .len = (uint8_t)len, .hash = dpc_hash(kb, (size_t)len) };
+	struct dpc_item_view v;
+	enum dpc_status st = dpc_cache_get(env.cache, &k, &v);
+
+	urcu_qsbr_quiescent_state();
+	return st;
+}
 static char sock_path[256];
 
 static int setup(void **state)
@@ -91,6 +91,18 @@ static int setup(void **state)
 	if (rte_eal_init(n, args) < 0)
 		return -1;
 	dpc_config_defaults(&cfg);
+	{
+		struct dpc_cache_params p = {
+			.nparts = 2, .mem_bytes = 8u << 20, .item_size_hint = 64, .max_value = 1024,
+			.policy = DPC_EVICT_CLOCK, .hugepages = false, .numa_socket = -1,
+		};
+
+		urcu_qsbr_register_thread();
+		env.cache = dpc_cache_create(&p);
+		if (env.cache == NULL)
+			return -1;
+		dpc_cache_set_time(env.cache, 1700000000u);
+	}
 	snprintf(sock_path, sizeof(sock_path), "%s/%s", rte_eal_get_runtime_dir(), DPC_CTL_SOCK_NAME);
 	if (dpc_ctl_server_start(&env) != 0)
 		return -1;
@@ -120,6 +132,9 @@ static int teardown(void **state)
 			closedir(d);
 		rmdir(dir);
 	}
+	urcu_qsbr_quiescent_state();
+	dpc_cache_free(env.cache);
+	urcu_qsbr_unregister_thread();
 	return 0;
 }
 
@@ -181,6 +196,7 @@ static void test_stats(void **state)
 	dpc_stat_add(&wst[1], cmd_get, 5);
 	dpc_stat_add(&wst[1], get_hits, 5);
 	dpc_stat_add(&wst[1], poll_cycles, 123456789012ull);
+	put_keys(300);
 	assert_int_equal(dpc_ctl_get_stats(sock_path, 5000, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.nworkers, 2);
 	assert_int_equal(s.nparts, 2);
@@ -194,10 +210,19 @@ static void test_stats(void **state)
 	assert_int_equal(s.total[misses], 6);
 	assert_int_equal(s.total[hits] + s.total[misses], s.total[gets]);
 	assert_int_equal(s.total[dpc_ctl_stat_index("poll_cycles")], 123456789012ull);
-	assert_int_equal(s.p[0][0], 100);  /* items */
-	assert_int_equal(s.p[1][0], 101);
-	assert_int_equal(s.ptotal[0], 201);
-	assert_int_equal(s.ptotal[4], 21); /* evictions 7 + 14 */
+	{
+		struct dpc_store_stats s0, s1;
+
+		dpc_cache_stats(env.cache, 0, &s0);
+		dpc_cache_stats(env.cache, 1, &s1);
+		/* items per partition, as the store reports them; both got keys; 300 in all. */
+		assert_int_equal(s.p[0][0], s0.items);
+		assert_int_equal(s.p[1][0], s1.items);
+		assert_true(s0.items > 0 && s1.items > 0);
+		assert_int_equal(s.ptotal[0], 300);
+		assert_int_equal(s.p[0][2], s0.bytes_limit); /* bytes_limit */
+		assert_true(s.ptotal[1] > 300 * 5);          /* bytes_used: at least the values */
+	}
 	{
 		/* JSON: well-formed enough for python's json module (checked by shape here). */
 		char *txt = NULL;
@@ -209,7 +234,7 @@ static void test_stats(void **state)
 		assert_non_null(strstr(txt, "\"total\":{\"rx_packets\":0,"));
 		assert_non_null(strstr(txt, "\"cmd_get\":15"));
 		assert_non_null(strstr(txt, "\"per_worker\":[{"));
-		assert_non_null(strstr(txt, "\"store\":{\"partitions\":2,\"total\":{\"items\":201"));
+		assert_non_null(strstr(txt, "\"store\":{\"partitions\":2,\"total\":{\"items\":300,"));
 		assert_int_equal(txt[0], '{');
 		assert_int_equal(txt[len - 1], '}');
 		free(txt);
@@ -277,25 +302,30 @@ static void test_config(void **state)
 static void test_flush(void **state)
 {
 	struct dpc_ctl_reply r;
-	unsigned before = cache.flushes;
 
 	(void)state;
-	call_ok("flush", &r);
-	assert_true(r.ok);
-	dpc_ctl_reply_free(&r);
-	assert_int_equal(cache.flushes, before + 1);
-	assert_int_equal(cache.last_delay, 0);
-	call_ok("flush 30", &r);
-	assert_true(r.ok);
-	dpc_ctl_reply_free(&r);
-	assert_int_equal(cache.last_delay, 30);
+	assert_int_equal(get_key(7), DPC_OK);
 	call_ok("flush -1", &r);
 	assert_false(r.ok);
 	dpc_ctl_reply_free(&r);
 	call_ok("flush 99999999999", &r);
 	assert_false(r.ok);
 	dpc_ctl_reply_free(&r);
-	assert_int_equal(cache.flushes, before + 2);
+	assert_int_equal(get_key(7), DPC_OK); /* refused flushes flushed nothing */
+	call_ok("flush 30", &r);
+	assert_true(r.ok);
+	assert_string_equal(dpc_ctl_reply_get(&r, "delay"), "30");
+	dpc_ctl_reply_free(&r);
+	dpc_store_maintain(env.cache, 0, 64);
+	dpc_store_maintain(env.cache, 1, 64);
+	assert_int_equal(get_key(7), DPC_OK); /* not yet: 30 s from now */
+	call_ok("flush", &r);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+	dpc_store_maintain(env.cache, 0, 64);
+	dpc_store_maintain(env.cache, 1, 64);
+	assert_int_equal(get_key(7), DPC_NOT_FOUND);
+	assert_int_equal(get_key(299), DPC_NOT_FOUND);
 }
 
 static void test_bad_requests(void **state)
