@@ -86,10 +86,15 @@ uint64_t dpc_hash(const void *key, size_t len)
 		a = rd64(p + i - 16);
 		b = rd64(p + i - 8);
 	}
-	a ^= K1;
-	b ^= seed;
-	uint64_t h = mum(a ^ K3, b ^ K2);
+	uint64_t h = mum(a ^ K1 ^ K3, b ^ seed ^ K2);
 
-	h = mum(h ^ K1, (uint64_t)len ^ K0 ^ seed);
-	return h ^ (h >> 29);
+	/* Final avalanche: xor-shift-multiply rounds (the murmur3 fmix64
+	 * shape, own constants), so that every input bit reaches every
+	 * output bit even when one mum operand is constant. */
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	h ^= h >> 32;
+	return h;
 }
