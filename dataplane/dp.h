@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file dp.h
+ * dpcached's private glue between main.c (EAL, set-up, signals), port.c
+ * (ethdev configuration) and worker.c (the poll loop).  DPDK types live
+ * here and in those three files only; the engine (store, handler, codec,
+ * packets) never sees an mbuf.
+ */
+#ifndef DPCACHE_DP_H
+#define DPCACHE_DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dpcache/config.h"
+#include "dpcache/pkt.h"
+#include "dpcache/stats.h"
+#include "dpcache/store.h"
+#include "handler.h"
+
+/** dpcached's own version; the memcached VERSION reply carries DPC_MC_VERSION. */
+#define DPCACHED_VERSION "0.1.0"
+#define DPC_MC_VERSION "1.6.21-dpcache-" DPCACHED_VERSION
+
+/** The dpcache logtype (registered in main.c before anything logs; read-only afterwards). */
+extern int dpc_logtype;
+#define DPC_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, dpc_logtype, "dpcached: " fmt "\n", ##__VA_ARGS__)
+
+/** Map the config's log_level index (error|warning|info|debug) to an rte_log level. */
+uint32_t dpc_log_level_from_cfg(uint32_t idx);
+
+/* ---- port.c --------------------------------------------------------------- */
+
+/** What port set-up found out about the port. */
+struct dpc_port_state {
+	uint16_t port_id;
+	uint16_t nqueues;
+	bool tx_csum_offload;     /**< IPv4 + UDP checksums offloaded on TX */
+	bool rx_csum_offload;     /**< RX checksum flags are reported in mbufs */
+	bool rss;                 /**< RSS configured over the queues */
+	struct rte_ether_addr mac;
+	char driver[32];
+};
+
+/**
+ * Configure and start @p port_id with @p nqueues RX/TX queue pairs, RX
+ * buffers from @p pool.  @p sw_mode is the sw_checksum setting
+ * (0 auto, 1 yes, 2 no).  Cold path.  Returns 0 or a negative errno
+ * (logged with the reason: not enough queues, no offload with
+ * sw_checksum=no, driver errors).
+ */
+int dpc_port_setup(uint16_t port_id, uint16_t nqueues, struct rte_mempool *pool, uint32_t sw_mode,
+		   struct dpc_port_state *out);
+/** Stop and close a started port (errors logged, not returned). */
+void dpc_port_close(uint16_t port_id);
+
+/* ---- worker.c ------------------------------------------------------------- */
+
+#define DPC_BURST 32u        /**< rte_eth_rx_burst size */
+#define DPC_TX_BUF 64u       /**< frames queued before an rte_eth_tx_burst */
+#define DPC_RING_DRAIN 64u   /**< most forwarded datagrams processed per poll iteration */
+
+/**
+ * One worker: one lcore, one RX/TX queue pair, one table partition.
+ * Everything here is touched by its own lcore only, except @c ring (other
+ * workers enqueue, MP) and the stats (read relaxed by the control thread).
+ */
+struct dpc_worker {
+	/* read-mostly set-up */
+	unsigned id;                       /**< == partition == queue */
+	unsigned lcore;
+	uint16_t port_id, queue_id;
+	bool sw_csum;                      /**< checksums in software (else TX offload) */
+	bool rx_csum_offload;
+	bool clock_keeper;                 /**< updates the cache clock once a second */
+	int dynoff;                        /**< mbuf dynfield: struct dpc_pkt_info of forwarded frames */
+	unsigned nworkers;
+	struct dpc_handler h;
+	struct dpc_netcfg net;
+	struct rte_mempool *pool;
+	struct rte_ring *ring;             /**< this worker's inbox (MP enqueue, SC dequeue) */
+	struct rte_ring *const *rings;     /**< every worker's inbox, by partition */
+	struct dpc_config *cfg;            /**< live config: runtime settings read relaxed */
+	struct dpc_worker_stats *st;
+	const atomic_bool *stop;
+	uint64_t tsc_hz, next_sec_tsc;
+
+	/* the response being built: one mbuf per datagram */
+	struct dpc_wr wr;
+	struct rte_mbuf **resp;
+	unsigned nresp, resp_max;
+
+	/* mbufs pre-allocated in bulk for responses */
+	struct rte_mbuf *stash[DPC_BURST];
+	unsigned nstash;
+
+	/* frames waiting for rte_eth_tx_burst */
+	struct rte_mbuf *tx[DPC_TX_BUF];
+	unsigned ntx;
+} __rte_cache_aligned;
+
+/**
+ * Datagrams a single response may span for a server whose largest value
+ * is @p max_value (a GETK of a maximal key and value plus slack); sizes
+ * each worker's response array and, with it, the mbuf pool.
+ */
+unsigned dpc_worker_resp_max(uint64_t max_value);
+
+/** The poll loop (rte_lcore_function_t): runs until *w->stop.  Returns 0. */
+int dpc_worker_main(void *arg);
+
+#endif /* DPCACHE_DP_H */

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker poll loop.  Per iteration (STYLE.md #6, #11):
+ *   1. rte_eth_rx_burst(32); classify every frame (dpc_pkt_classify);
+ *      answer ARP and ICMP echo in place; drop and count the rest by reason;
+ *      memcached datagrams: check the frame header, route (here, or the
+ *      owner's ring for writes to another partition);
+ *   2. stage 1: dpc_handler_prefetch() for every local datagram of the
+ *      burst (hash, prefetch bucket lines), stage 2: dpc_handler_process();
+ *   3. drain this worker's ring (bounded), the same two stages;
+ *   4. one rte_eth_tx_burst per DPC_TX_BUF frames, retried tx_retries times;
+ *   5. dpc_store_maintain(budget), one QSBR quiescent state.
+ * Responses go into fresh mbufs, one per datagram of at most
+ * DPC_UDP_MAX_DATA bytes, taken from a per-worker stash refilled in bulk:
+ * no locks, no syscalls, no allocation beyond the mempool's per-lcore cache.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include "dp.h"
+#include "dpcache/proto.h"
+
+/* Headers in front of each response datagram's data: Ethernet+IPv4+UDP, memcached frame. */
+#define RESP_HDR (DPC_HDRS_LEN + DPC_UDP_FRAME_LEN)
+
+unsigned dpc_worker_resp_max(uint64_t max_value)
+{
+	/* GETK of the largest value: 24 header + 4 flags + 250 key + value, plus a NOOP. */
+	uint64_t bytes = max_value + DPC_MC_HDR_LEN + 4 + DPC_KEY_MAX + DPC_MC_HDR_LEN;
+	uint64_t n = (bytes + DPC_UDP_MAX_DATA - 1) / DPC_UDP_MAX_DATA + 2;
+
+	return n > UINT16_MAX ? UINT16_MAX : (unsigned)n; /* `total` is 16 bits on the wire */
+}
+
+static inline struct dpc_pkt_info *pkt_info(const struct dpc_worker *w, struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, w->dynoff, struct dpc_pkt_info *);
+}
+
+/* ---- TX ----------------------------------------------------------------- */
+
+static void tx_flush(struct dpc_worker *w)
+{
+	unsigned n = w->ntx, sent, retries;
+	uint64_t bytes = 0;
+
+	if (n == 0)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		bytes += w->tx[i]->pkt_len;
+	sent = rte_eth_tx_burst(w->port_id, w->queue_id, w->tx, (uint16_t)n);
+	retries = __atomic_load_n(&w->cfg->tx_retries, __ATOMIC_RELAXED);
+	while (sent < n && retries-- > 0)
+		sent += rte_eth_tx_burst(w->port_id, w->queue_id, w->tx + sent, (uint16_t)(n - sent));
+	if (dpc_unlikely(sent < n)) {
+		for (unsigned i = sent; i < n; i++)
+			bytes -= w->tx[i]->pkt_len;
+		dpc_stat_add(w->st, drop_tx_full, n - sent);
+		rte_pktmbuf_free_bulk(w->tx + sent, n - sent);
+	}
+	dpc_stat_add(w->st, tx_packets, sent);
+	dpc_stat_add(w->st, tx_bytes, bytes);
+	w->ntx = 0;
+}
+
+static inline void tx_queue(struct dpc_worker *w, struct rte_mbuf *m)
+{
+	w->tx[w->ntx++] = m;
+	if (w->ntx == DPC_TX_BUF)
+		tx_flush(w);
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static inline struct rte_mbuf *stash_get(struct dpc_worker *w)
+{
+	if (dpc_unlikely(w->nstash == 0)) {
+		if (rte_pktmbuf_alloc_bulk(w->pool, w->stash, DPC_BURST) != 0)
+			return rte_pktmbuf_alloc(w->pool); /* pool nearly dry: one at a time */
+		w->nstash = DPC_BURST;
+	}
+	return w->stash[--w->nstash];
+}
+
+/* dpc_wr.next(): the current datagram is full (or none yet); start the next. */
+static int resp_next(struct dpc_wr *wr)
+{
+	struct dpc_worker *w = wr->ctx;
+	struct rte_mbuf *m;
+	uint8_t *data;
+
+	if (dpc_unlikely(w->nresp == w->resp_max))
+		return -ENOMEM;
+	m = stash_get(w);
+	if (dpc_unlikely(m == NULL))
+		return -ENOMEM;
+	w->resp[w->nresp++] = m;
+	data = rte_pktmbuf_mtod(m, uint8_t *) + RESP_HDR;
+	wr->p = data;
+	wr->end = data + DPC_UDP_MAX_DATA;
+	return 0;
+}
+
+static void resp_drop(struct dpc_worker *w)
+{
+	if (w->nresp > 0)
+		rte_pktmbuf_free_bulk(w->resp, w->nresp);
+	w->nresp = 0;
+}
+
+/*
+ * Run the handler over one datagram and queue its response: one datagram
+ * per DPC_UDP_MAX_DATA bytes, frame headers (same request id, seq 0..n-1,
+ * total n) and Ethernet/IPv4/UDP headers written once the count is known.
+ */
+static void process_one(struct dpc_worker *w, struct rte_mbuf *req, const struct dpc_pkt_info *info)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(req, const uint8_t *);
+	const uint8_t *payload = frame + info->payload_off;
+	struct dpc_udp_frame f;
+	unsigned n;
+	int rc;
+
+	(void)dpc_frame_decode(payload, info->payload_len, &f); /* length checked at RX */
+	w->nresp = 0;
+	w->wr.p = w->wr.end = NULL;
+	w->wr.total = 0;
+	rc = dpc_handler_process(&w->h, payload + DPC_UDP_FRAME_LEN,
+				 (size_t)info->payload_len - DPC_UDP_FRAME_LEN, &w->wr);
+	if (dpc_unlikely(rc < 0)) {
+		/* -EBADMSG is counted by the handler; -ENOMEM is ours (pool or datagram limit). */
+		if (rc == -ENOMEM)
+			dpc_stat_inc(w->st, drop_nombuf);
+		resp_drop(w);
+		return;
+	}
+	n = w->nresp;
+	if (n == 0)
+		return; /* quiet requests only */
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = w->resp[i];
+		uint8_t *out = rte_pktmbuf_mtod(m, uint8_t *);
+		size_t dlen = i + 1 < n ? DPC_UDP_MAX_DATA : (size_t)(w->wr.p - (out + RESP_HDR));
+		uint16_t plen = (uint16_t)(DPC_UDP_FRAME_LEN + dlen);
+		struct dpc_udp_frame rf = { .req_id = f.req_id, .seq = (uint16_t)i,
+					    .total = (uint16_t)n, .reserved = 0 };
+
+		dpc_frame_encode(out + DPC_HDRS_LEN, &rf);
+		dpc_pkt_udp_reply_hdr(out, frame, info, plen, w->sw_csum);
+		m->data_len = (uint16_t)(DPC_HDRS_LEN + plen);
+		m->pkt_len = m->data_len;
+		if (!w->sw_csum) {
+			m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+			m->l2_len = DPC_ETH_HLEN;
+			m->l3_len = DPC_IP4_HLEN;
+		}
+		tx_queue(w, m);
+	}
+	w->nresp = 0;
+	dpc_stat_add(w->st, resp_datagrams, n);
+	if (n > 1)
+		dpc_stat_inc(w->st, resp_multi);
+}
+
+/* ---- RX ------------------------------------------------------------------- */
+
+static void count_drop(struct dpc_worker_stats *st, enum dpc_pkt_kind k)
+{
+	switch (k) {
+	case DPC_PKT_DROP_SHORT: dpc_stat_inc(st, drop_short); break;
+	case DPC_PKT_DROP_ETHERTYPE: dpc_stat_inc(st, drop_ethertype); break;
+	case DPC_PKT_DROP_ARP_OTHER: dpc_stat_inc(st, drop_arp_other); break;
+	case DPC_PKT_DROP_IP_VERSION: dpc_stat_inc(st, drop_ip_version); break;
+	case DPC_PKT_DROP_IP_OPTIONS: dpc_stat_inc(st, drop_ip_options); break;
+	case DPC_PKT_DROP_IP_FRAGMENT: dpc_stat_inc(st, drop_ip_fragment); break;
+	case DPC_PKT_DROP_IP_LEN: dpc_stat_inc(st, drop_ip_len); break;
+	case DPC_PKT_DROP_IP_CSUM: dpc_stat_inc(st, drop_ip_csum); break;
+	case DPC_PKT_DROP_NOT_US: dpc_stat_inc(st, drop_not_us); break;
+	case DPC_PKT_DROP_PROTO: dpc_stat_inc(st, drop_proto); break;
+	case DPC_PKT_DROP_UDP_LEN: dpc_stat_inc(st, drop_udp_len); break;
+	case DPC_PKT_DROP_UDP_CSUM: dpc_stat_inc(st, drop_udp_csum); break;
+	case DPC_PKT_DROP_UDP_PORT: dpc_stat_inc(st, drop_udp_port); break;
+	default: dpc_stat_inc(st, drop_short); break; /* unreachable: every kind is listed */
+	}
+}
+
+static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
+{
+	struct rte_mbuf *local[DPC_BURST], *fwd[DPC_BURST], *dead[DPC_BURST];
+	struct dpc_pkt_info linfo[DPC_BURST];
+	unsigned fdst[DPC_BURST];
+	unsigned nl = 0, nf = 0, nd = 0;
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+		struct dpc_pkt_info info;
+		struct dpc_udp_frame f;
+		enum dpc_pkt_kind kind;
+		bool hint;
+		int route;
+
+		if (i + 2 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
+		bytes += m->pkt_len;
+		hint = w->rx_csum_offload &&
+		       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		/* Multi-segment frames are never configured; a chained mbuf is judged on its first segment. */
+		kind = dpc_pkt_classify(data, m->data_len, &w->net, hint, &info);
+		switch (kind) {
+		case DPC_PKT_UDP:
+			if (dpc_unlikely(dpc_frame_decode(data + info.payload_off, info.payload_len, &f) != 0)) {
+				dpc_stat_inc(w->st, drop_frame_short);
+				dead[nd++] = m;
+				break;
+			}
+			if (dpc_unlikely(f.total != 1)) {
+				dpc_stat_inc(w->st, drop_frame_multi);
+				dead[nd++] = m;
+				break;
+			}
+			route = w->nworkers == 1 ? DPC_ROUTE_HERE :
+				dpc_handler_route(&w->h, data + info.payload_off + DPC_UDP_FRAME_LEN,
+						  (size_t)info.payload_len - DPC_UDP_FRAME_LEN);
+			if (route == DPC_ROUTE_HERE || (unsigned)route == w->id ||
+			    (unsigned)route >= w->nworkers) {
+				linfo[nl] = info;
+				local[nl++] = m;
+			} else {
+				*pkt_info(w, m) = info;
+				fdst[nf] = (unsigned)route;
+				fwd[nf++] = m;
+			}
+			break;
+		case DPC_PKT_ARP_REQUEST:
+			m->data_len = (uint16_t)dpc_pkt_arp_reply(data, m->data_len, &w->net);
+			m->pkt_len = m->data_len;
+			m->ol_flags = 0;
+			dpc_stat_inc(w->st, arp_replies);
+			tx_queue(w, m);
+			break;
+		case DPC_PKT_ICMP_ECHO:
+			m->data_len = (uint16_t)dpc_pkt_icmp_reply(data, m->data_len, &info);
+			m->pkt_len = m->data_len;
+			m->ol_flags = 0;
+			dpc_stat_inc(w->st, icmp_echo);
+			tx_queue(w, m);
+			break;
+		default:
+			count_drop(w->st, kind);
+			dead[nd++] = m;
+			break;
+		}
+	}
+	dpc_stat_add(w->st, rx_packets, n);
+	dpc_stat_add(w->st, rx_bytes, bytes);
+
+	/* Writes for other partitions: to their owners first, they answer them. */
+	for (unsigned i = 0; i < nf; i++) {
+		if (dpc_unlikely(rte_ring_mp_enqueue(w->rings[fdst[i]], fwd[i]) != 0)) {
+			dpc_stat_inc(w->st, drop_ring_full);
+			dead[nd++] = fwd[i];
+		} else {
+			dpc_stat_inc(w->st, forwarded_out);
+		}
+	}
+	/* Stage 1: hash and prefetch every local datagram's first key ... */
+	for (unsigned i = 0; i < nl; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(local[i], const uint8_t *) + linfo[i].payload_off;
+
+		dpc_handler_prefetch(&w->h, p + DPC_UDP_FRAME_LEN,
+				     (size_t)linfo[i].payload_len - DPC_UDP_FRAME_LEN);
+	}
+	/* ... stage 2: answer them while those lines arrive. */
+	for (unsigned i = 0; i < nl; i++)
+		process_one(w, local[i], &linfo[i]);
+	if (nl > 0)
+		rte_pktmbuf_free_bulk(local, nl);
+	if (nd > 0)
+		rte_pktmbuf_free_bulk(dead, nd);
+}
+
+/* Datagrams other workers handed over; at most DPC_RING_DRAIN per iteration. */
+static unsigned ring_drain(struct dpc_worker *w)
+{
+	struct rte_mbuf *pkts[DPC_BURST];
+	unsigned total = 0;
+
+	while (total < DPC_RING_DRAIN) {
+		unsigned n = rte_ring_sc_dequeue_burst(w->ring, (void **)pkts, DPC_BURST, NULL);
+
+		if (n == 0)
+			break;
+		for (unsigned i = 0; i < n; i++) {
+			const struct dpc_pkt_info *info = pkt_info(w, pkts[i]);
+			const uint8_t *p = rte_pktmbuf_mtod(pkts[i], const uint8_t *) + info->payload_off;
+
+			dpc_handler_prefetch(&w->h, p + DPC_UDP_FRAME_LEN,
+					     (size_t)info->payload_len - DPC_UDP_FRAME_LEN);
+		}
+		for (unsigned i = 0; i < n; i++)
+			process_one(w, pkts[i], pkt_info(w, pkts[i]));
+		rte_pktmbuf_free_bulk(pkts, n);
+		dpc_stat_add(w->st, forwarded_in, n);
+		total += n;
+		if (n < DPC_BURST)
+			break;
+	}
+	return total;
+}
+
+/* Once a second (a TSC compare per iteration): evictions; worker 0: cache clock, log level. */
+static void housekeeping(struct dpc_worker *w, uint64_t now)
+{
+	struct dpc_store_stats ss;
+
+	w->next_sec_tsc = now + w->tsc_hz;
+	/* The store counts evictions per partition; mirror them into our counters. */
+	dpc_cache_stats(w->h.cache, w->h.part, &ss);
+	w->st->evictions = ss.evictions;
+	if (!w->clock_keeper)
+		return;
+	dpc_cache_set_time(w->h.cache, (uint32_t)time(NULL)); /* vDSO, not a syscall */
+	uint32_t lvl = dpc_log_level_from_cfg(__atomic_load_n(&w->cfg->log_level, __ATOMIC_RELAXED));
+	if ((uint32_t)rte_log_get_level(dpc_logtype) != lvl)
+		rte_log_set_level(dpc_logtype, lvl);
+}
+
+int dpc_worker_main(void *arg)
+{
+	struct dpc_worker *w = arg;
+	struct rte_mbuf *pkts[DPC_BURST];
+
+	urcu_qsbr_register_thread();
+	w->wr.next = resp_next;
+	w->wr.ctx = w;
+	w->tsc_hz = rte_get_tsc_hz();
+	w->next_sec_tsc = rte_rdtsc();
+	DPC_LOG(INFO, "worker %u on lcore %u: port %u queue %u, partition %u", w->id, w->lcore,
+		w->port_id, w->queue_id, w->h.part);
+
+	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
+		uint64_t t0 = rte_rdtsc(), t1;
+		unsigned n, busy;
+
+		n = rte_eth_rx_burst(w->port_id, w->queue_id, pkts, DPC_BURST);
+		if (n > 0)
+			rx_burst(w, pkts, n);
+		busy = n + ring_drain(w);
+		tx_flush(w);
+		dpc_store_maintain(w->h.cache, w->h.part,
+				   __atomic_load_n(&w->cfg->maintain_budget, __ATOMIC_RELAXED));
+		/* Item views handed out in this iteration are dead now: let reclamation proceed. */
+		urcu_qsbr_quiescent_state();
+		t1 = rte_rdtsc();
+		dpc_stat_inc(w->st, poll_loops);
+		if (busy > 0) {
+			dpc_stat_inc(w->st, poll_busy);
+			dpc_stat_add(w->st, poll_cycles, t1 - t0);
+		}
+		if (dpc_unlikely(t1 >= w->next_sec_tsc))
+			housekeeping(w, t1);
+	}
+
+	tx_flush(w);
+	if (w->nstash > 0)
+		rte_pktmbuf_free_bulk(w->stash, w->nstash);
+	w->nstash = 0;
+	urcu_qsbr_unregister_thread();
+	DPC_LOG(INFO, "worker %u stopped", w->id);
+	return 0;
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Shared helpers for black-box tests: source it from a test script.
+#
+#   bb_init NAME            unique names for this test run (namespaces, veths,
+#                           EAL file prefix, temp dir), cleanup trap installed
+#   bb_netns                create BB_SRV_NS/BB_CLI_NS joined by a veth pair
+#                           (server end BB_SRV_IF without IP, client BB_CLI_IF
+#                           198.18.0.2/24); dpcached answers for BB_ADDR
+#   bb_start_dpcached VDEV [dpcache flags...]
+#                           start $DPC_BIN/dpcached in BB_SRV_NS (or the root
+#                           namespace if BB_SRV_NS is empty) on the EAL --vdev
+#                           VDEV; waits for its "ready" line; sets BB_PID
+#   bb_stop_dpcached        SIGTERM, wait (bounded), fail unless exit status 0
+#   bb_cli_ns CMD...        run CMD in the client namespace
+#   bb_stat NAME            one counter via the STAT opcode (dpcache-cli stats)
+#   bb_fail MSG             print MSG and the daemon's log tail, exit 1
+#
+# Environment: DPC_BIN (required: the build's bin/ directory), BB_TIMEOUT
+# (seconds to wait for readiness, default 60: ASan builds start slowly),
+# BB_EAL_MEM (default "--no-huge -m 256 --no-shconf"), BB_LCORES (default 0-1).
+# Under ASan, LeakSanitizer is disabled for dpcached: EAL keeps allocations
+# alive until exit by design (see docs/design.md, Dataplane).
+
+set -uo pipefail
+
+BB_ADDR=198.18.0.1
+BB_PORT=11211
+BB_PID=
+BB_SRV_NS=
+BB_CLI_NS=
+BB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# shellcheck source=../../scripts/netns.sh
+. "$BB_ROOT/scripts/netns.sh"
+
+bb_log() { echo "[$BB_NAME] $*" >&2; }
+
+bb_fail() {
+	echo "[$BB_NAME] FAIL: $*" >&2
+	if [ -n "${BB_LOG:-}" ] && [ -f "$BB_LOG" ]; then
+		echo "[$BB_NAME] --- dpcached log (last 40 lines) ---" >&2
+		tail -n 40 "$BB_LOG" >&2
+	fi
+	exit 1
+}
+
+bb_cleanup() {
+	local rc=$?
+	if [ -n "$BB_PID" ] && kill -0 "$BB_PID" 2>/dev/null; then
+		kill -TERM "$BB_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$BB_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$BB_PID" 2>/dev/null
+		wait "$BB_PID" 2>/dev/null
+	fi
+	for p in ${BB_EXTRA_PIDS:-}; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	dpc_netns_destroy $BB_SRV_NS $BB_CLI_NS
+	[ -n "${BB_TMP:-}" ] && rm -rf "$BB_TMP"
+	exit $rc
+}
+
+bb_init() {
+	BB_NAME=$1
+	: "${DPC_BIN:?DPC_BIN must point at the bin directory of a build}"
+	[ -x "$DPC_BIN/dpcached" ] || { echo "[$BB_NAME] FAIL: $DPC_BIN/dpcached missing" >&2; exit 1; }
+	[ "$(id -u)" -eq 0 ] || { echo "[$BB_NAME] FAIL: needs root (namespaces)" >&2; exit 1; }
+	local id=$(( $$ % 100000 ))
+	BB_ID=$id
+	BB_PREFIX="dpcbb${id}"
+	BB_SRV_IF="dbs${id}"
+	BB_CLI_IF="dbc${id}"
+	BB_TMP=$(mktemp -d "/tmp/dpcbb-$BB_NAME.XXXXXX")
+	BB_LOG="$BB_TMP/dpcached.log"
+	BB_TIMEOUT=${BB_TIMEOUT:-60}
+	BB_EAL_MEM=${BB_EAL_MEM:---no-huge -m 256 --no-shconf}
+	BB_LCORES=${BB_LCORES:-0-1}
+	# EAL keeps memory alive until exit; leak reports would be noise, not findings.
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	trap bb_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+bb_netns() {
+	BB_SRV_NS="dpcbb-${BB_ID}-srv"
+	BB_CLI_NS="dpcbb-${BB_ID}-cli"
+	dpc_netns_destroy "$BB_SRV_NS" "$BB_CLI_NS"
+	dpc_netns_create "$BB_SRV_NS" "$BB_CLI_NS" "$BB_SRV_IF" "$BB_CLI_IF" 198.18.0.2/24 ||
+		bb_fail "cannot create namespaces/veth"
+}
+
+bb_cli_ns() { ip netns exec "$BB_CLI_NS" "$@"; }
+
+# bb_start_dpcached VDEV [dpcache flags...]
+bb_start_dpcached() {
+	local vdev=$1
+	shift
+	local cmd=("$DPC_BIN/dpcached" -l "$BB_LCORES" --no-pci $BB_EAL_MEM "--file-prefix=$BB_PREFIX"
+		"--vdev=$vdev" -- --name "$BB_PREFIX" --address "$BB_ADDR" --port "$BB_PORT" "$@")
+	[ -n "$BB_SRV_NS" ] && cmd=(ip netns exec "$BB_SRV_NS" "${cmd[@]}")
+	bb_log "starting: ${cmd[*]}"
+	"${cmd[@]}" >"$BB_LOG" 2>&1 &
+	BB_PID=$!
+	local waited=0
+	while ! grep -q "dpcached: ready" "$BB_LOG" 2>/dev/null; do
+		kill -0 "$BB_PID" 2>/dev/null || { wait "$BB_PID"; local rc=$?; BB_PID=;
+			bb_fail "dpcached exited during start-up (status $rc)"; }
+		[ $waited -ge $((BB_TIMEOUT * 10)) ] && bb_fail "dpcached not ready after ${BB_TIMEOUT}s"
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	bb_log "dpcached ready (pid $BB_PID)"
+}
+
+bb_stop_dpcached() {
+	[ -n "$BB_PID" ] || return 0
+	kill -TERM "$BB_PID" 2>/dev/null
+	local i
+	for i in $(seq 200); do
+		kill -0 "$BB_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$BB_PID" 2>/dev/null; then
+		kill -KILL "$BB_PID"
+		wait "$BB_PID" 2>/dev/null
+		BB_PID=
+		bb_fail "dpcached did not stop within 20 s of SIGTERM"
+	fi
+	wait "$BB_PID"
+	local rc=$?
+	BB_PID=
+	[ $rc -eq 0 ] || bb_fail "dpcached exited with status $rc after SIGTERM"
+	grep -qE "ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:" "$BB_LOG" &&
+		bb_fail "sanitizer report in the dpcached log"
+	bb_log "dpcached stopped cleanly"
+}
+
+bb_stat() {
+	bb_cli_ns "$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" stats | awk -v n="$1" '$1 == n {print $2}'
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Black box: the real dpcached on an af_packet port (one end of a veth pair
+# in a namespace of its own) against an ordinary kernel UDP client in a
+# second namespace (tests/blackbox/kernel_udp.py: every opcode, multi-get,
+# CAS, TTL, 100 KiB and 1 MiB values over many datagrams, malformed
+# datagrams and frames with their drop counters, ARP, ICMP echo), then a
+# clean SIGTERM shutdown (exit status 0).  Also the plain dpcache-cli.
+#   DPC_BIN=build/debug/bin tests/blackbox/test_kernel_udp.sh
+# BB_PMD=af_xdp runs it over net_af_xdp instead of net_af_packet.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+bb_init kernel_udp
+bb_netns
+
+pmd=${BB_PMD:-af_packet}
+case $pmd in
+af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
+*) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
+esac
+bb_start_dpcached "$vdev"
+
+cli=("$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" -t 2000)
+# dpcache-cli: exit codes are part of its contract
+bb_cli_ns "${cli[@]}" set bb:cli hello >/dev/null || bb_fail "dpcache-cli set"
+v=$(bb_cli_ns "${cli[@]}" get bb:cli) || bb_fail "dpcache-cli get (status $?)"
+[ "$v" = hello ] || bb_fail "dpcache-cli get returned '$v'"
+bb_cli_ns "${cli[@]}" get bb:nope >/dev/null 2>&1
+[ $? -eq 1 ] || bb_fail "dpcache-cli get of a missing key must exit 1"
+bb_cli_ns "${cli[@]}" add bb:cli x >/dev/null 2>&1
+[ $? -eq 1 ] || bb_fail "dpcache-cli add of an existing key must exit 1"
+[ "$(bb_cli_ns "${cli[@]}" incr bb:n 3 7)" = 7 ] || bb_fail "dpcache-cli incr with initial"
+[ "$(bb_cli_ns "${cli[@]}" incr bb:n 3)" = 10 ] || bb_fail "dpcache-cli incr"
+[ "$(bb_cli_ns "${cli[@]}" get bb:cli bb:nope bb:n 2>/dev/null)" = "bb:cli hello
+bb:n 10" ] || bb_fail "dpcache-cli multi-get"
+bb_cli_ns "${cli[@]}" stats | grep -q '^rx_packets [1-9]' || bb_fail "dpcache-cli stats"
+bb_cli_ns "${cli[@]}" -r 0 -t 300 -s "$BB_ADDR:$((BB_PORT + 1))" version >/dev/null 2>&1
+[ $? -eq 2 ] || bb_fail "dpcache-cli to a port nobody serves must time out with exit 2"
+
+bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
+	bb_fail "kernel_udp.py"
+[ "$(bb_stat drop_udp_port)" -ge 1 ] || bb_fail "the datagram to an unserved port was not counted"
+bb_stop_dpcached
+echo "test_kernel_udp: PASS"
