@@ -50,7 +50,7 @@ static void usage(FILE *out)
 		"  gets KEY                  print `CAS VALUE`\n"
 		"  set|add|replace KEY [VALUE]\n"
 		"  append|prepend KEY [VALUE]\n"
-		"                            VALUE from the argument, --value-file, or stdin if absent or `-`\n"
+		"                            VALUE: the argument, --value-file, or stdin (absent or `-`)\n"
 		"  delete KEY\n"
 		"  incr|decr KEY [DELTA [INITIAL]]   print the new value (no INITIAL: miss if absent)\n"
 		"  touch KEY EXPTIME\n"
@@ -64,7 +64,7 @@ static void usage(FILE *out)
 		"  -r, --retries N           tries after the first on timeout (default 2)\n"
 		"  -F, --flags N             item flags for set/add/replace (default 0)\n"
 		"  -e, --exptime N           expiry for set/add/replace (default 0: never)\n"
-		"  -c, --cas N               only if the item's CAS is N (set/replace/append/prepend/delete)\n"
+		"  -c, --cas N               only if the item's CAS is N (set/replace/append/delete...)\n"
 		"  -f, --value-file FILE     read the value from FILE\n"
 		"  -n, --no-newline          no newline after a printed value\n"
 		"  -v, --verbose             print status, flags and CAS on stderr\n"
@@ -444,6 +444,7 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 	struct msg m = { NULL, 0 };
 	struct dpc_mc_res res;
 	int rc, ret = EXIT_ERR;
+	enum end_kind end;
 	uint64_t a, b;
 	uint32_t t;
 	const char *key = argc > 0 ? argv[0] : NULL;
@@ -473,8 +474,8 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 			return EXIT_ERR;
 		be32(ext, o->flags);
 		be32(ext + 4, o->exptime);
-		put_req(&r, cmd->op, ext,
-			(cmd->op == DPC_OP_APPEND || cmd->op == DPC_OP_PREPEND) ? 0 : 8, key, val, vlen, o->cas);
+		put_req(&r, cmd->op, ext, (cmd->op == DPC_OP_APPEND || cmd->op == DPC_OP_PREPEND) ? 0 : 8,
+			key, val, vlen, o->cas);
 		break;
 	case DPC_OP_DELETE:
 		put_req(&r, DPC_OP_DELETE, NULL, 0, key, NULL, 0, o->cas);
@@ -483,7 +484,8 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 		a = 1;
 		b = 0;
 		t = 0xffffffffu; /* no initial value: a miss is a miss */
-		if ((argc >= 2 && parse_u64(argv[1], &a) != 0) || (argc >= 3 && parse_u64(argv[2], &b) != 0)) {
+		if ((argc >= 2 && parse_u64(argv[1], &a) != 0) ||
+		    (argc >= 3 && parse_u64(argv[2], &b) != 0)) {
 			fprintf(stderr, "dpcache-cli: DELTA and INITIAL are unsigned 64-bit numbers\n");
 			return EXIT_ERR;
 		}
@@ -526,9 +528,8 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 	}
 	if (conn_open(&c, o->server) != 0)
 		return EXIT_ERR;
-	rc = transact(&c, o, r.b, r.len,
-		      cmd->op == DPC_OP_STAT ? END_STAT : (cmd->op == DPC_OP_GET && argc > 1) ? END_NOOP : END_ONE,
-		      &m);
+	end = cmd->op == DPC_OP_STAT ? END_STAT : (cmd->op == DPC_OP_GET && argc > 1) ? END_NOOP : END_ONE;
+	rc = transact(&c, o, r.b, r.len, end, &m);
 	close(c.fd);
 	if (rc != 0)
 		return EXIT_ERR;
