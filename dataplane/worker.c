@@ -216,11 +216,12 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 		bytes += m->pkt_len;
 		hint = w->rx_csum_offload &&
 		       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
-		/* Multi-segment frames are never configured; a chained mbuf is judged on its first segment. */
+		/* Scatter is never configured: a chained mbuf is judged on its first segment. */
 		kind = dpc_pkt_classify(data, m->data_len, &w->net, hint, &info);
 		switch (kind) {
 		case DPC_PKT_UDP:
-			if (dpc_unlikely(dpc_frame_decode(data + info.payload_off, info.payload_len, &f) != 0)) {
+			if (dpc_unlikely(dpc_frame_decode(data + info.payload_off, info.payload_len,
+							  &f) != 0)) {
 				dpc_stat_inc(w->st, drop_frame_short);
 				dead[nd++] = m;
 				break;
