@@ -424,6 +424,7 @@ static void poison_reclaimed(struct dpc_part *p, uint64_t rc)
 
 		if (n > p->cap - off)
 			n = p->cap - off;
+		DPC_UNPOISON(p->log + off, n);   /* ring-end padding was never unpoisoned */
 		memset(p->log + off, 0xdd, n);
 		DPC_POISON(p->log + off, n);
 		p->poisoned += n;
