@@ -463,7 +463,8 @@ static void prom_counter_name(unsigned i, char *buf, size_t len)
 {
 	const char *n = dpc_stat_names[i], *u = dpc_stat_units[i];
 	size_t nl = strlen(n), ul = strlen(u);
-	bool has_unit = nl > ul && strcmp(n + nl - ul, u) == 0 && n[nl - ul - 1] == '_';
+	bool has_unit = (nl == ul && strcmp(n, u) == 0) ||
+			(nl > ul && strcmp(n + nl - ul, u) == 0 && n[nl - ul - 1] == '_');
 
 	if (has_unit || ul == 0)
 		snprintf(buf, len, "dpcache_%s_total", n);
