@@ -30,6 +30,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
+#include "ctl_server.h"
 #include "dp.h"
 
 int dpc_logtype = RTE_LOGTYPE_USER1;
@@ -383,9 +384,26 @@ int main(int argc, char **argv)
 
 	if (setup_instance(&in) != 0)
 		goto inst;
+	struct dpc_ctl_env env = {
+		.cfg = cfg,
+		.cache = in.cache,
+		.stats = (struct dpc_worker_stats *const *)in.stats_ptrs,
+		.nworkers = in.nworkers,
+		.version = DPCACHED_VERSION,
+	};
+	if (cfg->stats_socket) {
+		rc = dpc_ctl_server_start(&env);
+		if (rc < 0) {
+			DPC_LOG(ERR, "control channel for name=%s: %s%s", cfg->name, strerror(-rc),
+				rc == -EADDRINUSE ? " (another dpcached runs with this name)" :
+						    " (stats_socket=no runs without it)");
+			goto inst;
+		}
+	}
 	if (run_workers(&in) == 0)
 		ret = EXIT_SUCCESS;
 	DPC_LOG(NOTICE, "stopping");
+	dpc_ctl_server_stop();
 inst:
 	free_instance(&in);
 eal:
