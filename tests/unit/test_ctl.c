@@ -242,6 +242,29 @@ static void test_stats(void **state)
 	dpc_ctl_stats_free(&s);
 }
 
+/* The same totals over DPDK's telemetry socket (what dpdk-telemetry.py shows). */
+static void test_telemetry(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[16384];
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ssize_t n;
+
+	(void)state;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dpdk_telemetry.v2", rte_eal_get_runtime_dir());
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = recv(fd, buf, sizeof(buf) - 1, 0); /* greeting: version, pid, max_output_len */
+	assert_true(n > 0);
+	assert_int_equal(send(fd, "/dpcache/stats", 14, 0), 14);
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "{\"/dpcache/stats\":{\"workers\":2,"));
+	assert_non_null(strstr(buf, "\"cmd_get\":15,"));
+	assert_non_null(strstr(buf, "\"get_hits\":9,"));
+	close(fd);
+}
+
 static void test_config(void **state)
 {
 	struct dpc_ctl_reply r;
@@ -589,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_socket_where_ctl_looks),
 		cmocka_unit_test(test_ping_version),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_telemetry),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_bad_requests),
