@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One-core benchmark of the cache engine against DPDK's rte_hash.
+ *
+ *   table_bench [--json FILE] [--lookups N] [--quick] [--big]
+ *
+ * For each configuration (keys: 1M, 10M; 16-byte keys; values of 32 B and
+ * 1 KiB; uniform and Zipf(0.99) popularity) it measures, on one core and in
+ * the same run:
+ *   - SET: inserting every key into an empty cache (dpc_store_set);
+ *   - GET: dpc_cache_get per key, and dpc_cache_get_bulk by 32, both with
+ *     the value copied out into a buffer (what a server does);
+ *   - rte_hash (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF, CRC hash) on the
+ *     same keys: rte_hash_add_key_data, rte_hash_lookup_data and
+ *     rte_hash_lookup_bulk by 32 (rte_hash returns a position/pointer only:
+ *     no value is copied on its side);
+ *   - the engine's metadata bytes per item at that load.
+ * 10M keys x 1 KiB (over 10 GiB) runs only with --big.  Readers report a
+ * QSBR quiescent state once per 32 operations, as a worker per burst.
+ * Output: a table on stdout and JSON (--json FILE).
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <urcu/urcu-qsbr.h>
+
+#include "dpcache/hash.h"
+#include "dpcache/store.h"
+
+#define KLEN 16u
+#define BURST 32u
+
+static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_s ^= rng_s >> 12;
+	rng_s ^= rng_s << 25;
+	rng_s ^= rng_s >> 27;
+	return rng_s * 0x2545f4914f6cdd1dull;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Request trace of key indexes: uniform, or Zipf(alpha) by inverse CDF with
+ * ranks scrambled over the keys. */
+static uint32_t *make_trace(uint32_t n, uint64_t reqs, double alpha)
+{
+	uint32_t *tr = malloc(sizeof(uint32_t) * reqs);
+
+	if (tr == NULL)
+		return NULL;
+	if (alpha == 0) {
+		for (uint64_t r = 0; r < reqs; r++)
+			tr[r] = (uint32_t)(rnd() % n);
+		return tr;
+	}
+	double *cdf = malloc(sizeof(double) * n);
+	double sum = 0;
+
+	if (cdf == NULL) {
+		free(tr);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		sum += 1.0 / pow((double)(i + 1), alpha);
+		cdf[i] = sum;
+	}
+	for (uint64_t r = 0; r < reqs; r++) {
+		double u = (double)(rnd() >> 11) * (1.0 / 9007199254740992.0) * sum;
+		uint32_t lo = 0, hi = n - 1;
+
+		while (lo < hi) {
+			uint32_t mid = (lo + hi) / 2;
+
+			if (cdf[mid] < u)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		/* scramble rank -> key index (odd multiplier mod 2^32, then mod n) */
+		tr[r] = (uint32_t)(((uint64_t)lo * 2654435761u) % n);
+	}
+	free(cdf);
+	return tr;
+}
+
+struct result {
+	uint32_t keys, vlen;
+	const char *dist;
+	double set_mops, get_mops, bulk_mops;
+	double rte_add_mops, rte_get_mops, rte_bulk_mops;
+	double meta;
+	uint64_t misses, rte_fail;
+};
+
+static void key_of(char *k, uint32_t i)
+{
+	char tmp[24];
+
+	snprintf(tmp, sizeof(tmp), "key:%012u", i);
+	memcpy(k, tmp, KLEN);
+}
+
+static int run(uint32_t nkeys, uint32_t vlen, double alpha, uint64_t lookups, struct result *res)
+{
+	char *keys = malloc((size_t)nkeys * KLEN);
+	uint8_t *val = malloc(vlen), *out = malloc(vlen + 64);
+	uint32_t *tr = make_trace(nkeys, lookups, alpha);
+	double per = (double)((12 + KLEN + vlen + 3) & ~3u) + 64.0 / (7 * 0.9);
+	struct dpc_cache_params prm = {
+		.nparts = 1, .item_size_hint = KLEN + vlen, .max_value = vlen < 4096 ? 4096 : vlen,
+		.policy = DPC_EVICT_CLOCK, .hugepages = true, .numa_socket = -1,
+		.mem_bytes = (size_t)((double)nkeys * per * 32.0 / 31.0 * 1.02) + (8u << 20),
+	};
+	struct dpc_cache *c;
+	struct rte_hash *h;
+	double t0, t1;
+	uint64_t sink = 0, misses = 0;
+
+	if (!keys || !val || !out || !tr) {
+		fprintf(stderr, "out of memory\n");
+		return -1;
+	}
+	memset(res, 0, sizeof(*res));
+	res->keys = nkeys;
+	res->vlen = vlen;
+	res->dist = alpha == 0 ? "uniform" : "zipf0.99";
+	for (uint32_t i = 0; i < nkeys; i++)
+		key_of(keys + (size_t)i * KLEN, i);
+	for (uint32_t i = 0; i < vlen; i++)
+		val[i] = (uint8_t)i;
+	c = dpc_cache_create(&prm);
+	if (c == NULL) {
+		perror("dpc_cache_create");
+		return -1;
+	}
+	/* SET: insert all keys */
+	t0 = now_s();
+	for (uint32_t i = 0; i < nkeys; i++) {
+		struct dpc_key k = { .data = keys + (size_t)i * KLEN, .len = KLEN };
+
+		k.hash = dpc_hash(k.data, KLEN);
+		memcpy(val, &i, sizeof(i));
+		while (dpc_store_set(c, 0, DPC_SET, &k, val, vlen, 0, 0, 0, NULL) == DPC_NOSPACE)
+			urcu_qsbr_quiescent_state();
+		if ((i & (BURST - 1)) == 0)
+			urcu_qsbr_quiescent_state();
+	}
+	t1 = now_s();
+	res->set_mops = nkeys / (t1 - t0) / 1e6;
+	res->meta = dpc_cache_meta_bytes_per_item(c);
+
+	/* GET, one at a time, value copied out */
+	t0 = now_s();
+	for (uint64_t r = 0; r < lookups; r++) {
+		struct dpc_key k = { .data = keys + (size_t)tr[r] * KLEN, .len = KLEN };
+		struct dpc_item_view v;
+
+		k.hash = dpc_hash(k.data, KLEN);
+		if (dpc_cache_get(c, &k, &v) == DPC_OK) {
+			memcpy(out, v.val, v.vlen);
+			sink += out[0];
+		} else {
+			misses++;
+		}
+		if ((r & (BURST - 1)) == 0)
+			urcu_qsbr_quiescent_state();
+	}
+	t1 = now_s();
+	res->get_mops = (double)lookups / (t1 - t0) / 1e6;
+
+	/* GET, batched by 32, value copied out */
+	t0 = now_s();
+	for (uint64_t r = 0; r + BURST <= lookups; r += BURST) {
+		struct dpc_key k[BURST];
+		struct dpc_item_view v[BURST];
+		enum dpc_status st[BURST];
+
+		for (unsigned j = 0; j < BURST; j++) {
+			k[j].data = keys + (size_t)tr[r + j] * KLEN;
+			k[j].len = KLEN;
+			k[j].hash = dpc_hash(k[j].data, KLEN);
+		}
+		dpc_cache_get_bulk(c, k, BURST, v, st);
+		for (unsigned j = 0; j < BURST; j++) {
+			if (st[j] == DPC_OK) {
+				memcpy(out, v[j].val, v[j].vlen);
+				sink += out[0];
+			} else {
+				misses++;
+			}
+		}
+		urcu_qsbr_quiescent_state();
+	}
+	t1 = now_s();
+	res->bulk_mops = (double)(lookups / BURST * BURST) / (t1 - t0) / 1e6;
+	res->misses = misses;
+	dpc_cache_free(c);
+
+	/* rte_hash on the same keys (data = pointer to a value buffer) */
+	struct rte_hash_parameters hp = {
+		.name = "bench", .entries = nkeys + nkeys / 4, .key_len = KLEN,
+		.hash_func = rte_hash_crc, .hash_func_init_val = 0, .socket_id = (int)rte_socket_id(),
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+
+	h = rte_hash_create(&hp);
+	if (h == NULL) {
+		fprintf(stderr, "rte_hash_create failed (EAL memory?)\n");
+		return -1;
+	}
+	t0 = now_s();
+	for (uint32_t i = 0; i < nkeys; i++)
+		if (rte_hash_add_key_data(h, keys + (size_t)i * KLEN, val) < 0)
+			res->rte_fail++;
+	t1 = now_s();
+	res->rte_add_mops = nkeys / (t1 - t0) / 1e6;
+	t0 = now_s();
+	for (uint64_t r = 0; r < lookups; r++) {
+		void *d;
+
+		if (rte_hash_lookup_data(h, keys + (size_t)tr[r] * KLEN, &d) >= 0)
+			sink += (uintptr_t)d & 1;
+	}
+	t1 = now_s();
+	res->rte_get_mops = (double)lookups / (t1 - t0) / 1e6;
+	t0 = now_s();
+	for (uint64_t r = 0; r + BURST <= lookups; r += BURST) {
+		const void *kp[BURST];
+		int32_t pos[BURST];
+
+		for (unsigned j = 0; j < BURST; j++)
+			kp[j] = keys + (size_t)tr[r + j] * KLEN;
+		rte_hash_lookup_bulk(h, kp, BURST, pos);
+		for (unsigned j = 0; j < BURST; j++)
+			sink += pos[j] < 0;
+	}
+	t1 = now_s();
+	res->rte_bulk_mops = (double)(lookups / BURST * BURST) / (t1 - t0) / 1e6;
+	rte_hash_free(h);
+	if (sink == 42)
+		printf(" ");
+	free(keys);
+	free(val);
+	free(out);
+	free(tr);
+	return 0;
+}
+
+static void print_row(const struct result *r)
+{
+	printf("%5uM %5u %-8s | %6.2f %6.1f | %6.2f %6.1f | %6.2f %6.1f | %6.2f | %6.2f %6.2f %6.2f |"
+	       " %5.2fx | %5.1f\n",
+	       r->keys / 1000000, r->vlen, r->dist,
+	       r->set_mops, 1e3 / r->set_mops, r->get_mops, 1e3 / r->get_mops,
+	       r->bulk_mops, 1e3 / r->bulk_mops, r->rte_add_mops, r->rte_get_mops,
+	       r->rte_bulk_mops, 1e3 / r->rte_bulk_mops, r->bulk_mops / r->rte_bulk_mops, r->meta);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	const char *json = NULL;
+	uint64_t lookups = 10000000;
+	bool quick = false, big = false;
+	static const struct option opts[] = {
+		{ "json", required_argument, NULL, 'j' },
+		{ "lookups", required_argument, NULL, 'n' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "big", no_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char a_nohuge[] = "--no-huge", a_m[] = "-m", a_mem[] = "3072", a_nopci[] = "--no-pci";
+	char a_noshconf[] = "--no-shconf", a_log[] = "--log-level=error", a_l[] = "-l", a_0[] = "0";
+	char *eal[] = { argv[0], a_nohuge, a_m, a_mem, a_nopci, a_noshconf, a_log, a_l, a_0, NULL };
+	int o;
+
+	while ((o = getopt_long(argc, argv, "j:n:qbh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': json = optarg; break;
+		case 'n': lookups = strtoull(optarg, NULL, 10); break;
+		case 'q': quick = true; break;
+		case 'b': big = true; break;
+		default:
+			fprintf(stderr, "usage: %s [--json FILE] [--lookups N] [--quick] [--big]\n",
+				argv[0]);
+			return o == 'h' ? 0 : 2;
+		}
+	}
+	if (rte_eal_init((int)DPC_ARRAY_SIZE(eal) - 1, eal) < 0) {
+		fprintf(stderr, "rte_eal_init failed\n");
+		return 1;
+	}
+	urcu_qsbr_register_thread();
+
+	struct { uint32_t keys, vlen; } cfg[] = {
+		{ 1000000, 32 }, { 1000000, 1024 }, { 10000000, 32 }, { 10000000, 1024 },
+	};
+	struct result res[16];
+	unsigned nres = 0;
+
+	printf("one core; Mops/s and ns/op; GET = value copied out; rte_hash returns a position only\n");
+	printf("%6s %5s %-8s | %13s | %13s | %13s | %22s | %27s | %6s | %5s\n", "keys", "value", "dist",
+	       "SET  Mops ns", "GET  Mops ns", "GETx32 Mops ns", "rte_hash add Mops",
+	       "rte lookup / bulk32 Mops ns", "x32/rte", "meta");
+	for (unsigned i = 0; i < DPC_ARRAY_SIZE(cfg); i++) {
+		if (cfg[i].keys == 10000000 && cfg[i].vlen == 1024 && !big) {
+			printf("%5uM %5u (skipped: over 10 GiB of items; --big runs it)\n",
+			       cfg[i].keys / 1000000, cfg[i].vlen);
+			continue;
+		}
+		if (quick && cfg[i].keys > 1000000)
+			continue;
+		for (int d = 0; d < 2; d++) {
+			if (run(cfg[i].keys, cfg[i].vlen, d ? 0.99 : 0, lookups, &res[nres]) < 0)
+				return 1;
+			print_row(&res[nres++]);
+		}
+	}
+	if (json) {
+		FILE *fp = fopen(json, "w");
+
+		if (fp == NULL) {
+			perror(json);
+			return 1;
+		}
+		fprintf(fp, "{\"benchmark\":\"table_bench\",\"lookups\":%llu,\"results\":[",
+			(unsigned long long)lookups);
+		for (unsigned i = 0; i < nres; i++) {
+			const struct result *r = &res[i];
+
+			fprintf(fp, "%s{\"keys\":%u,\"key_len\":%u,\"value_len\":%u,\"dist\":\"%s\","
+				"\"set_mops\":%.3f,\"get_mops\":%.3f,\"get_bulk32_mops\":%.3f,"
+				"\"rte_add_mops\":%.3f,\"rte_lookup_mops\":%.3f,\"rte_lookup_bulk32_mops\":%.3f,"
+				"\"bulk_vs_rte_bulk\":%.3f,\"meta_bytes_per_item\":%.2f,\"misses\":%llu,"
+				"\"rte_add_failures\":%llu}", i ? "," : "", r->keys, KLEN, r->vlen, r->dist,
+				r->set_mops, r->get_mops, r->bulk_mops, r->rte_add_mops, r->rte_get_mops,
+				r->rte_bulk_mops, r->bulk_mops / r->rte_bulk_mops, r->meta,
+				(unsigned long long)r->misses, (unsigned long long)r->rte_fail);
+		}
+		fprintf(fp, "]}\n");
+		fclose(fp);
+	}
+	urcu_qsbr_unregister_thread();
+	rte_eal_cleanup();
+	return 0;
+}
