@@ -140,12 +140,13 @@ struct bench_tp *bench_tp_dpdk_open(struct bench_cfg *c);
 struct rte_mempool;
 struct rte_ether_addr;
 /**
- * Configure, start and wait for link on DPDK port @p port with @p nq queue
- * pairs and a new mbuf pool.  Retries the start for 10 s (memif client
- * before its server).  0 or -errno.
+ * Configure and start DPDK port @p port with @p nq queue pairs and a new
+ * mbuf pool; with @p wait_link, wait up to 10 s for the link (a memif
+ * server's link comes up only when a client connects).  Retries the start
+ * for 10 s (memif client before its server).  0 or -errno.
  */
-int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, struct rte_mempool **pool,
-			  struct rte_ether_addr *mac);
+int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, bool wait_link,
+			  struct rte_mempool **pool, struct rte_ether_addr *mac);
 
 /* ---- workload ---------------------------------------------------------------- */
 
@@ -243,6 +244,7 @@ struct bench_result {
 	double offered_rate;    /**< open loop: target requests/s */
 	struct bench_counters c;
 	struct dpc_hist *lat;   /**< request latency in TSC ticks */
+	uint64_t busy_cycles;   /**< TSC the bench spent in poll iterations that did work */
 };
 
 /** Print for people. */

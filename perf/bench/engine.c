@@ -60,6 +60,7 @@ struct engine {
 	uint64_t timeout_ticks;
 	struct bench_counters cnt[PH_N];
 	struct dpc_hist *hist;
+	uint64_t busy_cycles;    /* measure phase: TSC spent in iterations that did work */
 	uint8_t phase;           /* phase new requests are sent in */
 	uint64_t get_thresh;     /* get_ratio scaled to 2^32 */
 	/* open loop: exponential inter-arrival quantiles, ticks * 256 */
@@ -454,16 +455,17 @@ static void on_dgram(struct engine *e, const uint8_t *buf, size_t len, uint64_t 
 	parse_msg(e, s, s->rbuf, mlen, now);
 }
 
-static void rx_all(struct engine *e)
+static unsigned rx_all(struct engine *e)
 {
 	struct bench_rxd d[BENCH_BURST];
 	unsigned n = e->tp->ops->rx(e->tp, d, BENCH_BURST);
 
 	if (!n)
-		return;
+		return 0;
 	uint64_t now = bench_tsc();
 	for (unsigned i = 0; i < n; i++)
 		on_dgram(e, d[i].buf, d[i].len, now);
+	return n;
 }
 
 static void scan_timeouts(struct engine *e, uint64_t now, bool all)
@@ -756,8 +758,8 @@ static void measure(struct engine *e, struct bench_result *res)
 	e->phase = cfg->warmup_s > 0 ? PH_WARMUP : PH_MEASURE;
 	for (;;) {
 		uint64_t now = bench_tsc();
+		unsigned work = rx_all(e);
 
-		rx_all(e);
 		if (e->phase == PH_WARMUP && now >= warm_end) {
 			e->phase = PH_MEASURE;
 			meas_start = now;
@@ -770,8 +772,8 @@ static void measure(struct engine *e, struct bench_result *res)
 		if (sending) {
 			if (cfg->rate <= 0) {
 				if (e->nfree)
-					(void)send_burst(e, e->nfree < BENCH_BURST ? e->nfree : BENCH_BURST,
-							 NULL, false);
+					work += send_burst(e, e->nfree < BENCH_BURST ? e->nfree : BENCH_BURST,
+							   NULL, false);
 			} else {
 				unsigned n = 0;
 
@@ -780,8 +782,11 @@ static void measure(struct engine *e, struct bench_result *res)
 					next_send += e->exp_tab[bench_rng_next(&e->rng) & e->exp_mask];
 				}
 				if (n)
-					(void)send_burst(e, n, sched, false);
+					work += send_burst(e, n, sched, false);
 			}
+			/* the bench's own cost: cycles of iterations that did something */
+			if (work && e->phase == PH_MEASURE)
+				e->busy_cycles += bench_tsc() - now;
 		} else if (e->nfree == e->window || now - stop_at > e->timeout_ticks + hz / 100) {
 			scan_timeouts(e, now, true);
 			break;
@@ -801,6 +806,7 @@ static void measure(struct engine *e, struct bench_result *res)
 	res->offered_rate = cfg->rate;
 	res->c = e->cnt[PH_MEASURE];
 	res->lat = e->hist;
+	res->busy_cycles = e->busy_cycles;
 }
 
 int bench_run_load(struct bench_cfg *cfg, struct bench_tp *tp)

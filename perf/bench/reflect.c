@@ -214,7 +214,7 @@ int bench_run_reflect(struct bench_cfg *c)
 	r->nq = (uint16_t)(c->steer > 1 ? c->steer : 1);
 	r->port_lo = c->reflect_port;
 	r->port_hi = (uint16_t)(c->reflect_port + r->nq - 1);
-	rc = bench_dpdk_port_setup(r->port, r->nq, c->nb_mbufs, &r->pool, &r->mac);
+	rc = bench_dpdk_port_setup(r->port, r->nq, c->nb_mbufs, false, &r->pool, &r->mac);
 	if (rc < 0) {
 		fprintf(stderr, "dpcache-bench --reflect: port %u: %s\n", r->port, strerror(-rc));
 		free(r);

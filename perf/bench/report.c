@@ -55,6 +55,11 @@ void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct benc
 	fprintf(out, "  errors    status %llu, content %llu, protocol %llu\n",
 		(unsigned long long)c->err_status, (unsigned long long)c->err_content,
 		(unsigned long long)c->err_proto);
+	if (c->completed && r->busy_cycles) {
+		double ns = bench_tsc_to_us(r->busy_cycles) * 1e3 / (double)c->completed;
+		fprintf(out, "  bench     %.1f ns of busy polling per request: ceiling about %.1f M req/s "
+			"on this core\n", ns, 1e3 / ns);
+	}
 	if (r->lat && dpc_hist_count(r->lat)) {
 		fprintf(out, "  latency   us: mean %.2f", bench_tsc_to_us((uint64_t)dpc_hist_mean(r->lat)));
 		for (unsigned i = 0; i < DPC_ARRAY_SIZE(pcts); i++)
@@ -129,6 +134,8 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 		(double)c->sets / s, ratio(c->get_hits, c->get_hits + c->get_misses),
 		ratio(c->timeouts, c->sent));
 	json_counters(out, c);
+	fprintf(out, ", \"bench_busy_ns_per_req\": %.2f",
+		c->completed ? bench_tsc_to_us(r->busy_cycles) * 1e3 / (double)c->completed : 0.0);
 	fprintf(out, ",\n  \"latency_us\": {\"samples\": %llu",
 		(unsigned long long)(r->lat ? dpc_hist_count(r->lat) : 0));
 	if (r->lat && dpc_hist_count(r->lat)) {

@@ -358,8 +358,8 @@ static int resolve_servers(struct tp_dpdk *t)
 	}
 }
 
-int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, struct rte_mempool **poolp,
-			  struct rte_ether_addr *mac)
+int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, bool wait_link,
+			  struct rte_mempool **poolp, struct rte_ether_addr *mac)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
@@ -413,7 +413,7 @@ int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, struct 
 	}
 	(void)rte_eth_promiscuous_enable(port);
 	rc = rte_eth_macaddr_get(port, mac);
-	if (rc < 0)
+	if (rc < 0 || !wait_link)
 		return rc;
 	for (uint64_t t0 = rte_get_tsc_cycles();;) {
 		memset(&link, 0, sizeof(link));
@@ -450,7 +450,7 @@ struct bench_tp *bench_tp_dpdk_open(struct bench_cfg *c)
 	t->tmpl_sum = calloc((size_t)t->nservers * t->nparts, sizeof(*t->tmpl_sum));
 	if (!t->tmpl || !t->tmpl_sum)
 		goto fail;
-	rc = bench_dpdk_port_setup(t->port, t->nq, c->nb_mbufs, &t->pool, &t->mac);
+	rc = bench_dpdk_port_setup(t->port, t->nq, c->nb_mbufs, true, &t->pool, &t->mac);
 	if (rc < 0)
 		goto fail;
 	if (c->have_dst_mac) {
