@@ -40,4 +40,22 @@ bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_C
 	bb_fail "kernel_udp.py"
 [ "$(bb_stat drop_udp_port)" -ge 1 ] || bb_fail "the datagram to an unserved port was not counted"
 bb_stop_dpcached
+
+# Two workers (two queue pairs, two partitions; the main lcore runs worker 0):
+# one client flow lands on one queue, so writes for the other partition are
+# handed to their owner through its ring and answered from there.
+case $pmd in
+af_xdp) vdev2=$vdev ;; # one veth queue: af_xdp cannot open two here
+*) vdev2="${vdev/qpairs=1/qpairs=2}" ;;
+esac
+if [ "$vdev2" != "$vdev" ]; then
+	bb_start_dpcached "$vdev2" --workers 2
+	bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
+		bb_fail "kernel_udp.py with two workers"
+	fwd=$(bb_stat forwarded_out)
+	[ "${fwd:-0}" -ge 1 ] || bb_fail "two workers: no write was forwarded to its owner (forwarded_out=$fwd)"
+	[ "$(bb_stat forwarded_in)" = "$fwd" ] || bb_fail "forwarded_in != forwarded_out"
+	bb_log "two workers: $fwd datagrams forwarded to their owner"
+	bb_stop_dpcached
+fi
 echo "test_kernel_udp: PASS"
