@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dpcache/hash.h"
+#include "dpcache/textproto.h"
 #include "handler.h"
 
 #define DEFAULT_VERSION "1.6.21-dpcache"
@@ -137,25 +138,45 @@ static inline int put_item(const struct dpc_mc_req *req, const struct dpc_item_v
 
 /* ---- STAT ------------------------------------------------------------------ */
 
-static int put_stat(const struct dpc_mc_req *req, const char *name, const char *val, struct dpc_wr *w)
+/* STAT output goes through an emitter: binary responses or text lines. */
+typedef int (*stat_emit_fn)(void *ctx, const char *name, const char *val);
+
+struct bin_stat_ctx {
+	const struct dpc_mc_req *req;
+	struct dpc_wr *w;
+};
+
+static int bin_stat(void *ctx, const char *name, const char *val)
 {
+	const struct bin_stat_ctx *c = ctx;
 	uint8_t hdr[DPC_MC_HDR_LEN];
 	uint16_t klen = (uint16_t)strlen(name);
 	uint32_t vlen = (uint32_t)strlen(val);
 	int rc;
 
-	dpc_mc_encode_res_hdr(hdr, req, DPC_MC_OK, 0, klen, vlen, 0);
-	if ((rc = dpc_wr_put(w, hdr, sizeof(hdr))) < 0 || (rc = dpc_wr_put(w, name, klen)) < 0)
+	dpc_mc_encode_res_hdr(hdr, c->req, DPC_MC_OK, 0, klen, vlen, 0);
+	if ((rc = dpc_wr_put(c->w, hdr, sizeof(hdr))) < 0 || (rc = dpc_wr_put(c->w, name, klen)) < 0)
 		return rc;
-	return dpc_wr_put(w, val, vlen);
+	return dpc_wr_put(c->w, val, vlen);
 }
 
-static int put_stat_u64(const struct dpc_mc_req *req, const char *name, uint64_t v, struct dpc_wr *w)
+static int txt_stat(void *ctx, const char *name, const char *val)
+{
+	struct dpc_wr *w = ctx;
+	int rc;
+
+	if ((rc = dpc_wr_put(w, "STAT ", 5)) < 0 || (rc = dpc_wr_put(w, name, strlen(name))) < 0 ||
+	    (rc = dpc_wr_put(w, " ", 1)) < 0 || (rc = dpc_wr_put(w, val, strlen(val))) < 0)
+		return rc;
+	return dpc_wr_put(w, "\r\n", 2);
+}
+
+static int emit_u64(stat_emit_fn emit, void *ctx, const char *name, uint64_t v)
 {
 	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	return put_stat(req, name, buf, w);
+	return emit(ctx, name, buf);
 }
 
 /* Names the memcached section already answered (memcached's meaning wins). */
@@ -207,7 +228,7 @@ static void sum_workers(const struct dpc_handler *h, struct dpc_worker_stats *su
 	}
 }
 
-static int stat_general(const struct dpc_handler *h, const struct dpc_mc_req *req, struct dpc_wr *w)
+static int stat_general(const struct dpc_handler *h, stat_emit_fn emit, void *ctx)
 {
 	struct dpc_worker_stats ws;
 	struct dpc_store_stats ss;
@@ -215,10 +236,10 @@ static int stat_general(const struct dpc_handler *h, const struct dpc_mc_req *re
 
 	sum_workers(h, &ws);
 	sum_store(h, &ss);
-#define U(name, v) do { if ((rc = put_stat_u64(req, name, (uint64_t)(v), w)) < 0) return rc; } while (0)
+#define U(name, v) do { if ((rc = emit_u64(emit, ctx, name, (uint64_t)(v))) < 0) return rc; } while (0)
 	U("pid", (uint64_t)getpid());
 	U("time", dpc_cache_time(h->cache));
-	if ((rc = put_stat(req, "version", h->version ? h->version : DEFAULT_VERSION, w)) < 0)
+	if ((rc = emit(ctx, "version", h->version ? h->version : DEFAULT_VERSION)) < 0)
 		return rc;
 	U("pointer_size", sizeof(void *) * 8);
 	U("threads", h->nworkers ? h->nworkers : 1);
@@ -245,33 +266,41 @@ static int stat_general(const struct dpc_handler *h, const struct dpc_mc_req *re
 	return 0;
 }
 
-static int stat_settings(const struct dpc_handler *h, const struct dpc_mc_req *req, struct dpc_wr *w)
+static int stat_settings(const struct dpc_handler *h, stat_emit_fn emit, void *ctx)
 {
 	struct dpc_store_stats ss;
 	int rc;
 
 	sum_store(h, &ss);
-	if ((rc = put_stat_u64(req, "maxbytes", ss.bytes_limit, w)) < 0 ||
-	    (rc = put_stat_u64(req, "item_size_max", h->max_value, w)) < 0 ||
-	    (rc = put_stat_u64(req, "num_threads", h->nworkers ? h->nworkers : 1, w)) < 0 ||
-	    (rc = put_stat_u64(req, "partitions", dpc_cache_nparts(h->cache), w)) < 0 ||
-	    (rc = put_stat(req, "evictions", "on", w)) < 0 ||
-	    (rc = put_stat(req, "cas_enabled", "yes", w)) < 0 ||
-	    (rc = put_stat(req, "binding_protocol", "binary", w)) < 0)
+	if ((rc = emit_u64(emit, ctx, "maxbytes", ss.bytes_limit)) < 0 ||
+	    (rc = emit_u64(emit, ctx, "item_size_max", h->max_value)) < 0 ||
+	    (rc = emit_u64(emit, ctx, "num_threads", h->nworkers ? h->nworkers : 1)) < 0 ||
+	    (rc = emit_u64(emit, ctx, "partitions", dpc_cache_nparts(h->cache))) < 0 ||
+	    (rc = emit(ctx, "evictions", "on")) < 0 ||
+	    (rc = emit(ctx, "cas_enabled", "yes")) < 0 ||
+	    (rc = emit(ctx, "binding_protocol", "auto-negotiate")) < 0)
 		return rc;
+	return 0;
+}
+
+/* 1: general, 2: settings, 0: unknown group */
+static int stat_group(const uint8_t *key, size_t keylen)
+{
+	if (keylen == 0)
+		return 1;
+	if (keylen == 8 && memcmp(key, "settings", 8) == 0)
+		return 2;
 	return 0;
 }
 
 static int do_stat(struct dpc_handler *h, const struct dpc_mc_req *req, struct dpc_wr *w)
 {
-	int rc;
+	struct bin_stat_ctx ctx = {req, w};
+	int rc, g = stat_group(req->key, req->keylen);
 
-	if (req->keylen == 0)
-		rc = stat_general(h, req, w);
-	else if (req->keylen == 8 && memcmp(req->key, "settings", 8) == 0)
-		rc = stat_settings(h, req, w);
-	else
+	if (g == 0)
 		return put_error(h, req, DPC_MC_KEY_ENOENT, w);
+	rc = g == 1 ? stat_general(h, bin_stat, &ctx) : stat_settings(h, bin_stat, &ctx);
 	if (rc < 0)
 		return rc;
 	/* the empty terminator */
@@ -482,6 +511,223 @@ static int do_one(struct dpc_handler *h, const struct dpc_mc_req *req, unsigned 
 	}
 }
 
+/* ---- memcached text protocol --------------------------------------------------- */
+
+static int put_line(struct dpc_wr *w, const char *s)
+{
+	int rc = dpc_wr_put(w, s, strlen(s));
+
+	return rc < 0 ? rc : dpc_wr_put(w, "\r\n", 2);
+}
+
+/* A result line, unless noreply (memcached still sends errors then). */
+static int txt_reply(const struct dpc_txt_req *req, const char *s, struct dpc_wr *w)
+{
+	return req->noreply ? 0 : put_line(w, s);
+}
+
+static int txt_error(struct dpc_handler *h, const char *s, struct dpc_wr *w)
+{
+	if (strcmp(s, "ERROR") == 0)
+		dpc_stat_inc(h->stats, cmd_unknown);
+	else if (strncmp(s, "SERVER_ERROR object too large", 29) == 0)
+		dpc_stat_inc(h->stats, errors_too_large);
+	else if (strncmp(s, "SERVER_ERROR out of memory", 26) == 0)
+		dpc_stat_inc(h->stats, errors_nospace);
+	else if (strncmp(s, "CLIENT_ERROR", 12) == 0)
+		dpc_stat_inc(h->stats, errors_inval);
+	return put_line(w, s);
+}
+
+static const char *txt_store_result(enum dpc_txt_cmd cmd, enum dpc_status st)
+{
+	switch (st) {
+	case DPC_OK: return "STORED";
+	case DPC_EXISTS: return cmd == DPC_TXT_ADD ? "NOT_STORED" : "EXISTS";
+	case DPC_NOT_FOUND: return cmd == DPC_TXT_CAS ? "NOT_FOUND" : "NOT_STORED";
+	case DPC_NOT_STORED: return "NOT_STORED";
+	case DPC_TOO_LARGE: return "SERVER_ERROR object too large for cache";
+	case DPC_NOSPACE: return "SERVER_ERROR out of memory storing object";
+	default: return "CLIENT_ERROR bad command line format";
+	}
+}
+
+/* VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n */
+static int txt_value(const uint8_t *key, size_t klen, const struct dpc_item_view *v, bool with_cas,
+		     struct dpc_wr *w)
+{
+	char num[64];
+	int rc, n;
+
+	if ((rc = dpc_wr_put(w, "VALUE ", 6)) < 0 || (rc = dpc_wr_put(w, key, klen)) < 0)
+		return rc;
+	if (with_cas)
+		n = snprintf(num, sizeof(num), " %u %u %llu\r\n", v->flags, v->vlen,
+			     (unsigned long long)v->cas);
+	else
+		n = snprintf(num, sizeof(num), " %u %u\r\n", v->flags, v->vlen);
+	if ((rc = dpc_wr_put(w, num, (size_t)n)) < 0 || (rc = dpc_wr_put(w, v->val, v->vlen)) < 0)
+		return rc;
+	return dpc_wr_put(w, "\r\n", 2);
+}
+
+static int txt_get(struct dpc_handler *h, const struct dpc_txt_req *req, unsigned nparts, struct dpc_wr *w)
+{
+	struct dpc_worker_stats *s = h->stats;
+	bool touch = req->cmd == DPC_TXT_GAT || req->cmd == DPC_TXT_GATS;
+	bool with_cas = req->cmd == DPC_TXT_GETS || req->cmd == DPC_TXT_GATS;
+	const uint8_t *it = req->keys, *key;
+	size_t klen;
+	int rc;
+
+	while ((klen = dpc_txt_next_key(&it, req->keys_end, &key)) != 0) {
+		struct dpc_key k = {.data = key, .len = (uint8_t)klen, .hash = dpc_hash(key, klen)};
+		struct dpc_item_view v;
+		enum dpc_status st;
+		if (touch) {
+			dpc_stat_inc(s, cmd_gat);
+			if (dpc_hash_part(k.hash, nparts) != h->part) {
+				if ((rc = put_line(w, "SERVER_ERROR temporary failure")) < 0)
+					return rc;
+				continue;
+			}
+			st = dpc_store_touch(h->cache, h->part, &k, req->exptime, &v);
+		} else {
+			dpc_stat_inc(s, cmd_get);
+			st = dpc_cache_get(h->cache, &k, &v);
+		}
+		if (st != DPC_OK) {
+			dpc_stat_inc(s, get_misses);
+			continue;
+		}
+		dpc_stat_inc(s, get_hits);
+		if ((rc = txt_value(key, klen, &v, with_cas, w)) < 0)
+			return rc;
+	}
+	return put_line(w, "END");
+}
+
+static int do_text(struct dpc_handler *h, const struct dpc_txt_req *req, unsigned nparts, struct dpc_wr *w)
+{
+	struct dpc_worker_stats *s = h->stats;
+	struct dpc_key k = {.data = req->key, .len = (uint8_t)req->keylen};
+	enum dpc_status st;
+	char buf[96];
+
+	switch (req->cmd) {
+	case DPC_TXT_ERROR:
+		return txt_error(h, req->error, w);
+	case DPC_TXT_GET: case DPC_TXT_GETS: case DPC_TXT_GAT: case DPC_TXT_GATS:
+		return txt_get(h, req, nparts, w);
+	case DPC_TXT_VERSION:
+		dpc_stat_inc(s, cmd_version);
+		snprintf(buf, sizeof(buf), "VERSION %.80s", h->version ? h->version : DEFAULT_VERSION);
+		return put_line(w, buf);
+	case DPC_TXT_VERBOSITY:
+		return txt_reply(req, "OK", w);
+	case DPC_TXT_FLUSH_ALL: {
+		uint32_t delay = req->exptime;
+		dpc_stat_inc(s, cmd_flush);
+		if (delay > MC_REL_MAX) {
+			uint32_t now = dpc_cache_time(h->cache);
+			delay = delay > now ? delay - now : 0;
+		}
+		dpc_cache_flush(h->cache, delay);
+		return txt_reply(req, "OK", w);
+	}
+	case DPC_TXT_STATS: {
+		int rc, g = stat_group(req->arg, req->arglen);
+		dpc_stat_inc(s, cmd_stat);
+		if (g == 0)
+			return txt_error(h, "ERROR", w);
+		rc = g == 1 ? stat_general(h, txt_stat, w) : stat_settings(h, txt_stat, w);
+		return rc < 0 ? rc : put_line(w, "END");
+	}
+	case DPC_TXT_QUIT:
+		dpc_stat_inc(s, cmd_quit);
+		return 0;
+	default:
+		break;
+	}
+
+	/* single-key writes: the owner only */
+	k.hash = dpc_hash(req->key, req->keylen);
+	if (dpc_unlikely(dpc_hash_part(k.hash, nparts) != h->part))
+		return put_line(w, "SERVER_ERROR temporary failure");
+	switch (req->cmd) {
+	case DPC_TXT_DELETE:
+		dpc_stat_inc(s, cmd_delete);
+		st = dpc_store_delete(h->cache, h->part, &k, 0);
+		return txt_reply(req, st == DPC_OK ? "DELETED" : "NOT_FOUND", w);
+	case DPC_TXT_INCR: case DPC_TXT_DECR: {
+		bool incr = req->cmd == DPC_TXT_INCR;
+		uint64_t val, cas;
+		if (incr)
+			dpc_stat_inc(s, cmd_incr);
+		else
+			dpc_stat_inc(s, cmd_decr);
+		/* the text protocol never creates: exptime 0xffffffff */
+		st = dpc_store_arith(h->cache, h->part, &k, incr, req->delta, 0, 0xffffffffu, 0, &val, &cas);
+		if (st == DPC_OK) {
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val);
+			return txt_reply(req, buf, w);
+		}
+		if (st == DPC_NOT_FOUND) {
+			dpc_stat_inc(s, incr_misses);
+			return txt_reply(req, "NOT_FOUND", w);
+		}
+		if (st == DPC_NON_NUMERIC)
+			return txt_error(h, "CLIENT_ERROR cannot increment or decrement non-numeric value", w);
+		return txt_error(h, "SERVER_ERROR out of memory", w);
+	}
+	case DPC_TXT_TOUCH:
+		dpc_stat_inc(s, cmd_touch);
+		st = dpc_store_touch(h->cache, h->part, &k, req->exptime, NULL);
+		return txt_reply(req, st == DPC_OK ? "TOUCHED" : "NOT_FOUND", w);
+	default: { /* storage */
+		enum dpc_set_mode mode;
+		uint64_t cas = 0;
+		switch (req->cmd) {
+		case DPC_TXT_ADD: mode = DPC_ADD; dpc_stat_inc(s, cmd_add); break;
+		case DPC_TXT_REPLACE: mode = DPC_REPLACE; dpc_stat_inc(s, cmd_replace); break;
+		case DPC_TXT_APPEND: mode = DPC_APPEND; dpc_stat_inc(s, cmd_append); break;
+		case DPC_TXT_PREPEND: mode = DPC_PREPEND; dpc_stat_inc(s, cmd_prepend); break;
+		default: mode = DPC_SET; dpc_stat_inc(s, cmd_set); break;
+		}
+		st = dpc_store_set(h->cache, h->part, mode, &k, req->value, req->vlen, req->flags,
+				   req->exptime, req->cmd == DPC_TXT_CAS ? req->cas : 0, &cas);
+		if (st == DPC_EXISTS && req->cmd == DPC_TXT_CAS)
+			dpc_stat_inc(s, cas_mismatch);
+		const char *r = txt_store_result(req->cmd, st);
+		return r[0] == 'S' && r[1] == 'E' ? txt_error(h, r, w) : txt_reply(req, r, w);
+	}
+	}
+}
+
+static int process_text(struct dpc_handler *h, const uint8_t *payload, size_t len, struct dpc_wr *w,
+			unsigned nparts, size_t start)
+{
+	size_t off = 0;
+	int rc;
+
+	while (off < len) {
+		struct dpc_txt_req req;
+		int n = dpc_txt_parse(payload + off, len - off, h->max_value, &req);
+
+		if (dpc_unlikely(n < 0)) {
+			dpc_stat_inc(h->stats, drop_truncated);
+			return w->total == start ? -EBADMSG : 0;
+		}
+		off += (size_t)n;
+		dpc_stat_inc(h->stats, requests);
+		if ((rc = do_text(h, &req, nparts, w)) < 0)
+			return rc;
+		if (req.cmd == DPC_TXT_QUIT)
+			break; /* memcached closes the connection: the rest is not read */
+	}
+	return 0;
+}
+
 /* A run of GET/GETK requests, looked up together, answered in order. */
 struct get_batch {
 	unsigned n;
@@ -530,6 +776,9 @@ int dpc_handler_process(struct dpc_handler *h, const uint8_t *payload, size_t le
 		return -EBADMSG;
 	}
 	nparts = dpc_cache_nparts(h->cache);
+	/* memcached decides per datagram: the binary magic, else a text command */
+	if (dpc_unlikely(payload[0] != DPC_MC_REQ_MAGIC) && payload[0] >= 'a' && payload[0] <= 'z')
+		return process_text(h, payload, len, w, nparts, start);
 	b.n = 0;
 	while (off < len) {
 		struct dpc_mc_req *req = &b.req[b.n];
@@ -568,13 +817,49 @@ int dpc_handler_process(struct dpc_handler *h, const uint8_t *payload, size_t le
 
 /* ---- routing and prefetch -------------------------------------------------------- */
 
+static int route_text(const struct dpc_handler *h, const uint8_t *payload, size_t len, unsigned nparts)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		struct dpc_txt_req req;
+		int n = dpc_txt_parse(payload + off, len - off, h->max_value, &req);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+		const uint8_t *key = NULL, *it = req.keys;
+		size_t klen = 0;
+		switch (req.cmd) {
+		case DPC_TXT_SET: case DPC_TXT_ADD: case DPC_TXT_REPLACE: case DPC_TXT_APPEND:
+		case DPC_TXT_PREPEND: case DPC_TXT_CAS: case DPC_TXT_DELETE: case DPC_TXT_INCR:
+		case DPC_TXT_DECR: case DPC_TXT_TOUCH:
+			key = req.key;
+			klen = req.keylen;
+			break;
+		case DPC_TXT_GAT: case DPC_TXT_GATS: /* the first key decides */
+			klen = dpc_txt_next_key(&it, req.keys_end, &key);
+			break;
+		default:
+			break;
+		}
+		if (klen > 0 && klen <= DPC_KEY_MAX) {
+			unsigned part = dpc_hash_part(dpc_hash(key, klen), nparts);
+			if (part != h->part)
+				return (int)part;
+		}
+	}
+	return DPC_ROUTE_HERE;
+}
+
 int dpc_handler_route(const struct dpc_handler *h, const uint8_t *payload, size_t len)
 {
 	unsigned nparts = dpc_cache_nparts(h->cache);
 	size_t off = 0;
 
-	if (nparts == 1)
+	if (nparts == 1 || len == 0)
 		return DPC_ROUTE_HERE;
+	if (payload[0] != DPC_MC_REQ_MAGIC && payload[0] >= 'a' && payload[0] <= 'z')
+		return route_text(h, payload, len, nparts);
 	/* headers only, same framing rules as dpc_mc_parse(); stop where it would */
 	while (len - off >= DPC_MC_HDR_LEN) {
 		const uint8_t *p = payload + off;

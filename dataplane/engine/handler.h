@@ -4,6 +4,10 @@
  * The memcached request handler: turns the payload of one UDP datagram
  * (after the 8-byte frame header) into the response byte stream, against
  * the cache.  DPDK-free so that it is unit-tested and fuzzed without EAL.
+ * Two codecs, chosen per datagram as memcached does: a payload starting
+ * with the binary magic 0x80 is binary protocol; one starting with a
+ * lowercase letter is the text protocol (textproto.h); anything else is
+ * dropped as bad magic.
  *
  * Ownership: a datagram whose requests write to partition p must be
  * processed by p's owner (dpc_handler_route() says which); reads are

@@ -5,9 +5,11 @@
  * clock; the rest is one datagram's payload.  Invariants (abort() if
  * broken): only the documented return codes; -EBADMSG only when nothing
  * was answered; the response stream is a clean sequence of response
- * headers and bodies; routing and prefetch never fault.
+ * headers and bodies (text answers end a line); routing and prefetch
+ * never fault.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc == -EBADMSG && w.total != 0)
 		abort();
-	if (rc == 0) {
+	bool text = size > 0 && data[0] >= 'a' && data[0] <= 'z';
+	if (rc == 0 && text) {
+		/* every text answer ends a line */
+		if (w.total > 0 && (w.total < 2 || areas[w.total - 2] != '\r' || areas[w.total - 1] != '\n'))
+			abort();
+	} else if (rc == 0) {
 		size_t off = 0;
 		while (off < w.total) {
 			struct dpc_mc_res r;

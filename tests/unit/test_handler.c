@@ -874,6 +874,108 @@ static void test_partitions(void **state)
 	assert_int_equal(stat_val(f, "curr_items"), 2);
 }
 
+/* ---- text protocol ------------------------------------------------------------------ */
+
+static void text_run(struct fx *f, unsigned hi, const char *in, const char *want)
+{
+	size_t n = strlen(in);
+
+	memcpy(f->m.b, in, n);
+	flat_reset(&f->fw, AREAS);
+	f->rc = dpc_handler_process(&f->h[hi], f->m.b, n, &f->fw.w);
+	urcu_qsbr_quiescent_state();
+	if (want == NULL)
+		return;
+	assert_int_equal(f->rc, 0);
+	if (f->fw.w.total != strlen(want) || memcmp(f->fw.buf, want, f->fw.w.total) != 0)
+		fail_msg("text answer\n%.*s\nwanted\n%s", (int)f->fw.w.total, (const char *)f->fw.buf, want);
+}
+
+static void test_text(void **state)
+{
+	struct fx *f = *state;
+
+	text_run(f, 0, "get foo\r\n", "END\r\n");
+	text_run(f, 0, "set foo 5 0 3\r\nbar\r\nget foo\r\n", "STORED\r\nVALUE foo 5 3\r\nbar\r\nEND\r\n");
+	text_run(f, 0, "add foo 0 0 1\r\nx\r\nadd new 1 0 2\r\nnn\r\nreplace nope 0 0 1\r\nx\r\n"
+		 "append foo 0 0 2\r\n!!\r\nprepend foo 0 0 1\r\n<\r\nget foo new nope\r\n",
+		 "NOT_STORED\r\nSTORED\r\nNOT_STORED\r\nSTORED\r\nSTORED\r\n"
+		 "VALUE foo 5 6\r\n<bar!!\r\nVALUE new 1 2\r\nnn\r\nEND\r\n");
+	/* gets / cas */
+	add(&f->m, DPC_OP_GET, NULL, 0, "foo", NULL, 0, 0, 1);
+	run(f);
+	char line[256], want[256];
+	unsigned long long cas = (unsigned long long)f->res[0].cas;
+	snprintf(want, sizeof(want), "VALUE foo 5 6 %llu\r\n<bar!!\r\nEND\r\n", cas);
+	text_run(f, 0, "gets foo\n", want);
+	snprintf(line, sizeof(line), "cas foo 9 0 2 %llu\r\nzz\r\ncas foo 9 0 2 %llu\r\nyy\r\n"
+		 "cas none 0 0 1 1\r\nq\r\nget foo\r\n", cas, cas);
+	text_run(f, 0, line, "STORED\r\nEXISTS\r\nNOT_FOUND\r\nVALUE foo 9 2\r\nzz\r\nEND\r\n");
+	/* delete, incr/decr, touch, noreply */
+	text_run(f, 0, "set n 0 0 2\r\n10\r\nincr n 5\r\ndecr n 100\r\nincr none 1\r\nincr foo 1\r\n"
+		 "delete n\r\ndelete n\r\ntouch new 100\r\ntouch none 1\r\n",
+		 "STORED\r\n15\r\n0\r\nNOT_FOUND\r\n"
+		 "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+		 "DELETED\r\nNOT_FOUND\r\nTOUCHED\r\nNOT_FOUND\r\n");
+	text_run(f, 0, "set q 0 0 1 noreply\r\nq\r\ndelete nothere noreply\r\nget q\r\n",
+		 "VALUE q 0 1\r\nq\r\nEND\r\n");
+	/* gat: value and a new life */
+	text_run(f, 0, "gat 10 new\r\n", "VALUE new 1 2\r\nnn\r\nEND\r\n");
+	dpc_cache_set_time(f->cache, T0 + 11);
+	text_run(f, 0, "get new q\r\n", "VALUE q 0 1\r\nq\r\nEND\r\n");
+	/* errors, each answered, the rest of the datagram still served */
+	text_run(f, 0, "bogus\r\nset k 0 0\r\nset k x 0 1\r\nz\r\nincr q abc\r\ntouch q x\r\n"
+		 "delete q 5\r\nget q\r\n",
+		 "ERROR\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nERROR\r\n"
+		 "CLIENT_ERROR invalid numeric delta argument\r\n"
+		 "CLIENT_ERROR invalid exptime argument\r\n"
+		 "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
+		 "VALUE q 0 1\r\nq\r\nEND\r\n");
+	/* a value too large is swallowed; a bad data chunk ends the datagram */
+	static char big[MAXV + 64];
+	snprintf(big, sizeof(big), "set b 0 0 %u\r\n", MAXV + 1);
+	size_t hl = strlen(big);
+	memset(big + hl, 'v', MAXV + 1);
+	memcpy(big + hl + MAXV + 1, "\r\nget q\r\n", 10);
+	text_run(f, 0, big, "SERVER_ERROR object too large for cache\r\nVALUE q 0 1\r\nq\r\nEND\r\n");
+	text_run(f, 0, "set c 0 0 3\r\nabcd\r\nget q\r\n", "CLIENT_ERROR bad data chunk\r\n");
+	text_run(f, 0, "get c\r\n", "END\r\n");
+	/* a truncated line: dropped, counted */
+	uint64_t tr = f->stats[0].drop_truncated;
+	text_run(f, 0, "get q", NULL);
+	assert_int_equal(f->rc, -EBADMSG);
+	assert_int_equal(f->stats[0].drop_truncated, tr + 1);
+	/* version, verbosity, stats, flush_all, quit */
+	text_run(f, 0, "version\r\nverbosity 1\r\n", "VERSION 9.9.9-test\r\nOK\r\n");
+	text_run(f, 0, "stats\r\n", NULL);
+	assert_int_equal(f->rc, 0);
+	assert_true(f->fw.w.total > 100);
+	assert_memory_equal(f->fw.buf, "STAT pid ", 9);
+	assert_memory_equal(f->fw.buf + f->fw.w.total - 5, "END\r\n", 5);
+	assert_non_null(memmem(f->fw.buf, f->fw.w.total, "\r\nSTAT cmd_get ", 15));
+	text_run(f, 0, "stats nonsense\r\n", "ERROR\r\n");
+	text_run(f, 0, "flush_all\r\nget q\r\nquit\r\nget q\r\n", "OK\r\nEND\r\n");
+	assert_true(f->stats[0].cmd_unknown >= 3);
+}
+
+static void test_text_partitions(void **state)
+{
+	struct fx *f = *state;
+	char k1[32], line[128];
+
+	key_for(k1, sizeof(k1), 1, 3, 0);
+	snprintf(line, sizeof(line), "set %s 0 0 1\r\nx\r\n", k1);
+	assert_int_equal(dpc_handler_route(&f->h[0], (const uint8_t *)line, strlen(line)), 1);
+	assert_int_equal(dpc_handler_route(&f->h[1], (const uint8_t *)line, strlen(line)), DPC_ROUTE_HERE);
+	text_run(f, 0, line, "SERVER_ERROR temporary failure\r\n");
+	text_run(f, 1, line, "STORED\r\n");
+	snprintf(line, sizeof(line), "get %s\r\n", k1);
+	assert_int_equal(dpc_handler_route(&f->h[0], (const uint8_t *)line, strlen(line)), DPC_ROUTE_HERE);
+	text_run(f, 2, line, NULL);
+	assert_int_equal(f->rc, 0);
+	assert_memory_equal(f->fw.buf, "VALUE ", 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -889,6 +991,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_values, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_partitions, setup3, teardown),
+		cmocka_unit_test_setup_teardown(test_text, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_text_partitions, setup3, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "dpcache/proto.h"
+#include "dpcache/textproto.h"
 
 #define MAXV 1000u
 
@@ -383,6 +384,79 @@ static void test_req_encode(void **state)
 	assert_int_equal(r.error, 0);
 }
 
+static int tparse(const char *s, struct dpc_txt_req *r)
+{
+	return dpc_txt_parse((const uint8_t *)s, strlen(s), MAXV, r);
+}
+
+static void test_text_parse(void **state)
+{
+	(void)state;
+	struct dpc_txt_req r;
+	const uint8_t *it, *k;
+
+	assert_int_equal(tparse("get a bb  ccc\r\nget x\r\n", &r), 15);
+	assert_int_equal(r.cmd, DPC_TXT_GET);
+	it = r.keys;
+	assert_int_equal(dpc_txt_next_key(&it, r.keys_end, &k), 1);
+	assert_memory_equal(k, "a", 1);
+	assert_int_equal(dpc_txt_next_key(&it, r.keys_end, &k), 2);
+	assert_int_equal(dpc_txt_next_key(&it, r.keys_end, &k), 3);
+	assert_memory_equal(k, "ccc", 3);
+	assert_int_equal(dpc_txt_next_key(&it, r.keys_end, &k), 0);
+
+	assert_int_equal(tparse("gats -1 k\n", &r), 10);
+	assert_int_equal(r.cmd, DPC_TXT_GATS);
+	assert_true(r.exptime > 2592000); /* negative: already expired (absolute 1970) */
+
+	assert_int_equal(tparse("cas key 4294967295 100 3 18446744073709551615 noreply\r\nabc\r\n", &r), 60);
+	assert_int_equal(r.cmd, DPC_TXT_CAS);
+	assert_true(r.noreply);
+	assert_int_equal(r.flags, 4294967295u);
+	assert_int_equal(r.exptime, 100);
+	assert_int_equal(r.vlen, 3);
+	assert_memory_equal(r.value, "abc", 3);
+	assert_true(r.cas == UINT64_MAX);
+	assert_int_equal(r.keylen, 3);
+
+	assert_int_equal(tparse("set k 4294967296 0 1\r\nx\r\n", &r), 22);
+	assert_int_equal(r.cmd, DPC_TXT_ERROR);
+	assert_string_equal(r.error, "CLIENT_ERROR bad command line format");
+	assert_int_equal(tparse("set k 0 0 -1\r\n", &r), 14);
+	assert_int_equal(r.cmd, DPC_TXT_ERROR);
+	assert_int_equal(tparse("set k 0 0 5 maybe\r\nxxxxx\r\n", &r), 19);
+	assert_string_equal(r.error, "ERROR");
+	assert_int_equal(tparse("set k 0 0 5\r\nxxxxxx\r\n", &r), 21); /* framing lost: all */
+	assert_string_equal(r.error, "CLIENT_ERROR bad data chunk");
+	assert_int_equal(tparse("set k 0 0 2000\r\nxx\r\n", &r), 20); /* too large, swallowed */
+	assert_string_equal(r.error, "SERVER_ERROR object too large for cache");
+
+	char longkey[300] = "get ";
+	memset(longkey + 4, 'k', 251);
+	strcpy(longkey + 255, "\r\n");
+	assert_int_equal(tparse(longkey, &r), 257);
+	assert_string_equal(r.error, "CLIENT_ERROR bad command line format");
+
+	assert_int_equal(tparse("incr n 18446744073709551615 noreply\r\n", &r), 37);
+	assert_int_equal(r.cmd, DPC_TXT_INCR);
+	assert_true(r.delta == UINT64_MAX && r.noreply);
+	assert_int_equal(tparse("decr n 18446744073709551616\r\n", &r), 29);
+	assert_string_equal(r.error, "CLIENT_ERROR invalid numeric delta argument");
+	assert_int_equal(tparse("delete k 0 noreply\n", &r), 19);
+	assert_int_equal(r.cmd, DPC_TXT_DELETE);
+	assert_true(r.noreply);
+	assert_int_equal(tparse("flush_all 30\n", &r), 13);
+	assert_int_equal(r.exptime, 30);
+	assert_int_equal(tparse("stats settings\n", &r), 15);
+	assert_int_equal(r.arglen, 8);
+	assert_int_equal(tparse("GET k\r\n", &r), 7); /* case matters, as in memcached */
+	assert_string_equal(r.error, "ERROR");
+	assert_int_equal(tparse("\r\n", &r), 2);
+	assert_string_equal(r.error, "ERROR");
+	assert_int_equal(tparse("get k", &r), DPC_MC_PARSE_TRUNCATED);
+	assert_int_equal(tparse("", &r), DPC_MC_PARSE_TRUNCATED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_quiet_and_write),
 		cmocka_unit_test(test_res_encode),
 		cmocka_unit_test(test_req_encode),
+		cmocka_unit_test(test_text_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
