@@ -817,7 +817,8 @@ int dpc_handler_process(struct dpc_handler *h, const uint8_t *payload, size_t le
 
 /* ---- routing and prefetch -------------------------------------------------------- */
 
-static int route_text(const struct dpc_handler *h, const uint8_t *payload, size_t len, unsigned nparts)
+static int route_text(const struct dpc_handler *h, const uint8_t *payload, size_t len,
+		      unsigned nparts)
 {
 	size_t off = 0;
 
