@@ -677,7 +677,8 @@ static int do_text(struct dpc_handler *h, const struct dpc_txt_req *req, unsigne
 			return txt_reply(req, "NOT_FOUND", w);
 		}
 		if (st == DPC_NON_NUMERIC)
-			return txt_error(h, "CLIENT_ERROR cannot increment or decrement non-numeric value", w);
+			return txt_error(h, "CLIENT_ERROR cannot increment or decrement non-numeric value",
+					 w);
 		return txt_error(h, "SERVER_ERROR out of memory", w);
 	}
 	case DPC_TXT_TOUCH:
