@@ -59,9 +59,19 @@ static inline uint32_t item_size(uint32_t klen, uint32_t vlen)
 static inline uint32_t w0_klen(uint32_t w) { return w & 0xffu; }
 static inline uint32_t w0_vlen(uint32_t w) { return (w >> DPC_ITEM_VSHIFT) & DPC_ITEM_VMASK; }
 
+/* pos % cap without a divide: q = pos * ceil(2^64 / cap) >> 64 is pos / cap
+ * or one more (pos < 2^50, so the error term is below 1); fix up once. */
+static inline uint64_t ring_off(const struct dpc_part *p, uint64_t pos)
+{
+	uint64_t q = (uint64_t)(((unsigned __int128)pos * p->cap_inv) >> 64);
+	uint64_t r = pos - q * p->cap;
+
+	return (int64_t)r < 0 ? r + p->cap : r;
+}
+
 static inline struct dpc_item *item_at(const struct dpc_part *p, uint64_t pos)
 {
-	return (struct dpc_item *)(void *)(p->log + pos % p->cap);
+	return (struct dpc_item *)(void *)(p->log + ring_off(p, pos));
 }
 
 static inline uint64_t make_cas(const struct dpc_part *p, uint64_t pos)
@@ -975,8 +985,12 @@ static void *map_log(uint64_t bytes, bool huge, size_t *mapped)
 	m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
-	if (huge)
+	if (huge) {
+		/* Transparent huge pages, then fault everything in now: the memory
+		 * budget is taken at start-up, not on the first writes. */
 		(void)madvise(m, bytes, MADV_HUGEPAGE);
+		(void)madvise(m, bytes, MADV_POPULATE_WRITE);
+	}
 	*mapped = bytes;
 	return m;
 }
@@ -1021,6 +1035,7 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 		goto fail_nomem;
 	DPC_POISON(p->log, cap);   /* never written yet */
 	p->cap = cap;
+	p->cap_inv = UINT64_MAX / cap + 1;
 	p->seg = seg;
 	p->reserve = reserve;
 	/* Positions start at cap: never 0 (an empty slot), and the first lap

@@ -63,6 +63,7 @@ struct dpc_part {
 	struct dpc_table tbl;
 	uint8_t *log;
 	uint64_t cap;             /* log bytes, a multiple of seg */
+	uint64_t cap_inv;         /* ceil(2^64 / cap), for ring_off() */
 	size_t log_map;           /* mapping size */
 	struct dpc_cache *c;
 	unsigned idx;

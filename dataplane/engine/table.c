@@ -37,8 +37,10 @@ int dpc_table_init(struct dpc_table *t, uint32_t nb, bool hugepages)
 		m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
 			return -ENOMEM;
-		if (hugepages)
+		if (hugepages) {
 			(void)madvise(m, bytes, MADV_HUGEPAGE);
+			(void)madvise(m, bytes, MADV_POPULATE_WRITE);
+		}
 	}
 	t->b = m;       /* anonymous memory is zeroed: every slot empty, versions 0 */
 	t->nb = nb;
