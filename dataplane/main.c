@@ -55,7 +55,6 @@ static void usage_hook(const char *prog)
 {
 	printf("Usage: %s [EAL options] -- [dpcache options]\n\n", prog);
 	dpc_config_help(stdout);
-	printf("\nEAL options:\n");
 }
 
 /* The instance being run: everything main() sets up and tears down. */
