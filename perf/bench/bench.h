@@ -71,7 +71,9 @@ struct bench_cfg {
 	uint16_t reflect_port;     /**< first UDP port answered */
 	double reflect_s;          /**< 0 = until SIGINT/SIGTERM */
 	/* check */
-	bool check_big;            /**< include 100 KiB / 1 MiB values */
+	bool check_big;
+	/* dry run: bench and reflector in one thread over a net_ring pair */
+	bool dry_run;            /**< include 100 KiB / 1 MiB values */
 };
 
 void bench_cfg_defaults(struct bench_cfg *c);
@@ -174,7 +176,6 @@ static inline uint64_t bench_rng_below(struct bench_rng *r, uint64_t n)
 struct bench_keyspace {
 	uint64_t n;
 	unsigned key_size;
-	uint8_t *keys;        /**< n * key_size bytes */
 	uint8_t *server;      /**< per key: ketama server index (NULL if one server) */
 	uint8_t *part;        /**< per key: partition (NULL if no steering) */
 	uint32_t *version;    /**< per key: last version written */
@@ -185,13 +186,32 @@ struct bench_keyspace {
 	uint64_t perm_mul;    /**< rank -> key: (rank * perm_mul) mod n */
 };
 
-/** Build keys "k<hex index>" padded to key_size, ketama and steering maps. 0 or -errno. */
+/** Build the ketama and steering maps (keys are not stored: see bench_key_put()). 0 or -errno. */
 int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c);
 void bench_keyspace_free(struct bench_keyspace *ks);
-static inline const uint8_t *bench_key(const struct bench_keyspace *ks, uint64_t i)
+
+static inline uint8_t bench_hexc(unsigned d)
 {
-	return ks->keys + i * ks->key_size;
+	return (uint8_t)('0' + d + ((0u - ((9u - d) >> 31)) & 39u));   /* 0-9a-f, branch-free */
 }
+
+/**
+ * Write key @p i: "k" then hex digits, zero-padded to @p key_size bytes
+ * (same bytes as bench_key_format()).  Computed, not looked up: a table
+ * of 1M keys would cost a cache miss per request.  @p i must fit (checked
+ * once at start-up with bench_key_format()).
+ */
+static inline void bench_key_put(uint8_t *out, unsigned key_size, uint64_t i)
+{
+	unsigned nd = key_size - 1, pad = nd > 16 ? nd - 16 : 0, p;
+
+	out[0] = 'k';
+	for (p = 0; p < pad; p++)
+		out[1 + p] = '0';
+	for (p = pad; p < nd; p++)
+		out[1 + p] = bench_hexc((unsigned)(i >> (4 * (nd - 1 - p))) & 15u);
+}
+
 /** Draw a key index by the configured popularity. */
 uint64_t bench_key_draw(const struct bench_keyspace *ks, struct bench_rng *r);
 /** Format key @p i (key_size bytes, no terminator); -EINVAL if the index does not fit. */
@@ -245,6 +265,7 @@ struct bench_result {
 	struct bench_counters c;
 	struct dpc_hist *lat;   /**< request latency in TSC ticks */
 	uint64_t busy_cycles;   /**< TSC the bench spent in poll iterations that did work */
+	double cpu_seconds;     /**< CPU time this thread got during the measurement */
 };
 
 /** Print for people. */
@@ -261,5 +282,20 @@ int bench_run_load(struct bench_cfg *c, struct bench_tp *tp);
 int bench_run_check(struct bench_cfg *c, struct bench_tp *tp);
 /** Reflector: answer GET/GETK/GETKQ/NOOP/SET on a DPDK port as fast as possible. */
 int bench_run_reflect(struct bench_cfg *c);
+
+/** The reflector as an object (also polled inline by --dry-run).  NULL + errno. */
+struct bench_reflector;
+struct bench_reflector *bench_reflector_open(const struct bench_cfg *c, uint16_t port, uint16_t nq);
+/** One pass over its queues; returns the frames received. */
+unsigned bench_reflector_poll(struct bench_reflector *r);
+/** Print its counters, stop the port, free (NULL is fine). */
+void bench_reflector_close(struct bench_reflector *r);
+/** --dry-run: a DPDK transport that polls @p peer at every receive (one thread does both). */
+struct bench_tp *bench_tp_dpdk_open_peer(struct bench_cfg *c, struct bench_reflector *peer);
+/**
+ * --dry-run: create a pair of net_ring ports wired to each other; sets
+ * *@p a (the bench's) and *@p b (the reflector's).  0 or -errno.
+ */
+int bench_ring_pair(uint16_t *a, uint16_t *b);
 
 #endif /* DPCACHE_BENCH_H */

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "dpcache/hist.h"
@@ -182,9 +183,11 @@ static uint16_t build_get(struct engine *e, struct slot *s, uint8_t *buf, uint64
 	s->kind = K_GET;
 	s->nkeys = 1;
 	s->keys[0] = (uint32_t)k;
+	if (e->cfg->prefill)
+		dpc_prefetch0(&e->ks.version[k]);   /* read again when the reply is checked */
 	s->opaque = e->next_opaque++;
 	p = put_hdr(p, e->h_get, s->opaque);
-	memcpy(p, bench_key(&e->ks, k), ks);
+	bench_key_put(p, ks, k);
 	return (uint16_t)(p + ks - buf);
 }
 
@@ -210,7 +213,7 @@ static uint16_t build_mget(struct engine *e, struct slot *s, uint8_t *buf, uint6
 		}
 		s->keys[i] = (uint32_t)k;
 		p = put_hdr(p, e->h_getkq, s->opaque + i);
-		memcpy(p, bench_key(&e->ks, k), ks);
+		bench_key_put(p, ks, k);
 		p += ks;
 	}
 	p = put_hdr(p, e->h_noop, s->opaque + n);
@@ -226,7 +229,7 @@ static uint8_t *put_set(struct engine *e, uint8_t *p, const uint8_t tmpl[24], ui
 	put_be32(p, bench_value_flags(k));
 	put_be32(p + 4, 0);
 	p += 8;
-	memcpy(p, bench_key(&e->ks, k), ks);
+	bench_key_put(p, ks, k);
 	p += ks;
 	bench_value_fill(p, e->cfg->value_size, k, version);
 	return p + e->cfg->value_size;
@@ -330,8 +333,10 @@ static bool on_response(struct engine *e, struct slot *s, const struct dpc_mc_re
 			return true;
 		}
 		k = s->keys[pos];
-		if (r->keylen != e->ks.key_size ||
-		    memcmp(r->key, bench_key(&e->ks, k), e->ks.key_size) != 0 || !check_hit(e, r, k)) {
+		uint8_t kb[DPC_KEY_MAX];
+		bench_key_put(kb, e->ks.key_size, k);
+		if (r->keylen != e->ks.key_size || memcmp(r->key, kb, e->ks.key_size) != 0 ||
+		    !check_hit(e, r, k)) {
 			slot_fail(e, s, &c->err_content);
 			return true;
 		}
@@ -455,14 +460,18 @@ static void on_dgram(struct engine *e, const uint8_t *buf, size_t len, uint64_t 
 	parse_msg(e, s, s->rbuf, mlen, now);
 }
 
-static unsigned rx_all(struct engine *e)
+/*
+ * Poll once.  @p now: the TSC read just before the poll (replies in this
+ * burst arrived no later than the poll; rdtsc costs ~18 ns in a VM, so
+ * the loop reads it once per iteration and passes it around).
+ */
+static unsigned rx_all(struct engine *e, uint64_t now)
 {
 	struct bench_rxd d[BENCH_BURST];
 	unsigned n = e->tp->ops->rx(e->tp, d, BENCH_BURST);
 
 	if (!n)
 		return 0;
-	uint64_t now = bench_tsc();
 	for (unsigned i = 0; i < n; i++)
 		on_dgram(e, d[i].buf, d[i].len, now);
 	return n;
@@ -671,6 +680,14 @@ static void engine_free(struct engine *e)
 	dpc_hist_free(e->hist);
 }
 
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void progress(struct engine *e, const char *what, double t, uint64_t *last_done,
 		     double *last_t)
 {
@@ -718,7 +735,7 @@ static int prefill(struct engine *e, struct bench_result *res)
 	for (;;) {
 		uint64_t now = bench_tsc();
 
-		rx_all(e);
+		rx_all(e, now);
 		if (e->pf_next >= e->ks.n && !e->pf_nretry && e->nfree == e->window)
 			break;
 		if (bench_stop_requested() || now - t0 > 300 * hz) {
@@ -750,24 +767,33 @@ static void measure(struct engine *e, struct bench_result *res)
 	uint64_t meas_end = warm_end + (uint64_t)(cfg->duration_s * (double)hz);
 	uint64_t meas_start = warm_end, stop_at = 0, next_scan = t0, next_prog = t0 + hz;
 	uint64_t next_send = t0 << 8;   /* open loop schedule, ticks * 256 */
-	uint64_t last_done = 0;
+	uint64_t last_done = 0, prev = t0;
 	double last_t = 0;
-	bool sending = true;
+	bool sending = true, did_work = false;
 	uint64_t sched[BENCH_BURST];
+	double cpu0 = thread_cpu_s(), cpu1 = cpu0;
 
 	e->phase = cfg->warmup_s > 0 ? PH_WARMUP : PH_MEASURE;
 	for (;;) {
 		uint64_t now = bench_tsc();
-		unsigned work = rx_all(e);
+		unsigned work;
+
+		/* the bench's own cost: cycles of iterations that did something */
+		if (did_work && e->phase == PH_MEASURE)
+			e->busy_cycles += now - prev;
+		prev = now;
+		work = rx_all(e, now);
 
 		if (e->phase == PH_WARMUP && now >= warm_end) {
 			e->phase = PH_MEASURE;
 			meas_start = now;
 			last_done = 0;
+			cpu0 = thread_cpu_s();
 		}
-		if (sending && (now >= meas_end || bench_stop_requested())) {
+		if (sending && now >= meas_end) {
 			sending = false;
 			stop_at = now;
+			cpu1 = thread_cpu_s();
 		}
 		if (sending) {
 			if (cfg->rate <= 0) {
@@ -784,16 +810,19 @@ static void measure(struct engine *e, struct bench_result *res)
 				if (n)
 					work += send_burst(e, n, sched, false);
 			}
-			/* the bench's own cost: cycles of iterations that did something */
-			if (work && e->phase == PH_MEASURE)
-				e->busy_cycles += bench_tsc() - now;
 		} else if (e->nfree == e->window || now - stop_at > e->timeout_ticks + hz / 100) {
 			scan_timeouts(e, now, true);
 			break;
 		}
+		did_work = work != 0;
 		if (now >= next_scan) {
 			scan_timeouts(e, now, false);
 			next_scan = now + e->timeout_ticks / 4 + 1;
+			if (sending && bench_stop_requested()) {
+				sending = false;
+				stop_at = now;
+				cpu1 = thread_cpu_s();
+			}
 		}
 		if (cfg->progress && now >= next_prog) {
 			progress(e, e->phase == PH_WARMUP ? "warmup" : "measure",
@@ -807,6 +836,7 @@ static void measure(struct engine *e, struct bench_result *res)
 	res->c = e->cnt[PH_MEASURE];
 	res->lat = e->hist;
 	res->busy_cycles = e->busy_cycles;
+	res->cpu_seconds = cpu1 - cpu0;
 }
 
 int bench_run_load(struct bench_cfg *cfg, struct bench_tp *tp)

@@ -119,6 +119,8 @@ void bench_usage(FILE *out)
 "  (default)             load run: [prefill], warm-up, measure; report\n"
 "  --check               conformance: every opcode once, PASS/FAIL per check, exit 0 if all pass\n"
 "  --reflect             DPDK only: answer GET/GETK/GETKQ/NOOP/SET as fast as possible (bench ceiling)\n"
+"  --dry-run             DPDK (EAL args, no --vdev needed): bench and reflector in one thread over a\n"
+"                        net_ring pair; CPU ns per request = the bench's cost plus the reflector's\n"
 "target:\n"
 "  --transport dpdk|udp  (default: dpdk with EAL args, else udp)\n"
 "  --server H:P[,H:P..]  servers (default 198.18.0.1:11211); several: keys spread by ketama\n"
@@ -258,7 +260,7 @@ enum {
 	O_TRANSPORT = 256, O_SERVER, O_KEYS, O_KEY_SIZE, O_VALUE_SIZE, O_GET_RATIO, O_DIST, O_BATCH,
 	O_OUTSTANDING, O_RATE, O_WARMUP, O_DURATION, O_PREFILL, O_PREFILL_BATCH, O_STEER,
 	O_TIMEOUT, O_SEED, O_JSON, O_LABEL, O_QUIET, O_CHECK, O_NO_BIG, O_REFLECT, O_REFLECT_PORT,
-	O_REFLECT_SECONDS, O_PORT_ID, O_SRC_IP, O_SRC_PORT, O_DST_MAC, O_UDP_CSUM, O_MBUFS, O_HELP,
+	O_REFLECT_SECONDS, O_PORT_ID, O_SRC_IP, O_SRC_PORT, O_DST_MAC, O_UDP_CSUM, O_MBUFS, O_HELP, O_DRY_RUN,
 };
 
 static const struct option long_opts[] = {
@@ -285,6 +287,7 @@ static const struct option long_opts[] = {
 	{ "check", no_argument, NULL, O_CHECK },
 	{ "no-big", no_argument, NULL, O_NO_BIG },
 	{ "reflect", no_argument, NULL, O_REFLECT },
+	{ "dry-run", no_argument, NULL, O_DRY_RUN },
 	{ "reflect-port", required_argument, NULL, O_REFLECT_PORT },
 	{ "reflect-seconds", required_argument, NULL, O_REFLECT_SECONDS },
 	{ "port-id", required_argument, NULL, O_PORT_ID },
@@ -349,9 +352,7 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 		case O_DIST:
 			if (strcmp(a, "uniform") == 0)
 				c->zipf_s = 0;
-			else if (strncmp(a, "zipf:", 5) == 0 && parse_double(a + 5, 0.01, 10, &c->zipf_s) == 0)
-				break;
-			else
+			else if (strncmp(a, "zipf:", 5) != 0 || parse_double(a + 5, 0.01, 10, &c->zipf_s) < 0)
 				return bad("--dist", a, "uniform or zipf:S with 0 < S <= 10");
 			break;
 		case O_BATCH:
@@ -412,6 +413,10 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 		case O_REFLECT:
 			c->mode = BENCH_MODE_REFLECT;
 			break;
+		case O_DRY_RUN:
+			c->dry_run = true;
+			c->transport = BENCH_TP_DPDK;
+			break;
 		case O_REFLECT_PORT:
 			if (parse_uint(a, 1, 65535, &u) < 0)
 				return bad("--reflect-port", a, "1 .. 65535");
@@ -463,6 +468,8 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 		return -EINVAL;
 	if (!c->outstanding)
 		c->outstanding = c->rate > 0 ? 4096 : 64;
+	if (c->dry_run && (c->steer > 1 || c->nservers > 1 || c->mode == BENCH_MODE_REFLECT))
+		return bad("--dry-run", "", "one server, no --steer, not with --reflect");
 	if (c->steer > 1 && c->transport == BENCH_TP_DPDK && c->nservers > 1)
 		return bad("--steer", "", "with a DPDK port, steering takes one server");
 	/* every request is one datagram of at most DPC_UDP_MAX_PAYLOAD bytes */
@@ -491,6 +498,7 @@ int main(int argc, char **argv)
 {
 	struct bench_cfg cfg;
 	struct bench_tp *tp = NULL;
+	struct bench_reflector *peer = NULL;
 	int dashdash = -1, eal_argc, rc;
 	bool eal = false;
 
@@ -539,7 +547,25 @@ int main(int argc, char **argv)
 		rc = bench_run_reflect(&cfg);
 		goto out;
 	}
-	tp = cfg.transport == BENCH_TP_UDP ? bench_tp_udp_open(&cfg) : bench_tp_dpdk_open(&cfg);
+	if (cfg.dry_run) {
+		uint16_t pa, pb;
+
+		rc = bench_ring_pair(&pa, &pb);
+		if (rc == 0) {
+			cfg.port_id = pa;
+			cfg.reflect_port = cfg.servers[0].port;
+			peer = bench_reflector_open(&cfg, pb, 1);
+		}
+		if (rc < 0 || !peer) {
+			fprintf(stderr, "dpcache-bench: --dry-run: cannot create the ring pair\n");
+			rc = 2;
+			goto out;
+		}
+	}
+	if (cfg.dry_run)
+		tp = bench_tp_dpdk_open_peer(&cfg, peer);
+	else
+		tp = cfg.transport == BENCH_TP_UDP ? bench_tp_udp_open(&cfg) : bench_tp_dpdk_open(&cfg);
 	if (!tp) {
 		fprintf(stderr, "dpcache-bench: cannot open the %s transport: %s\n",
 			cfg.transport == BENCH_TP_UDP ? "udp" : "dpdk", strerror(errno));
@@ -556,6 +582,7 @@ int main(int argc, char **argv)
 	}
 	tp->ops->close(tp);
 out:
+	bench_reflector_close(peer);
 	if (eal)
 		rte_eal_cleanup();
 	return rc < 0 ? 2 : rc;

@@ -23,7 +23,7 @@
 
 #define HDRS 42u
 
-struct reflector {
+struct bench_reflector {
 	const struct bench_cfg *cfg;
 	uint16_t port, nq;
 	struct rte_mempool *pool;
@@ -56,8 +56,25 @@ static size_t put_res(uint8_t *p, const uint8_t *req, uint8_t op, uint16_t statu
 	return 24;
 }
 
+/*
+ * Key index of a bench key ("k" + hex digits), branch-free over the last
+ * 16 digits; UINT64_MAX if it does not start with 'k'.  Other characters
+ * give some index: a reflector need not be strict.
+ */
+static inline uint64_t key_parse_fast(const uint8_t *key, unsigned len)
+{
+	uint64_t v = 0;
+	unsigned p = len > 17 ? len - 16 : 1;
+
+	if (len < 2 || key[0] != 'k')
+		return UINT64_MAX;
+	for (; p < len; p++)
+		v = v << 4 | (uint64_t)((key[p] & 0xfu) + (key[p] >> 6) * 9u);
+	return v;
+}
+
 /* Answer the requests in @p in (after the frame header); returns bytes written to out. */
-static size_t answer(struct reflector *r, const uint8_t *in, size_t len)
+static size_t answer(struct bench_reflector *r, const uint8_t *in, size_t len)
 {
 	uint8_t *o = r->out, *end = r->out + sizeof(r->out) - DPC_UDP_FRAME_LEN;
 	size_t off = 0;
@@ -76,7 +93,7 @@ static size_t answer(struct reflector *r, const uint8_t *in, size_t len)
 		r->requests++;
 		switch (op) {
 		case DPC_OP_GET: case DPC_OP_GETQ: case DPC_OP_GETK: case DPC_OP_GETKQ: {
-			uint64_t k = bench_key_parse(key, klen);
+			uint64_t k = key_parse_fast(key, klen);
 			bool withkey = op == DPC_OP_GETK || op == DPC_OP_GETKQ;
 			size_t need = 24 + 4 + (withkey ? klen : 0) + vs;
 
@@ -126,7 +143,7 @@ full:
 }
 
 /* ARP request for our address: reply in place.  Returns true if @p m is to be sent. */
-static bool arp_reply(struct reflector *r, struct rte_mbuf *m)
+static bool arp_reply(struct bench_reflector *r, struct rte_mbuf *m)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	uint8_t tmp[4];
@@ -146,7 +163,7 @@ static bool arp_reply(struct reflector *r, struct rte_mbuf *m)
 	return true;
 }
 
-static bool reflect_one(struct reflector *r, struct rte_mbuf *m)
+static bool reflect_one(struct bench_reflector *r, struct rte_mbuf *m)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
 	unsigned len = m->data_len, ulen, dport;
@@ -200,26 +217,82 @@ foreign:
 	return false;
 }
 
-int bench_run_reflect(struct bench_cfg *c)
+struct bench_reflector *bench_reflector_open(const struct bench_cfg *c, uint16_t port, uint16_t nq)
 {
-	struct reflector *r = calloc(1, sizeof(*r));
-	struct rte_mbuf *rx[BENCH_BURST], *tx[BENCH_BURST];
-	uint64_t hz = bench_tsc_hz(), t0, next, last_rx = 0, end;
+	struct bench_reflector *r = calloc(1, sizeof(*r));
 	int rc;
 
 	if (!r)
-		return -ENOMEM;
+		return NULL;
 	r->cfg = c;
-	r->port = c->port_id;
-	r->nq = (uint16_t)(c->steer > 1 ? c->steer : 1);
+	r->port = port;
+	r->nq = nq;
 	r->port_lo = c->reflect_port;
 	r->port_hi = (uint16_t)(c->reflect_port + r->nq - 1);
 	rc = bench_dpdk_port_setup(r->port, r->nq, c->nb_mbufs, false, &r->pool, &r->mac);
 	if (rc < 0) {
-		fprintf(stderr, "dpcache-bench --reflect: port %u: %s\n", r->port, strerror(-rc));
+		fprintf(stderr, "dpcache-bench: reflector on port %u: %s\n", r->port, strerror(-rc));
 		free(r);
-		return rc;
+		errno = -rc;
+		return NULL;
 	}
+	return r;
+}
+
+unsigned bench_reflector_poll(struct bench_reflector *r)
+{
+	struct rte_mbuf *rx[BENCH_BURST], *tx[BENCH_BURST];
+	unsigned total = 0;
+
+	for (uint16_t q = 0; q < r->nq; q++) {
+		uint16_t n = rte_eth_rx_burst(r->port, q, rx, BENCH_BURST), k = 0, sent = 0;
+
+		if (!n)
+			continue;
+		total += n;
+		r->rx += n;
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
+			if (reflect_one(r, rx[i]))
+				tx[k++] = rx[i];
+			else
+				rte_pktmbuf_free(rx[i]);
+		}
+		for (unsigned tries = 0; sent < k && tries < 64; tries++)
+			sent = (uint16_t)(sent + rte_eth_tx_burst(r->port, q, tx + sent,
+								  (uint16_t)(k - sent)));
+		r->tx += sent;
+		if (sent < k) {
+			r->dropped += (uint64_t)(k - sent);
+			rte_pktmbuf_free_bulk(tx + sent, (unsigned)(k - sent));
+		}
+	}
+	return total;
+}
+
+void bench_reflector_close(struct bench_reflector *r)
+{
+	if (!r)
+		return;
+	fprintf(stderr, "dpcache-bench reflector: rx %llu, tx %llu, requests %llu, dropped %llu, "
+		"foreign %llu, arp %llu\n", (unsigned long long)r->rx, (unsigned long long)r->tx,
+		(unsigned long long)r->requests, (unsigned long long)r->dropped,
+		(unsigned long long)r->foreign, (unsigned long long)r->arp);
+	rte_eth_dev_stop(r->port);
+	rte_eth_dev_close(r->port);
+	free(r);
+}
+
+int bench_run_reflect(struct bench_cfg *c)
+{
+	struct bench_reflector *r;
+	uint64_t hz = bench_tsc_hz(), t0, next, last_rx = 0, end;
+	uint16_t nq = (uint16_t)(c->steer > 1 ? c->steer : 1);
+
+	r = bench_reflector_open(c, c->port_id, nq);
+	if (!r)
+		return -errno;
 	fprintf(stderr, "dpcache-bench --reflect: port %u, %u queue(s), UDP %u..%u, ARP for %s, "
 		"value %u bytes\n", r->port, r->nq, r->port_lo, r->port_hi, c->servers[0].host,
 		c->value_size);
@@ -227,28 +300,10 @@ int bench_run_reflect(struct bench_cfg *c)
 	next = t0 + hz;
 	end = c->reflect_s > 0 ? t0 + (uint64_t)(c->reflect_s * (double)hz) : UINT64_MAX;
 	while (!bench_stop_requested()) {
-		for (uint16_t q = 0; q < r->nq; q++) {
-			uint16_t n = rte_eth_rx_burst(r->port, q, rx, BENCH_BURST), k = 0, sent = 0;
+		uint64_t now;
 
-			r->rx += n;
-			for (uint16_t i = 0; i < n; i++) {
-				if (i + 1 < n)
-					rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
-				if (reflect_one(r, rx[i]))
-					tx[k++] = rx[i];
-				else
-					rte_pktmbuf_free(rx[i]);
-			}
-			for (unsigned tries = 0; sent < k && tries < 64; tries++)
-				sent = (uint16_t)(sent + rte_eth_tx_burst(r->port, q, tx + sent,
-									  (uint16_t)(k - sent)));
-			r->tx += sent;
-			if (sent < k) {
-				r->dropped += (uint64_t)(k - sent);
-				rte_pktmbuf_free_bulk(tx + sent, (unsigned)(k - sent));
-			}
-		}
-		uint64_t now = bench_tsc();
+		(void)bench_reflector_poll(r);
+		now = bench_tsc();
 		if (now >= next) {
 			if (c->progress)
 				fprintf(stderr, "[reflect] %.3f Mpps  (rx %llu, tx %llu, dropped %llu)\n",
@@ -260,12 +315,6 @@ int bench_run_reflect(struct bench_cfg *c)
 		if (now >= end)
 			break;
 	}
-	fprintf(stderr, "dpcache-bench --reflect: rx %llu, tx %llu, requests %llu, dropped %llu, "
-		"foreign %llu, arp %llu\n", (unsigned long long)r->rx, (unsigned long long)r->tx,
-		(unsigned long long)r->requests, (unsigned long long)r->dropped,
-		(unsigned long long)r->foreign, (unsigned long long)r->arp);
-	rte_eth_dev_stop(r->port);
-	rte_eth_dev_close(r->port);
-	free(r);
+	bench_reflector_close(r);
 	return 0;
 }

@@ -55,10 +55,16 @@ void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct benc
 	fprintf(out, "  errors    status %llu, content %llu, protocol %llu\n",
 		(unsigned long long)c->err_status, (unsigned long long)c->err_content,
 		(unsigned long long)c->err_proto);
+	if (c->completed && r->cpu_seconds > 0)
+		fprintf(out, "  cpu       the bench thread ran %.1f %% of the time, %.1f ns of CPU per request%s\n",
+			100 * r->cpu_seconds / s, r->cpu_seconds * 1e9 / (double)c->completed,
+			cfg->dry_run ? " (bench + reflector in one thread)" : "");
 	if (c->completed && r->busy_cycles) {
 		double ns = bench_tsc_to_us(r->busy_cycles) * 1e3 / (double)c->completed;
-		fprintf(out, "  bench     %.1f ns of busy polling per request: ceiling about %.1f M req/s "
-			"on this core\n", ns, 1e3 / ns);
+
+		/* kernel UDP: the syscalls (and loopback softirq work) are in there too */
+		fprintf(out, "  bench     %.1f ns of non-idle polling per request%s\n", ns,
+			cfg->transport == BENCH_TP_UDP ? " (kernel UDP: includes syscalls)" : "");
 	}
 	if (r->lat && dpc_hist_count(r->lat)) {
 		fprintf(out, "  latency   us: mean %.2f", bench_tsc_to_us((uint64_t)dpc_hist_mean(r->lat)));
@@ -134,6 +140,9 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 		(double)c->sets / s, ratio(c->get_hits, c->get_hits + c->get_misses),
 		ratio(c->timeouts, c->sent));
 	json_counters(out, c);
+	fprintf(out, ", \"cpu_share\": %.4f, \"cpu_ns_per_req\": %.2f, \"dry_run\": %s",
+		r->cpu_seconds / s, c->completed ? r->cpu_seconds * 1e9 / (double)c->completed : 0.0,
+		cfg->dry_run ? "true" : "false");
 	fprintf(out, ", \"bench_busy_ns_per_req\": %.2f",
 		c->completed ? bench_tsc_to_us(r->busy_cycles) * 1e3 / (double)c->completed : 0.0);
 	fprintf(out, ",\n  \"latency_us\": {\"samples\": %llu",

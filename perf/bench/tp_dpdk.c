@@ -23,6 +23,8 @@
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_eth_ring.h>
 #include <rte_udp.h>
 
 #include "bench.h"
@@ -46,6 +48,7 @@ struct tp_dpdk {
 	struct rte_mbuf *txm[BENCH_BURST];
 	struct rte_mbuf *rxm[BENCH_BURST];
 	unsigned nrx;
+	struct bench_reflector *peer;   /* --dry-run: polled before every receive */
 	/* ARP resolution */
 	const struct bench_cfg *cfg;
 	bool resolving;
@@ -244,6 +247,8 @@ static unsigned dpdk_rx(struct bench_tp *tp, struct bench_rxd *d, unsigned max)
 	}
 	if (max > BENCH_BURST)
 		max = BENCH_BURST;
+	if (t->peer)
+		(void)bench_reflector_poll(t->peer);
 	for (uint16_t k = 0; k < t->nq && got < max; k++) {
 		uint16_t q = t->rxq_next;
 
@@ -428,7 +433,30 @@ int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, bool wa
 	}
 }
 
+int bench_ring_pair(uint16_t *a, uint16_t *b)
+{
+	struct rte_ring *ab, *ba;
+	int pa, pb;
+
+	ab = rte_ring_create("bench_dry_ab", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	ba = rte_ring_create("bench_dry_ba", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!ab || !ba)
+		return -rte_errno;
+	pa = rte_eth_from_rings("bench_dry_a", &ba, 1, &ab, 1, rte_socket_id());
+	pb = rte_eth_from_rings("bench_dry_b", &ab, 1, &ba, 1, rte_socket_id());
+	if (pa < 0 || pb < 0)
+		return -rte_errno;
+	*a = (uint16_t)pa;
+	*b = (uint16_t)pb;
+	return 0;
+}
+
 struct bench_tp *bench_tp_dpdk_open(struct bench_cfg *c)
+{
+	return bench_tp_dpdk_open_peer(c, NULL);
+}
+
+struct bench_tp *bench_tp_dpdk_open_peer(struct bench_cfg *c, struct bench_reflector *peer)
 {
 	struct tp_dpdk *t;
 	int rc = -ENOMEM;
@@ -439,6 +467,7 @@ struct bench_tp *bench_tp_dpdk_open(struct bench_cfg *c)
 	t->tp.ops = &dpdk_ops;
 	t->tp.name = "dpdk";
 	t->cfg = c;
+	t->peer = peer;
 	t->port = c->port_id;
 	t->src_ip = c->src_ip;
 	t->src_port = c->src_port ? c->src_port : 40000;

@@ -240,15 +240,14 @@ int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c)
 	ks->zipf_s = c->zipf_s;
 	if (ks->n == 0 || ks->n > UINT32_MAX)
 		return -EINVAL;
-	ks->keys = malloc(ks->n * ks->key_size);
+	uint8_t kb[DPC_KEY_MAX];
+
 	ks->version = calloc(ks->n, sizeof(*ks->version));
-	if (!ks->keys || !ks->version)
+	if (!ks->version)
 		goto fail;
-	for (uint64_t i = 0; i < ks->n; i++) {
-		if (bench_key_format(ks->keys + i * ks->key_size, ks->key_size, i) < 0) {
-			rc = -EINVAL;
-			goto fail;
-		}
+	if (bench_key_format(kb, ks->key_size, ks->n - 1) < 0) {
+		rc = -EINVAL;
+		goto fail;
 	}
 	if (c->nservers > 1) {
 		struct dpc_ketama_server sv[BENCH_MAX_SERVERS];
@@ -262,8 +261,10 @@ int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c)
 		ks->server = malloc(ks->n);
 		if (!k || !ks->server)
 			goto fail;
-		for (uint64_t i = 0; i < ks->n; i++)
-			ks->server[i] = (uint8_t)dpc_ketama_pick(k, bench_key(ks, i), ks->key_size);
+		for (uint64_t i = 0; i < ks->n; i++) {
+			bench_key_put(kb, ks->key_size, i);
+			ks->server[i] = (uint8_t)dpc_ketama_pick(k, kb, ks->key_size);
+		}
 		dpc_ketama_free(k);
 		k = NULL;
 	}
@@ -271,9 +272,10 @@ int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c)
 		ks->part = malloc(ks->n);
 		if (!ks->part)
 			goto fail;
-		for (uint64_t i = 0; i < ks->n; i++)
-			ks->part[i] = (uint8_t)dpc_hash_part(dpc_hash(bench_key(ks, i), ks->key_size),
-							     c->steer);
+		for (uint64_t i = 0; i < ks->n; i++) {
+			bench_key_put(kb, ks->key_size, i);
+			ks->part[i] = (uint8_t)dpc_hash_part(dpc_hash(kb, ks->key_size), c->steer);
+		}
 	}
 	if (ks->zipf_s > 0) {
 		rc = zipf_init(ks);
@@ -291,7 +293,6 @@ void bench_keyspace_free(struct bench_keyspace *ks)
 {
 	if (!ks)
 		return;
-	free(ks->keys);
 	free(ks->server);
 	free(ks->part);
 	free(ks->version);
