@@ -56,7 +56,8 @@ void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct benc
 		(unsigned long long)c->err_status, (unsigned long long)c->err_content,
 		(unsigned long long)c->err_proto);
 	if (c->completed && r->cpu_seconds > 0)
-		fprintf(out, "  cpu       the bench thread ran %.1f %% of the time, %.1f ns of CPU per request%s\n",
+		fprintf(out, "  cpu       the bench thread ran %.1f %% of the time, %.1f ns of CPU per "
+			"request%s\n",
 			100 * r->cpu_seconds / s, r->cpu_seconds * 1e9 / (double)c->completed,
 			cfg->dry_run ? " (bench + reflector in one thread)" : "");
 	if (c->completed && r->busy_cycles) {
