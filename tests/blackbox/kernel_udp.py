@@ -512,6 +512,25 @@ def test_raw_frames(c):
     print("  malformed frames: ok")
 
 
+def test_text(c):
+    """memcached's text protocol over UDP: same frame header, same store."""
+    def text(cmd):
+        rid = c.next_id()
+        c.send_raw(FRAME.pack(rid, 0, 1, 0) + cmd)
+        msg, _, _ = c.recv_message(rid, 2.0)
+        check(msg is not None, "no answer to text command %r" % cmd[:40])
+        return msg
+    k = b"bb:text:%d" % os.getpid()
+    check(text(b"set " + k + b" 5 0 5\r\nhello\r\n") == b"STORED\r\n", "text set")
+    check(text(b"get " + k + b"\r\n") == b"VALUE " + k + b" 5 5\r\nhello\r\nEND\r\n", "text get")
+    r = expect(c.one(req(OP["GET"], k)), OK, "binary GET of a text SET")
+    check(r["value"] == b"hello", "text and binary share the store")
+    check(text(b"delete " + k + b"\r\n") == b"DELETED\r\n", "text delete")
+    check(text(b"get " + k + b"\r\n") == b"END\r\n", "text get miss")
+    check(text(b"bogus_command\r\n").startswith(b"ERROR"), "text unknown command")
+    print("  text protocol: ok")
+
+
 def test_arp_ping(c):
     """The kernel must resolve SERVER by ARP (dpcached answers); ICMP echo must be answered."""
     before = c.stats()
@@ -550,7 +569,7 @@ def test_arp_ping(c):
 def main():
     c = Client()
     t0 = time.time()
-    tests = [test_arp_ping, test_opcodes, test_multiget, test_cas, test_malformed, test_raw_frames, test_large, test_ttl]
+    tests = [test_arp_ping, test_opcodes, test_text, test_multiget, test_cas, test_malformed, test_raw_frames, test_large, test_ttl]
     for t in tests:
         try:
             t(c)
