@@ -66,6 +66,8 @@ void dpc_port_close(uint16_t port_id);
 #define DPC_BURST 32u        /**< rte_eth_rx_burst size */
 #define DPC_TX_BUF 64u       /**< frames queued before an rte_eth_tx_burst */
 #define DPC_RING_DRAIN 64u   /**< most forwarded datagrams processed per poll iteration */
+/** Empty poll iterations in a row before the idle back-off (idle_sleep_us) starts sleeping. */
+#define DPC_IDLE_POLLS 256u
 
 /**
  * One worker: one lcore, one RX/TX queue pair, one table partition.

@@ -9,7 +9,13 @@
  *      burst (hash, prefetch bucket lines), stage 2: dpc_handler_process();
  *   3. drain this worker's ring (bounded), the same two stages;
  *   4. one rte_eth_tx_burst per DPC_TX_BUF frames, retried tx_retries times;
- *   5. dpc_store_maintain(budget), one QSBR quiescent state.
+ *   5. dpc_store_maintain(budget), one QSBR quiescent state;
+ *   6. idle back-off: after DPC_IDLE_POLLS iterations in a row that found
+ *      nothing (no frame, nothing in the ring; TX is always flushed by
+ *      then), sleep idle_sleep_us per further empty iteration, offline
+ *      for QSBR, so that an idle server leaves its CPU to the kernel.  The
+ *      first frame or forwarded datagram ends the back-off; while packets
+ *      flow the loop makes no syscall.  idle_sleep_us=0 busy-polls always.
  * Responses go into fresh mbufs, one per datagram of at most
  * DPC_UDP_MAX_DATA bytes, taken from a per-worker stash refilled in bulk:
  * no locks, no syscalls, no allocation beyond the mempool's per-lcore cache.
@@ -338,10 +344,24 @@ static void housekeeping(struct dpc_worker *w, uint64_t now)
 		rte_log_set_level(dpc_logtype, lvl);
 }
 
+/*
+ * Idle back-off: sleep @p us microseconds.  The worker holds no RCU
+ * references here (just after its quiescent state), so it goes offline and
+ * grace periods need not wait for it while it sleeps.
+ */
+static void idle_sleep(struct dpc_worker *w, uint32_t us)
+{
+	urcu_qsbr_thread_offline();
+	rte_delay_us_sleep(us);
+	urcu_qsbr_thread_online();
+	dpc_stat_inc(w->st, idle_sleeps);
+}
+
 int dpc_worker_main(void *arg)
 {
 	struct dpc_worker *w = arg;
 	struct rte_mbuf *pkts[DPC_BURST];
+	unsigned idle = 0;
 
 	urcu_qsbr_register_thread();
 	w->wr.next = resp_next;
@@ -369,6 +389,13 @@ int dpc_worker_main(void *arg)
 		if (busy > 0) {
 			dpc_stat_inc(w->st, poll_busy);
 			dpc_stat_add(w->st, poll_cycles, t1 - t0);
+			idle = 0;
+		} else if (dpc_unlikely(++idle >= DPC_IDLE_POLLS)) {
+			uint32_t us = __atomic_load_n(&w->cfg->idle_sleep_us, __ATOMIC_RELAXED);
+
+			if (us != 0)
+				idle_sleep(w, us);
+			idle = DPC_IDLE_POLLS; /* keep sleeping on each empty poll, no wrap */
 		}
 		if (dpc_unlikely(t1 >= w->next_sec_tsc))
 			housekeeping(w, t1);

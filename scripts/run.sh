@@ -10,7 +10,8 @@
 # reserves hugepages when it can (scripts/hugepages.sh; else --no-huge), starts
 # dpcached there and prints what to paste.  Ctrl-C stops dpcached and removes
 # the namespaces.  Environment: DPC_RUN_PMD=af_xdp|af_packet forces a port
-# driver, DPC_RUN_LCORES (default 0-1) the EAL core list.
+# driver, DPC_RUN_LCORES the EAL core list (default: the last CPU alone; one
+# worker then runs on the main lcore, and it sleeps when idle: idle_sleep_us).
 set -uo pipefail
 
 build=${1:-build/release}
@@ -23,7 +24,7 @@ cd "$root" || exit 1
 
 SRV=dpc-srv CLI=dpc-cli SIF=dpc-srv0 CIF=dpc-cli0
 ADDR=198.18.0.1 PORT=11211 NAME=dpcache
-lcores=${DPC_RUN_LCORES:-0-1}
+lcores=${DPC_RUN_LCORES:-$(( $(nproc) - 1 ))}
 pid=
 log=$(mktemp /tmp/dpcache-run.XXXXXX.log)
 

@@ -68,7 +68,9 @@ enum dpc_cfg_type {
 	X(stats_socket, DPC_CFG_BOOL,   "yes",       0, 0, NULL, false, \
 	  "Serve stats and runtime config to dpcachectl over the local channel") \
 	X(port_id,      DPC_CFG_U32,    "0",         0, 1023, NULL, false, \
-	  "DPDK port (ethdev id) to serve; 0 is the first port EAL found")
+	  "DPDK port (ethdev id) to serve; 0 is the first port EAL found") \
+	X(idle_sleep_us, DPC_CFG_U32,   "100",       0, 100000, NULL, true, \
+	  "Idle back-off: microseconds an idle worker sleeps per empty poll (0: busy-poll always)")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \

@@ -78,7 +78,8 @@
 	X(evictions,       "items",    "Live items evicted to make room") \
 	X(poll_loops,      "loops",    "Poll-loop iterations") \
 	X(poll_busy,       "loops",    "Poll-loop iterations that received packets") \
-	X(poll_cycles,     "cycles",   "TSC cycles spent in busy poll-loop iterations")
+	X(poll_cycles,     "cycles",   "TSC cycles spent in busy poll-loop iterations") \
+	X(idle_sleeps,     "sleeps",   "Idle back-off sleeps (idle_sleep_us) taken by the worker")
 
 struct dpc_worker_stats {
 #define DPC_X_FIELD(name, unit, help) uint64_t name;

@@ -344,6 +344,14 @@ def test_large(c):
               % (size, want, transient))
     # 1 MiB is the limit (max_value default): one more byte is too large
     k = "bb:large:%d:%d" % (os.getpid(), 1024 * 1024)
+    # A response larger than one maximal value (here: the 1 MiB value twice) is
+    # dropped whole and counted (drop_nombuf), never sent in part.
+    before = c.stats()
+    rid = c.next_id()
+    c.silent(FRAME.pack(rid, 0, 1, 0) + req(OP["GETKQ"], k) + req(OP["GETKQ"], k) + req(OP["NOOP"]), rid,
+             wait=1.0)
+    after = c.stats()
+    check(after["drop_nombuf"] - before["drop_nombuf"] == 1, "oversized response not counted")
     r = c.one(req(OP["APPEND"], k, b"!"))
     expect(r, E2BIG, "APPEND past max_value")
     check(len(value_of(c.one(req(OP["GET"], k)))) == 1024 * 1024, "value intact after refused APPEND")

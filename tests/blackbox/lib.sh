@@ -17,7 +17,9 @@
 #
 # Environment: DPC_BIN (required: the build's bin/ directory), BB_TIMEOUT
 # (seconds to wait for readiness, default 60: ASan builds start slowly),
-# BB_EAL_MEM (default "--no-huge -m 256 --no-shconf"), BB_LCORES (default 0-1).
+# BB_EAL_MEM (default "--no-huge -m 256 --no-shconf"), BB_LCORES (default: the
+# machine's last CPU alone, so that one worker runs on the main lcore and CPU 0
+# stays with the kernel; tests with two workers pass BB_LCORES=0-1).
 # Under ASan/UBSan, every report is fatal to the test: bb_stop_dpcached fails
 # on any sanitizer line in the log, leaks included (dpcached frees what it
 # allocates and calls rte_eal_cleanup(); measured leak-free with net_ring,
@@ -77,7 +79,8 @@ bb_init() {
 	BB_LOG="$BB_TMP/dpcached.log"
 	BB_TIMEOUT=${BB_TIMEOUT:-60}
 	BB_EAL_MEM=${BB_EAL_MEM:---no-huge -m 256 --no-shconf}
-	BB_LCORES=${BB_LCORES:-0-1}
+	BB_LAST_CPU=$(( $(nproc) - 1 ))
+	BB_LCORES=${BB_LCORES:-$BB_LAST_CPU}
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	trap bb_cleanup EXIT

@@ -49,7 +49,7 @@ af_xdp) vdev2=$vdev ;; # one veth queue: af_xdp cannot open two here
 *) vdev2="${vdev/qpairs=1/qpairs=2}" ;;
 esac
 if [ "$vdev2" != "$vdev" ]; then
-	bb_start_dpcached "$vdev2" --workers 2
+	BB_LCORES=0-1 bb_start_dpcached "$vdev2" --workers 2
 	bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
 		bb_fail "kernel_udp.py with two workers"
 	fwd=$(bb_stat forwarded_out)

@@ -85,7 +85,8 @@ PY
 	bb_stop_dpcached
 }
 
-phase 1 0-1
+# One worker on the last CPU (the main lcore works), the bench on CPU 0.
+phase 1 "$BB_LAST_CPU"
 # Two workers on two lcores: the main lcore runs worker 0 itself.
 phase 2 0-1 --steer 2
 echo "test_memif: PASS"
