@@ -83,6 +83,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .PHONY: all bins tests run test test-unit test-asan test-blackbox test-fuzz fuzz \
         check-style deps hugepages bench clean help
 .DEFAULT_GOAL := all
+# Keep object files of tests and tools (they would be deleted as intermediates).
+.SECONDARY:
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 all: bins
 bins: $(BINS) $(PERF_BINS)
@@ -140,8 +143,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LINK_ALL)
 # `make test` is what CI runs (.ci/run).  Order: cheapest first.
 test: deps
 	$(MAKE) --no-print-directory check-style
-	$(MAKE) --no-print-directory FLAVOUR=release bins
+	$(MAKE) --no-print-directory -j$(JOBS) FLAVOUR=release bins
+	$(MAKE) --no-print-directory -j$(JOBS) FLAVOUR=debug bins tests
 	$(MAKE) --no-print-directory FLAVOUR=debug test-unit
+	$(MAKE) --no-print-directory -j$(JOBS) FLAVOUR=asan bins tests
 	$(MAKE) --no-print-directory FLAVOUR=asan test-unit
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory FLAVOUR=debug test-blackbox
@@ -174,11 +179,11 @@ hugepages:
 	@scripts/hugepages.sh
 
 run: deps
-	$(MAKE) --no-print-directory FLAVOUR=release bins
+	$(MAKE) --no-print-directory -j$(JOBS) FLAVOUR=release bins
 	@scripts/run.sh build/release
 
 bench: deps
-	$(MAKE) --no-print-directory FLAVOUR=release bins
+	$(MAKE) --no-print-directory -j$(JOBS) FLAVOUR=release bins
 	@perf/run-all.sh build/release
 
 clean:
