@@ -21,6 +21,7 @@
  */
 #include <getopt.h>
 #include <math.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@
 #define BURST 32u
 
 static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
+static enum dpc_evict_policy bench_policy = DPC_EVICT_CLOCK;
 
 static uint64_t rnd(void)
 {
@@ -126,7 +128,7 @@ static int run(uint32_t nkeys, uint32_t vlen, double alpha, uint64_t lookups, st
 	double per = (double)((12 + KLEN + vlen + 3) & ~3u) + 64.0 / (7 * 0.9);
 	struct dpc_cache_params prm = {
 		.nparts = 1, .item_size_hint = KLEN + vlen, .max_value = vlen < 4096 ? 4096 : vlen,
-		.policy = DPC_EVICT_CLOCK, .hugepages = true, .numa_socket = -1,
+		.policy = bench_policy, .hugepages = true, .numa_socket = -1,
 		.mem_bytes = (size_t)((double)nkeys * per * 32.0 / 31.0 * 1.02) + (8u << 20),
 	};
 	struct dpc_cache *c;
@@ -266,9 +268,10 @@ static int run(uint32_t nkeys, uint32_t vlen, double alpha, uint64_t lookups, st
 
 static void print_row(const struct result *r)
 {
-	printf("%5uM %5u %-8s | %6.2f %6.1f | %6.2f %6.1f | %6.2f %6.1f | %6.2f | %6.2f %6.2f %6.2f |"
+	printf("%5u%c %5u %-8s | %6.2f %6.1f | %6.2f %6.1f | %6.2f %6.1f | %6.2f | %6.2f %6.2f %6.2f |"
 	       " %5.2fx | %5.1f\n",
-	       r->keys / 1000000, r->vlen, r->dist,
+	       r->keys % 1000000 ? r->keys / 1000 : r->keys / 1000000, r->keys % 1000000 ? 'K' : 'M',
+	       r->vlen, r->dist,
 	       r->set_mops, 1e3 / r->set_mops, r->get_mops, 1e3 / r->get_mops,
 	       r->bulk_mops, 1e3 / r->bulk_mops, r->rte_add_mops, r->rte_get_mops,
 	       r->rte_bulk_mops, 1e3 / r->rte_bulk_mops, r->bulk_mops / r->rte_bulk_mops, r->meta);
@@ -280,27 +283,49 @@ int main(int argc, char **argv)
 	const char *json = NULL;
 	uint64_t lookups = 10000000;
 	bool quick = false, big = false;
+	uint32_t only_keys = 0, only_vlen = 0;
+	int only_dist = -1;
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, 'j' },
 		{ "lookups", required_argument, NULL, 'n' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "big", no_argument, NULL, 'b' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "value", required_argument, NULL, 'v' },
+		{ "dist", required_argument, NULL, 'd' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char a_nohuge[] = "--no-huge", a_m[] = "-m", a_mem[] = "3072", a_nopci[] = "--no-pci";
-	char a_noshconf[] = "--no-shconf", a_log[] = "--log-level=error", a_l[] = "-l", a_0[] = "0";
-	char *eal[] = { argv[0], a_nohuge, a_m, a_mem, a_nopci, a_noshconf, a_log, a_l, a_0, NULL };
+	char a_noshconf[] = "--no-shconf", a_log[] = "--log-level=error", a_l[] = "-l", a_cpu[16];
+	char *eal[] = { argv[0], a_nohuge, a_m, a_mem, a_nopci, a_noshconf, a_log, a_l, a_cpu, NULL };
+	cpu_set_t cs;
+	int cpu = 0;
+
+	/* The EAL lcore is the first CPU we may run on (taskset -c N picks it):
+	 * asking EAL for a CPU outside our affinity can stall in setaffinity. */
+	if (sched_getaffinity(0, sizeof(cs), &cs) == 0)
+		while (cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &cs))
+			cpu++;
+	snprintf(a_cpu, sizeof(a_cpu), "%d", cpu);
 	int o;
 
-	while ((o = getopt_long(argc, argv, "j:n:qbh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "j:n:qbk:v:d:p:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': json = optarg; break;
 		case 'n': lookups = strtoull(optarg, NULL, 10); break;
 		case 'q': quick = true; break;
 		case 'b': big = true; break;
+		case 'k': only_keys = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'v': only_vlen = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'p':
+			bench_policy = strcmp(optarg, "fifo") == 0 ? DPC_EVICT_FIFO : DPC_EVICT_CLOCK;
+			break;
+		case 'd': only_dist = strcmp(optarg, "zipf") == 0; break;
 		default:
-			fprintf(stderr, "usage: %s [--json FILE] [--lookups N] [--quick] [--big]\n",
+			fprintf(stderr, "usage: %s [--json FILE] [--lookups N] [--quick] [--big]"
+				" [--keys N [--value BYTES]] [--dist uniform|zipf] [--policy clock|fifo]\n",
 				argv[0]);
 			return o == 'h' ? 0 : 2;
 		}
@@ -321,7 +346,11 @@ int main(int argc, char **argv)
 	printf("%6s %5s %-8s | %13s | %13s | %13s | %22s | %27s | %6s | %5s\n", "keys", "value", "dist",
 	       "SET  Mops ns", "GET  Mops ns", "GETx32 Mops ns", "rte_hash add Mops",
 	       "rte lookup / bulk32 Mops ns", "x32/rte", "meta");
-	for (unsigned i = 0; i < DPC_ARRAY_SIZE(cfg); i++) {
+	if (only_keys != 0) {
+		cfg[0].keys = only_keys;
+		cfg[0].vlen = only_vlen ? only_vlen : 32;
+	}
+	for (unsigned i = 0; i < (only_keys ? 1u : DPC_ARRAY_SIZE(cfg)); i++) {
 		if (cfg[i].keys == 10000000 && cfg[i].vlen == 1024 && !big) {
 			printf("%5uM %5u (skipped: over 10 GiB of items; --big runs it)\n",
 			       cfg[i].keys / 1000000, cfg[i].vlen);
@@ -330,6 +359,8 @@ int main(int argc, char **argv)
 		if (quick && cfg[i].keys > 1000000)
 			continue;
 		for (int d = 0; d < 2; d++) {
+			if (only_dist >= 0 && d != only_dist)
+				continue;
 			if (run(cfg[i].keys, cfg[i].vlen, d ? 0.99 : 0, lookups, &res[nres]) < 0)
 				return 1;
 			print_row(&res[nres++]);

@@ -13,6 +13,10 @@
 
 #include <urcu/urcu-qsbr.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
 #include "store_internal.h"
@@ -186,6 +190,23 @@ static inline uint64_t valid_from(const struct dpc_part *p)
 	return h > f ? h : f;
 }
 
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Key equality; keys of 8..16 bytes (the common case) are compared as two
+ * overlapping 8-byte words, without a call.  Both buffers hold @p len bytes. */
+static inline bool key_eq(const uint8_t *a, const uint8_t *b, unsigned len)
+{
+	if (dpc_likely(len - 8u <= 8u))
+		return ((rd64(a) ^ rd64(b)) | (rd64(a + len - 8) ^ rd64(b + len - 8))) == 0;
+	return memcmp(a, b, len) == 0;
+}
+
 /* Compare one candidate; fill @p out and return true on a live match. */
 static inline bool try_item(const struct dpc_part *p, uint64_t pos, const struct dpc_key *k,
 			    uint32_t now, struct dpc_item_view *out)
@@ -193,7 +214,7 @@ static inline bool try_item(const struct dpc_part *p, uint64_t pos, const struct
 	struct dpc_item *it = item_at(p, pos);
 	uint32_t w = atomic_load_explicit(&it->w0, memory_order_relaxed);
 
-	if (w0_klen(w) != k->len || memcmp(it->data, k->data, k->len) != 0)
+	if (w0_klen(w) != k->len || !key_eq(it->data, k->data, k->len))
 		return false;
 	uint32_t exp = atomic_load_explicit(&it->exptime, memory_order_relaxed);
 
@@ -207,27 +228,69 @@ static inline bool try_item(const struct dpc_part *p, uint64_t pos, const struct
 	return true;
 }
 
-static bool scan_bucket(const struct dpc_part *p, const struct dpc_bucket *bk, uint16_t tag,
-			uint64_t from, const struct dpc_key *k, uint32_t now,
-			struct dpc_item_view *out)
+/*
+ * Tag filter: a mask of the slots of @p bk whose tag may be @p tag, as bits
+ * 7 + 4 * slot (the bit of the slot's top 16-bit word in a 32-word view of
+ * the bucket).  SSE2: four 16-byte loads, compare 16-bit words, pack to a
+ * 32-bit mask: about a dozen instructions and no branch (which slots match
+ * is random; a branch per slot mispredicts).  The loads are plain, not
+ * atomic: the mask only selects slots; each selected slot is then loaded
+ * again with acquire and its tag checked (cand_slot()), so a value seen by
+ * the filter alone is never used.  Aligned 8-byte parts of these loads are
+ * single accesses on x86 (as DPDK's lock-free rte_hash relies on for its
+ * signature compare), so the filter sees each slot either before or after
+ * a concurrent store; a miss is still validated by the bucket versions.
+ */
+#define TAG_BITS 0x88888880u   /* words 7, 11, .., 31: the tags of slots 0..6 */
+
+static inline uint32_t tag_filter(const struct dpc_bucket *bk, uint16_t tag)
 {
-	for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++) {
-		/* Acquire: pairs with the owner's release store of the slot, so the
-		 * item it refers to is complete. */
-		uint64_t s = atomic_load_explicit(&bk->slot[i], memory_order_acquire);
+#if defined(__SSE2__)
+	const __m128i *v = (const __m128i *)(const void *)bk;
+	__m128i t = _mm_set1_epi16((short)tag);
+	__m128i lo = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(v), t),
+				     _mm_cmpeq_epi16(_mm_load_si128(v + 1), t));
+	__m128i hi = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(v + 2), t),
+				     _mm_cmpeq_epi16(_mm_load_si128(v + 3), t));
+	uint32_t m = (uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16;
 
-		if (s == 0 || dpc_slot_tag(s) != tag)
-			continue;
-		uint64_t pos = dpc_slot_ref(s) << 2;
+	return m & TAG_BITS;
+#else
+	uint32_t m = 0;
 
-		if (pos >= from && try_item(p, pos, k, now, out))
-			return true;
-	}
-	return false;
+	for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++)
+		m |= (uint32_t)(dpc_slot_tag(atomic_load_explicit(&bk->slot[i],
+								  memory_order_relaxed)) == tag)
+		     << (7 + 4 * i);
+	return m;
+#endif
 }
 
-static enum dpc_status part_get(const struct dpc_cache *c, struct dpc_part *p,
-				const struct dpc_key *k, uint32_t now, struct dpc_item_view *out)
+/* Both buckets' filters in one mask: b1 in bits 0..31, b2 in bits 32..63. */
+static inline uint64_t tag_filter2(const struct dpc_bucket *b1, const struct dpc_bucket *b2,
+				   uint16_t tag)
+{
+	return tag_filter(b1, tag) | (uint64_t)tag_filter(b2, tag) << 32;
+}
+
+/*
+ * The position a selected filter bit refers to, or 0 if that slot does not
+ * hold @p tag (any more) or refers below @p from (retired, flushed; also
+ * empty slots, ref 0: positions start at the ring size).  Acquire: pairs
+ * with the owner's release store of the slot, so the item is complete.
+ */
+static inline uint64_t cand_pos(const struct dpc_bucket *b1, const struct dpc_bucket *b2,
+				unsigned bit, uint16_t tag, uint64_t from)
+{
+	const struct dpc_bucket *bk = bit < 32 ? b1 : b2;
+	uint64_t s = atomic_load_explicit(&bk->slot[((bit & 31u) - 7u) >> 2], memory_order_acquire);
+	uint64_t pos = dpc_slot_ref(s) << 2;
+
+	return dpc_slot_tag(s) == tag && pos >= from ? pos : 0;
+}
+
+static enum dpc_status part_get(struct dpc_part *p, const struct dpc_key *k, uint32_t now,
+				struct dpc_item_view *out)
 {
 	const struct dpc_table *t = &p->tbl;
 	uint16_t tag = dpc_table_tag(k->hash);
@@ -235,7 +298,6 @@ static enum dpc_status part_get(const struct dpc_cache *c, struct dpc_part *p,
 	uint32_t i2 = dpc_table_alt(t, i1, tag);
 	const struct dpc_bucket *b1 = &t->b[i1], *b2 = &t->b[i2];
 
-	(void)c;
 	check_flush(p, now);
 	for (;;) {
 		/* Acquire: the slot loads below are not hoisted above these. */
@@ -248,9 +310,12 @@ static enum dpc_status part_get(const struct dpc_cache *c, struct dpc_part *p,
 		}
 		uint64_t from = valid_from(p);
 
-		if (scan_bucket(p, b1, tag, from, k, now, out) ||
-		    scan_bucket(p, b2, tag, from, k, now, out))
-			return DPC_OK;   /* a hit is validated by the full key */
+		for (uint64_t m = tag_filter2(b1, b2, tag); m != 0; m &= m - 1) {
+			uint64_t pos = cand_pos(b1, b2, (unsigned)__builtin_ctzll(m), tag, from);
+
+			if (pos != 0 && try_item(p, pos, k, now, out))
+				return DPC_OK;   /* a hit is validated by the full key */
+		}
 		/* Fence: orders the slot loads before the version re-check; pairs
 		 * with the release fence in move_entry() (table.c).  A miss is
 		 * final only if no entry moved between the two buckets meanwhile. */
@@ -275,18 +340,22 @@ enum dpc_status dpc_cache_get(const struct dpc_cache *c, const struct dpc_key *k
 {
 	if (dpc_unlikely(k->len == 0 || k->len > DPC_KEY_MAX))
 		return DPC_INVALID;
-	return part_get(c, part_of(c, k->hash), k, dpc_cache_time(c), out);
+	return part_get(part_of(c, k->hash), k, dpc_cache_time(c), out);
 }
+
+/* Value lines prefetched by stage 3 of dpc_cache_get_bulk() for large values. */
+#define BULK_VAL_PREFETCH_LINES 32u
 
 void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, unsigned n,
 			struct dpc_item_view *out, enum dpc_status *st)
 {
+	enum { B_MISS, B_CAND, B_SLOW, B_INVALID };
 	struct {
 		struct dpc_part *p;
 		const struct dpc_bucket *b1, *b2;
-		uint64_t pos;        /* first candidate; 0 = none */
+		uint64_t pos;        /* the one candidate (B_CAND) */
 		uint16_t tag;
-		bool slow;           /* resolve with part_get() */
+		uint8_t state;
 	} s[DPC_BULK_MAX];
 	uint32_t now = dpc_cache_time(c);
 
@@ -304,63 +373,76 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 		s[i].b2 = &p->tbl.b[dpc_table_alt(&p->tbl, i1, tag)];
 		dpc_prefetch0(s[i].b1);
 		dpc_prefetch0(s[i].b2);
+		check_flush(p, now);
 	}
-	/* Stage 2: scan buckets for the tag; prefetch the first candidate item. */
+	/* Stage 2: scan both buckets for the tag; prefetch the candidate item. */
 	for (unsigned i = 0; i < n; i++) {
 		const struct dpc_bucket *b1 = s[i].b1, *b2 = s[i].b2;
-		uint16_t tag = s[i].tag;
 
-		s[i].slow = keys[i].len == 0 || keys[i].len > DPC_KEY_MAX;
-		s[i].pos = 0;
-		if (s[i].slow)
+		if (dpc_unlikely(keys[i].len == 0 || keys[i].len > DPC_KEY_MAX)) {
+			s[i].state = B_INVALID;
 			continue;
-		check_flush(s[i].p, now);
+		}
 		/* Acquire: as in part_get(). */
 		uint32_t v1 = atomic_load_explicit(&b1->ver, memory_order_acquire);
 		uint32_t v2 = atomic_load_explicit(&b2->ver, memory_order_acquire);
 		uint64_t from = valid_from(s[i].p);
 		unsigned ncand = 0;
 
-		for (unsigned j = 0; j < 2 * DPC_BUCKET_SLOTS; j++) {
-			const struct dpc_bucket *bk = j < DPC_BUCKET_SLOTS ? b1 : b2;
-			/* Acquire: pairs with the owner's release store of the slot. */
-			uint64_t sv = atomic_load_explicit(&bk->slot[j % DPC_BUCKET_SLOTS],
-							   memory_order_acquire);
+		for (uint64_t m = tag_filter2(b1, b2, s[i].tag); m != 0; m &= m - 1) {
+			uint64_t pos = cand_pos(b1, b2, (unsigned)__builtin_ctzll(m), s[i].tag, from);
 
-			if (sv == 0 || dpc_slot_tag(sv) != tag || (dpc_slot_ref(sv) << 2) < from)
-				continue;
-			if (ncand++ == 0)
-				s[i].pos = dpc_slot_ref(sv) << 2;
+			if (pos != 0) {
+				s[i].pos = pos;
+				ncand++;
+			}
 		}
-		if (ncand > 1 || ((v1 | v2) & 1u)) {
-			s[i].slow = true;
-			continue;
-		}
-		if (ncand == 1) {
+		if (dpc_unlikely(ncand > 1 || ((v1 | v2) & 1u))) {
+			s[i].state = B_SLOW;   /* tag collision, or a cuckoo move under way */
+		} else if (ncand == 1) {
 			const uint8_t *it = (const uint8_t *)item_at(s[i].p, s[i].pos);
 
+			/* The header and key, and the rest of an item of up to a line. */
 			dpc_prefetch0(it);
-			dpc_prefetch0(it + DPC_CACHE_LINE);
-			continue;
-		}
-		/* Fence: a miss needs the version re-check (see part_get()). */
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&b1->ver, memory_order_relaxed) != v1 ||
-		    atomic_load_explicit(&b2->ver, memory_order_relaxed) != v2)
-			s[i].slow = true;
-	}
-	/* Stage 3: compare keys and answer. */
-	for (unsigned i = 0; i < n; i++) {
-		if (dpc_unlikely(s[i].slow)) {
-			st[i] = keys[i].len == 0 || keys[i].len > DPC_KEY_MAX ? DPC_INVALID :
-				part_get(c, s[i].p, &keys[i], now, &out[i]);
-		} else if (s[i].pos == 0) {
-			st[i] = DPC_NOT_FOUND;
-		} else if (try_item(s[i].p, s[i].pos, &keys[i], now, &out[i])) {
-			st[i] = DPC_OK;
+			dpc_prefetch0(it + DPC_CACHE_LINE - 1);
+			s[i].state = B_CAND;
 		} else {
+			/* Fence: a miss needs the version re-check (see part_get()). */
+			atomic_thread_fence(memory_order_acquire);
+			s[i].state = atomic_load_explicit(&b1->ver, memory_order_relaxed) == v1 &&
+				     atomic_load_explicit(&b2->ver, memory_order_relaxed) == v2 ?
+				     B_MISS : B_SLOW;
+		}
+	}
+	/* Stage 3: compare keys and answer; start fetching large values, which
+	 * the caller reads next. */
+	for (unsigned i = 0; i < n; i++) {
+		switch (s[i].state) {
+		case B_CAND:
+			if (dpc_likely(try_item(s[i].p, s[i].pos, &keys[i], now, &out[i]))) {
+				st[i] = DPC_OK;
+				if (dpc_unlikely(out[i].vlen > DPC_CACHE_LINE)) {
+					const uint8_t *v = out[i].val;
+					uint32_t l = out[i].vlen < BULK_VAL_PREFETCH_LINES * DPC_CACHE_LINE ?
+						     out[i].vlen : BULK_VAL_PREFETCH_LINES * DPC_CACHE_LINE;
+
+					for (uint32_t o = DPC_CACHE_LINE; o < l; o += DPC_CACHE_LINE)
+						dpc_prefetch0(v + o);
+				}
+				break;
+			}
 			/* Tag collision or expired: the careful path decides. */
-			st[i] = part_get(c, s[i].p, &keys[i], now, &out[i]);
+			st[i] = part_get(s[i].p, &keys[i], now, &out[i]);
+			break;
+		case B_MISS:
+			st[i] = DPC_NOT_FOUND;
+			break;
+		case B_INVALID:
+			st[i] = DPC_INVALID;
+			break;
+		default:
+			st[i] = part_get(s[i].p, &keys[i], now, &out[i]);
+			break;
 		}
 	}
 }
