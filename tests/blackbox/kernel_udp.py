@@ -340,6 +340,11 @@ def test_large(c):
         # the same through GETK in a multi-get, behind a small hit
         r = c.call(req(OP["GETKQ"], k) + req(OP["NOOP"]))
         check(len(r) == 2 and r[0]["value"] == value and r[1]["op"] == OP["NOOP"], "GETKQ large")
+        # the text protocol splits its answer the same way (recv_message checks full datagrams)
+        t = text_cmd(c, b"get " + k.encode() + b"\r\n")
+        check(t == b"VALUE %s 42 %d\r\n" % (k.encode(), size) + value + b"\r\nEND\r\n", "text get of %d bytes" % size)
+        check(c.last_dgrams == -(-len(t) // (MAX_PAYLOAD - 8)), "text answer of %d bytes in %d datagrams" %
+              (len(t), c.last_dgrams))
         print("  %d-byte value: ok (%d datagrams; %d transient out-of-memory answers while appending)"
               % (size, want, transient))
     # 1 MiB is the limit (max_value default): one more byte is too large
@@ -520,23 +525,84 @@ def test_raw_frames(c):
     print("  malformed frames: ok")
 
 
-def test_text(c):
-    """memcached's text protocol over UDP: same frame header, same store."""
-    def text(cmd):
+def text_cmd(c, cmd, tries=3):
+    """One text-protocol datagram, its whole (reassembled) answer; lost datagrams are retried
+    (every text command these tests send is idempotent or checked for a retried answer)."""
+    for _ in range(tries):
         rid = c.next_id()
         c.send_raw(FRAME.pack(rid, 0, 1, 0) + cmd)
-        msg, _, _ = c.recv_message(rid, 2.0)
-        check(msg is not None, "no answer to text command %r" % cmd[:40])
-        return msg
+        msg, parts, total = c.recv_message(rid, 2.0)
+        if msg is not None:
+            return msg
+        print("  (text retry: %s of %s datagrams)" % (len(parts), total), file=sys.stderr)
+    raise Fail("no answer to text command %r" % cmd[:40])
+
+
+def test_text(c):
+    """memcached's text protocol over UDP: same frame header, same store, same datagram split."""
+    def text(cmd):
+        return text_cmd(c, cmd)
     k = b"bb:text:%d" % os.getpid()
     check(text(b"set " + k + b" 5 0 5\r\nhello\r\n") == b"STORED\r\n", "text set")
     check(text(b"get " + k + b"\r\n") == b"VALUE " + k + b" 5 5\r\nhello\r\nEND\r\n", "text get")
     r = expect(c.one(req(OP["GET"], k)), OK, "binary GET of a text SET")
-    check(r["value"] == b"hello", "text and binary share the store")
-    check(text(b"delete " + k + b"\r\n") == b"DELETED\r\n", "text delete")
+    check(r["value"] == b"hello" and struct.unpack(">I", r["extras"])[0] == 5, "text and binary share the store")
+    # a binary SET read back as text, in a multi-key get with a miss in the middle
+    expect(c.one(req(OP["SET"], k + b"b", "bin", set_extras(9))), OK, "binary SET")
+    check(text(b"get " + k + b" " + k + b"none " + k + b"b\r\n") ==
+          b"VALUE " + k + b" 5 5\r\nhello\r\nVALUE " + k + b"b 9 3\r\nbin\r\nEND\r\n", "text multi-key get")
+    # gets / cas: the unique is the binary CAS
+    g = text(b"gets " + k + b"\r\n").split(b"\r\n")[0].split()
+    check(len(g) == 5 and g[0] == b"VALUE", "gets line %r" % g)
+    unique = int(g[4])
+    check(unique == expect(c.one(req(OP["GET"], k)), OK, "GET for CAS")["cas"], "gets unique == binary CAS")
+    check(text(b"cas " + k + b" 1 0 3 %d\r\nnew\r\n" % (unique + 1)) == b"EXISTS\r\n", "text cas stale")
+    check(text(b"cas " + k + b" 1 0 3 %d\r\nnew\r\n" % unique) in (b"STORED\r\n", b"EXISTS\r\n"),
+          "text cas (a retried STORED answers EXISTS)")
+    check(value_of(c.one(req(OP["GET"], k))) == b"new", "value after text cas")
+    # several commands in one datagram, answered in order in one response
+    check(text(b"set " + k + b"n 0 0 2\r\n10\r\nincr " + k + b"n 5\r\nget " + k + b"n\r\n") ==
+          b"STORED\r\n15\r\nVALUE " + k + b"n 0 2\r\n15\r\nEND\r\n", "text pipeline set/incr/get")
+    check(text(b"delete " + k + b"\r\n") in (b"DELETED\r\n", b"NOT_FOUND\r\n"), "text delete")
     check(text(b"get " + k + b"\r\n") == b"END\r\n", "text get miss")
     check(text(b"bogus_command\r\n").startswith(b"ERROR"), "text unknown command")
+    check(text(b"version\r\n").startswith(b"VERSION "), "text version")
     print("  text protocol: ok")
+
+
+def test_quiet_opcodes(c):
+    """The quiet variants not covered above: silent on success, answered on error."""
+    k = "bb:quiet:%d" % os.getpid()
+
+    def ops(body):
+        return [(x["op"], x["status"]) for x in c.call(body + req(OP["NOOP"]))]
+    expect(c.one(req(OP["SET"], k, "v", set_extras(1))), OK, "SET")
+    check(ops(req(OP["REPLACEQ"], k, "w", set_extras(2))) == [(OP["NOOP"], OK)], "REPLACEQ success silent")
+    check(ops(req(OP["REPLACEQ"], k + "x", "w", set_extras())) == [(OP["REPLACEQ"], ENOENT), (OP["NOOP"], OK)],
+          "REPLACEQ missing answers")
+    check(ops(req(OP["APPENDQ"], k, "a") + req(OP["PREPENDQ"], k, "p")) == [(OP["NOOP"], OK)],
+          "APPENDQ/PREPENDQ success silent")
+    check(ops(req(OP["PREPENDQ"], k + "x", "p")) == [(OP["PREPENDQ"], NOT_STORED), (OP["NOOP"], OK)],
+          "PREPENDQ missing answers")
+    check(value_of(c.one(req(OP["GET"], k))) == b"pwa", "value after quiet writes")
+    n = k + "n"
+    check(ops(req(OP["INCRQ"], n, extras=arith_extras(1, 40)) + req(OP["INCRQ"], n, extras=arith_extras(3)) +
+              req(OP["DECRQ"], n, extras=arith_extras(1))) == [(OP["NOOP"], OK)], "INCRQ/DECRQ success silent")
+    check(value_of(c.one(req(OP["GET"], n))) == b"42", "counter after INCRQ/DECRQ")
+    check(ops(req(OP["DECRQ"], k, extras=arith_extras(1))) == [(OP["DECRQ"], DELTA_BADVAL), (OP["NOOP"], OK)],
+          "DECRQ non-numeric answers")
+    # GAT writes (the expiry): keys of one datagram stay in one partition (with several
+    # workers, writes to a second foreign partition are answered ETMPFAIL, docs/design.md)
+    r = c.call(req(OP["GATQ"], k, extras=struct.pack(">I", 100)) +
+               req(OP["GATKQ"], k, extras=struct.pack(">I", 100)) + req(OP["NOOP"]))
+    check([(x["op"], x["value"], x["key"]) for x in r] ==
+          [(OP["GATQ"], b"pwa", b""), (OP["GATKQ"], b"pwa", k.encode()), (OP["NOOP"], b"", b"")],
+          "GATQ/GATKQ hits answered: %r" % [(x["op"], x["status"]) for x in r])
+    check(ops(req(OP["GATQ"], k + "x", extras=struct.pack(">I", 1))) == [(OP["NOOP"], OK)], "GATQ miss silent")
+    check(ops(req(OP["GATKQ"], k + "x", extras=struct.pack(">I", 1))) == [(OP["NOOP"], OK)], "GATKQ miss silent")
+    check(ops(req(OP["QUITQ"])) == [(OP["NOOP"], OK)], "QUITQ silent (no-op over UDP)")
+    expect(c.one(req(OP["NOOP"])), OK, "still answering after QUITQ")
+    print("  quiet opcodes: ok")
 
 
 def test_arp_ping(c):
@@ -577,7 +643,7 @@ def test_arp_ping(c):
 def main():
     c = Client()
     t0 = time.time()
-    tests = [test_arp_ping, test_opcodes, test_text, test_multiget, test_cas, test_malformed, test_raw_frames, test_large, test_ttl]
+    tests = [test_arp_ping, test_opcodes, test_quiet_opcodes, test_text, test_multiget, test_cas, test_malformed, test_raw_frames, test_large, test_ttl]
     for t in tests:
         try:
             t(c)

@@ -10,7 +10,8 @@
 #                           start $DPC_BIN/dpcached in BB_SRV_NS (or the root
 #                           namespace if BB_SRV_NS is empty) on the EAL --vdev
 #                           VDEV; waits for its "ready" line; sets BB_PID
-#   bb_stop_dpcached        SIGTERM, wait (bounded), fail unless exit status 0
+#   bb_stop_dpcached [SIG]  SIGTERM (or SIG, e.g. INT), wait (bounded), fail unless
+#                           exit status 0 and no sanitizer report
 #   bb_cli_ns CMD...        run CMD in the client namespace
 #   bb_stat NAME            one counter via the STAT opcode (dpcache-cli stats)
 #   bb_fail MSG             print MSG and the daemon's log tail, exit 1
@@ -119,26 +120,37 @@ bb_start_dpcached() {
 }
 
 bb_stop_dpcached() {
+	local sig=${1:-TERM}
 	[ -n "$BB_PID" ] || return 0
-	kill -TERM "$BB_PID" 2>/dev/null
+	kill -"$sig" "$BB_PID" 2>/dev/null
 	local i
 	for i in $(seq 200); do
 		kill -0 "$BB_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$BB_PID" 2>/dev/null; then
+		# where it hangs, for the report: threads, their state and CPU time, stacks
+		local t
+		for t in /proc/"$BB_PID"/task/*; do
+			echo "[$BB_NAME] thread ${t##*/} $(cat "$t/comm") state/utime/stime" \
+				"$(awk '{print $3, $14, $15}' "$t/stat") wchan $(cat "$t/wchan")" >&2
+		done
+		if command -v gdb >/dev/null; then
+			timeout 60 gdb -p "$BB_PID" -batch -ex "thread apply all bt 15" 2>&1 |
+				grep -E '^(#|Thread)' >&2
+		fi
 		kill -KILL "$BB_PID"
 		wait "$BB_PID" 2>/dev/null
 		BB_PID=
-		bb_fail "dpcached did not stop within 20 s of SIGTERM"
+		bb_fail "dpcached did not stop within 20 s of SIG$sig"
 	fi
 	wait "$BB_PID"
 	local rc=$?
 	BB_PID=
-	[ $rc -eq 0 ] || bb_fail "dpcached exited with status $rc after SIGTERM"
+	[ $rc -eq 0 ] || bb_fail "dpcached exited with status $rc after SIG$sig"
 	grep -qE "ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:" "$BB_LOG" &&
 		bb_fail "sanitizer report in the dpcached log"
-	bb_log "dpcached stopped cleanly"
+	bb_log "dpcached stopped cleanly (SIG$sig, exit status 0)"
 }
 
 bb_stat() {

@@ -3,8 +3,9 @@
 # in a namespace of its own) against an ordinary kernel UDP client in a
 # second namespace (tests/blackbox/kernel_udp.py: every opcode, multi-get,
 # CAS, TTL, 100 KiB and 1 MiB values over many datagrams, malformed
-# datagrams and frames with their drop counters, ARP, ICMP echo), then a
-# clean SIGTERM shutdown (exit status 0).  Also the plain dpcache-cli.
+# datagrams and frames with their drop counters, ARP, ICMP echo, the text
+# protocol), then a clean SIGTERM shutdown (exit status 0); the same with two
+# workers (writes handed to their owner), stopped by SIGINT.  Also dpcache-cli.
 #   DPC_BIN=build/debug/bin tests/blackbox/test_kernel_udp.sh
 # BB_PMD=af_xdp runs it over net_af_xdp instead of net_af_packet.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,7 +40,9 @@ bb_cli_ns "${cli[@]}" -r 0 -t 300 -s "$BB_ADDR:$((BB_PORT + 1))" version >/dev/n
 bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
 	bb_fail "kernel_udp.py"
 [ "$(bb_stat drop_udp_port)" -ge 1 ] || bb_fail "the datagram to an unserved port was not counted"
-bb_stop_dpcached
+# The idle back-off (idle_sleep_us, default on) slept while the client waited (e.g. the TTL test).
+[ "$(bb_stat idle_sleeps)" -ge 1 ] || bb_fail "the idle worker never backed off (idle_sleeps=0)"
+bb_stop_dpcached TERM
 
 # Two workers (two queue pairs, two partitions; the main lcore runs worker 0):
 # one client flow lands on one queue, so writes for the other partition are
@@ -56,6 +59,6 @@ if [ "$vdev2" != "$vdev" ]; then
 	[ "${fwd:-0}" -ge 1 ] || bb_fail "two workers: no write was forwarded to its owner (forwarded_out=$fwd)"
 	[ "$(bb_stat forwarded_in)" = "$fwd" ] || bb_fail "forwarded_in != forwarded_out"
 	bb_log "two workers: $fwd datagrams forwarded to their owner"
-	bb_stop_dpcached
+	bb_stop_dpcached INT
 fi
 echo "test_kernel_udp: PASS"
