@@ -269,12 +269,16 @@ static int run_workers(struct dpc_instance *in)
 		}
 	}
 	inet_ntop(AF_INET, &in->cfg->address, ip, sizeof(ip));
-	if (rc == 0)
-		DPC_LOG(NOTICE, "ready: %s udp %u-%u on port %u (%s, mac " RTE_ETHER_ADDR_PRT_FMT
-			"), %u workers, checksums %s, RSS %s",
-			ip, in->cfg->port, in->cfg->port + in->nworkers - 1, in->port.port_id,
-			in->port.driver, RTE_ETHER_ADDR_BYTES(&in->port.mac), in->nworkers,
-			in->port.tx_csum_offload ? "offloaded" : "in software", in->port.rss ? "on" : "off");
+	/* Not a log line: scripts wait for it, whatever log_level says. */
+	if (rc == 0) {
+		printf("dpcached: ready: %s udp %u-%u on port %u (%s, mac " RTE_ETHER_ADDR_PRT_FMT
+		       "), %u workers, checksums %s, RSS %s, idle back-off %s\n",
+		       ip, in->cfg->port, in->cfg->port + in->nworkers - 1, in->port.port_id,
+		       in->port.driver, RTE_ETHER_ADDR_BYTES(&in->port.mac), in->nworkers,
+		       in->port.tx_csum_offload ? "offloaded" : "in software", in->port.rss ? "on" : "off",
+		       in->cfg->idle_sleep_us ? "on" : "off (busy-poll)");
+		fflush(stdout);
+	}
 	if (rc == 0 && main_works) {
 		dpc_worker_main(w0);
 	} else {
