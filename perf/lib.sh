@@ -10,9 +10,16 @@
 #   perf_stop                stop the server started last
 #   perf_bench_memif ARGS    dpcache-bench on lcore 1 over the memif client
 #   perf_bench_udp ARGS      dpcache-bench pinned to CPU 1 over kernel UDP to memcached
+#   perf_bench_dry ARGS      dpcache-bench --dry-run on lcore 1 (bench + reflector, one thread)
+#   perf_psi                 CPU pressure (% of the last 10 s some task waited for a CPU)
+#
+# Every busy-polling process runs under `timeout` (PERF_RUN_LIMIT seconds on top of
+# its own --duration/--warmup) and is stopped by PID: never left running.
 #
 # Environment: PERF_SRV_CPU (0), PERF_CLI_CPU (1), PERF_EAL_MEM ("--no-huge -m 512
-# --no-shconf"), PERF_DPC_MEMORY (512M), PERF_MC_PORT (11311).
+# --no-shconf"), PERF_DPC_MEMORY (512M), PERF_MC_PORT (11311), PERF_DPC_ARGS (extra
+# dpcached flags), PERF_RUN_LIMIT (30), PERF_SRV_LIMIT (300: a server is killed by its
+# own `timeout` after that many seconds even if this script dies).
 
 set -uo pipefail
 
@@ -21,16 +28,41 @@ PERF_CLI_CPU=${PERF_CLI_CPU:-1}
 PERF_EAL_MEM=${PERF_EAL_MEM:---no-huge -m 512 --no-shconf}
 PERF_DPC_MEMORY=${PERF_DPC_MEMORY:-512M}
 PERF_MC_PORT=${PERF_MC_PORT:-11311}
+PERF_DPC_ARGS=${PERF_DPC_ARGS:-}
+PERF_RUN_LIMIT=${PERF_RUN_LIMIT:-30}
+PERF_SRV_LIMIT=${PERF_SRV_LIMIT:-300}
 PERF_PID=
 PERF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 perf_log() { echo "[perf] $*" >&2; }
 
+# perf_cmd CMD...: run CMD; with PERF_CMDLOG set, append it (shell-quoted) to that file first.
+# perf_exec CMD...: the same, but exec'd: `perf_exec CMD &` leaves $! = CMD's own PID.
+perf_cmd() {
+	if [ -n "${PERF_CMDLOG:-}" ]; then
+		printf '%q ' "$@" | sed 's/ $//' >>"$PERF_CMDLOG"
+		echo >>"$PERF_CMDLOG"
+	fi
+	"$@"
+}
+
+perf_exec() {
+	if [ -n "${PERF_CMDLOG:-}" ]; then
+		printf '%q ' "$@" | sed 's/ $//' >>"$PERF_CMDLOG"
+		echo " &" >>"$PERF_CMDLOG"
+	fi
+	exec "$@"
+}
+
 perf_stop() {
 	if [ -n "$PERF_PID" ] && kill -0 "$PERF_PID" 2>/dev/null; then
 		kill -TERM "$PERF_PID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$PERF_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$PERF_PID" 2>/dev/null
+		if kill -0 "$PERF_PID" 2>/dev/null; then
+			# PERF_PID is `timeout`; its child is the server: both by PID
+			for c in $(pgrep -P "$PERF_PID"); do kill -KILL "$c" 2>/dev/null; done
+			kill -KILL "$PERF_PID" 2>/dev/null
+		fi
 	fi
 	[ -n "$PERF_PID" ] && wait "$PERF_PID" 2>/dev/null
 	PERF_PID=
@@ -40,7 +72,9 @@ perf_stop() {
 perf_cleanup() {
 	local rc=$?
 	perf_stop
-	[ -n "${PERF_TMP:-}" ] && rm -rf "$PERF_TMP"
+	if [ -n "${PERF_TMP:-}" ]; then
+		if [ -n "${PERF_KEEP:-}" ]; then perf_log "logs kept in $PERF_TMP"; else rm -rf "$PERF_TMP"; fi
+	fi
 	exit $rc
 }
 
@@ -76,9 +110,10 @@ perf_start_dpcached() {
 	PERF_SRV_LOG=$PERF_TMP/dpcached.log
 	rm -f "$PERF_SOCK"
 	# shellcheck disable=SC2086
-	"$PERF_BIN/dpcached" --no-pci $PERF_EAL_MEM --file-prefix="dpcperf-srv$PERF_ID" \
-		-l "$PERF_SRV_CPU-$last" "$(perf_memif server)" -- \
-		--workers "$w" --memory "$PERF_DPC_MEMORY" >"$PERF_SRV_LOG" 2>&1 &
+	perf_exec timeout -k 5 "$PERF_SRV_LIMIT" "$PERF_BIN/dpcached" --no-pci $PERF_EAL_MEM \
+		--file-prefix="dpcperf-srv$PERF_ID" -l "$PERF_SRV_CPU-$last" "$(perf_memif server)" -- \
+		--workers "$w" --memory "$PERF_DPC_MEMORY" --name "dpcperf$PERF_ID" $PERF_DPC_ARGS \
+		>"$PERF_SRV_LOG" 2>&1 &
 	PERF_PID=$!
 	perf_wait_line "$PERF_SRV_LOG" 'ready' 30 || { perf_log "dpcached did not start:"; \
 		tail -20 "$PERF_SRV_LOG" >&2; return 1; }
@@ -89,8 +124,9 @@ perf_start_reflector() {
 	PERF_SRV_LOG=$PERF_TMP/reflector.log
 	rm -f "$PERF_SOCK"
 	# shellcheck disable=SC2086
-	"$PERF_BIN/dpcache-bench" --no-pci $PERF_EAL_MEM --file-prefix="dpcperf-refl$PERF_ID" \
-		-l "$PERF_SRV_CPU" "$(perf_memif server)" -- --reflect --quiet "$@" >"$PERF_SRV_LOG" 2>&1 &
+	perf_exec "$PERF_BIN/dpcache-bench" --no-pci $PERF_EAL_MEM --file-prefix="dpcperf-refl$PERF_ID" \
+		-l "$PERF_SRV_CPU" "$(perf_memif server)" -- --reflect --quiet \
+		--reflect-seconds "$PERF_SRV_LIMIT" "$@" >"$PERF_SRV_LOG" 2>&1 &
 	PERF_PID=$!
 	perf_wait_line "$PERF_SRV_LOG" 'reflect: port' 30 || { perf_log "reflector did not start:"; \
 		tail -20 "$PERF_SRV_LOG" >&2; return 1; }
@@ -100,8 +136,8 @@ perf_start_reflector() {
 perf_start_memcached() {
 	command -v memcached >/dev/null || { perf_log "memcached not installed"; return 1; }
 	PERF_SRV_LOG=$PERF_TMP/memcached.log
-	taskset -c "$PERF_SRV_CPU" memcached -U "$PERF_MC_PORT" -p 0 -t 1 -l 127.0.0.1 -m 2048 -I 2m \
-		-u root >"$PERF_SRV_LOG" 2>&1 &
+	perf_exec timeout -k 5 "$PERF_SRV_LIMIT" taskset -c "$PERF_SRV_CPU" memcached -U "$PERF_MC_PORT" -p 0 \
+		-t 1 -l 127.0.0.1 -m 2048 -I 2m -u root >"$PERF_SRV_LOG" 2>&1 &
 	PERF_PID=$!
 	# wait until it answers a NOOP over UDP
 	for _ in $(seq 50); do
@@ -117,15 +153,38 @@ perf_start_memcached() {
 	return 1
 }
 
+# Seconds a bench run may take: its own warm-up + duration (read from ARGS) + PERF_RUN_LIMIT.
+perf_limit() {
+	local a w=1 d=5 prev=
+	for a in "$@"; do
+		case $prev in --warmup) w=$a ;; --duration) d=$a ;; esac
+		prev=$a
+	done
+	python3 -c "import math,sys; print(math.ceil(float(sys.argv[1]) + float(sys.argv[2]) + \
+int(sys.argv[3])))" "$w" "$d" "$PERF_RUN_LIMIT"
+}
+
 perf_bench_memif() {
 	# shellcheck disable=SC2086
-	"$PERF_BIN/dpcache-bench" --no-pci $PERF_EAL_MEM --file-prefix="dpcperf-cli$PERF_ID" \
-		-l "$PERF_CLI_CPU" "$(perf_memif client)" -- "$@" 2> >(grep -vE '^(EAL|TELEMETRY)|mp action' >&2)
+	perf_cmd timeout -k 5 "$(perf_limit "$@")" "$PERF_BIN/dpcache-bench" --no-pci $PERF_EAL_MEM \
+		--file-prefix="dpcperf-cli$PERF_ID" -l "$PERF_CLI_CPU" "$(perf_memif client)" -- "$@" \
+		2> >(grep -vE '^(EAL|TELEMETRY)|mp action' >&2)
 }
 
 perf_bench_udp() {
-	taskset -c "$PERF_CLI_CPU" "$PERF_BIN/dpcache-bench" --transport udp \
-		--server "127.0.0.1:$PERF_MC_PORT" "$@"
+	perf_cmd timeout -k 5 "$(perf_limit "$@")" taskset -c "$PERF_CLI_CPU" "$PERF_BIN/dpcache-bench" \
+		--transport udp --server "127.0.0.1:$PERF_MC_PORT" "$@"
+}
+
+perf_bench_dry() {
+	# shellcheck disable=SC2086
+	perf_cmd timeout -k 5 "$(perf_limit "$@")" "$PERF_BIN/dpcache-bench" --no-pci $PERF_EAL_MEM \
+		--file-prefix="dpcperf-dry$PERF_ID" -l "$PERF_CLI_CPU" -- --dry-run "$@" \
+		2> >(grep -vE '^(EAL|TELEMETRY)|mp action' >&2)
+}
+
+perf_psi() {
+	awk '/^some/ { sub("avg10=", "", $2); print $2; exit }' /proc/pressure/cpu 2>/dev/null || echo -1
 }
 
 # perf_json_get FILE EXPR   (python expression on `d`, the parsed JSON)

@@ -461,17 +461,21 @@ static void on_dgram(struct engine *e, const uint8_t *buf, size_t len, uint64_t 
 }
 
 /*
- * Poll once.  @p now: the TSC read just before the poll (replies in this
- * burst arrived no later than the poll; rdtsc costs ~18 ns in a VM, so
- * the loop reads it once per iteration and passes it around).
+ * Poll once.  Replies are stamped with one TSC read taken just after the
+ * poll returned something (rdtsc costs ~18 ns in a VM: once per non-empty
+ * burst, not per reply).  Reading it after the poll, not before, keeps the
+ * poll itself inside the latency, and with --dry-run the reflector's work
+ * too (it runs inside the poll).
  */
-static unsigned rx_all(struct engine *e, uint64_t now)
+static unsigned rx_all(struct engine *e)
 {
 	struct bench_rxd d[BENCH_BURST];
 	unsigned n = e->tp->ops->rx(e->tp, d, BENCH_BURST);
+	uint64_t now;
 
 	if (!n)
 		return 0;
+	now = bench_tsc();
 	for (unsigned i = 0; i < n; i++)
 		on_dgram(e, d[i].buf, d[i].len, now);
 	return n;
@@ -735,7 +739,7 @@ static int prefill(struct engine *e, struct bench_result *res)
 	for (;;) {
 		uint64_t now = bench_tsc();
 
-		rx_all(e, now);
+		rx_all(e);
 		if (e->pf_next >= e->ks.n && !e->pf_nretry && e->nfree == e->window)
 			break;
 		if (bench_stop_requested() || now - t0 > 300 * hz) {
@@ -782,7 +786,7 @@ static void measure(struct engine *e, struct bench_result *res)
 		if (did_work && e->phase == PH_MEASURE)
 			e->busy_cycles += now - prev;
 		prev = now;
-		work = rx_all(e, now);
+		work = rx_all(e);
 
 		if (e->phase == PH_WARMUP && now >= warm_end) {
 			e->phase = PH_MEASURE;
