@@ -73,7 +73,7 @@ start() { # start PMD: 0 when dpcached reports ready
 	ip netns exec "$SRV" "$bin/dpcached" -l "$lcores" --no-pci $mem_args --file-prefix="$NAME" \
 		--vdev="$vdev" -- --name "$NAME" --address "$ADDR" --port "$PORT" "$@" >"$log" 2>&1 &
 	pid=$!
-	for _ in $(seq 300); do
+	for _ in $(seq 600); do # 60 s: a busy machine may be slow to fault in hugepages
 		grep -q "dpcached: ready" "$log" && return 0
 		kill -0 "$pid" 2>/dev/null || { wait "$pid"; pid=; return 1; }
 		sleep 0.1
@@ -100,7 +100,7 @@ cat <<EOF
 
 dpcached is running (pid $pid) on net_$ok in namespace $SRV.
   address  $ADDR   (ARP and ping answered by dpcached)
-  UDP port $PORT   (memcached binary protocol, memcached UDP frame header)
+  UDP port $PORT   (memcached binary and text protocols, memcached UDP frame header)
   client   namespace $CLI, interface $CIF, 198.18.0.2/24
 
 Paste into another terminal:
