@@ -56,6 +56,7 @@ if perf_start_dpcached 1; then
 	perf_bench_memif "${work[@]}" --prefill --outstanding "$dpc_win" --label dpcached-memif \
 		--json "$out/compare-dpcached.json" || status=1
 	psi dpcached
+	perf_dpc_stats "$out/compare-dpcached-stats.json"
 	peak=$(perf_json_get "$out/compare-dpcached.json" 'int(d["results"]["req_per_s"])' 2>/dev/null || echo 0)
 	if [ "${peak:-0}" -gt 0 ]; then
 		half=$((peak / 2))
@@ -113,6 +114,14 @@ res = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine,
        "dpcached_memif_half_load": summary(half, "", "dpcached_half"),
        "bench_ceiling_reflect": summary(refl, "", "reflect"),
        "bench_ceiling_dry_run": summary(dry, "", "dry_run")}
+st = load("compare-dpcached-stats.json")
+if st and dpc and st["total"]["rx_packets"]:
+    # dpcached's own cost: TSC cycles of its busy poll iterations per frame received (all of
+    # its life: prefill, warm-up, measurement), in ns at the bench's TSC rate (same machine)
+    t = st["total"]
+    res["dpcached_memif"]["server_busy_ns_per_req"] = \
+        t["poll_cycles"] / t["rx_packets"] / dpc["tsc_hz"] * 1e9
+    res["dpcached_memif"]["server_frames_per_busy_poll"] = t["rx_packets"] / max(t["poll_busy"], 1)
 if mc and dpc and mc["results"]["req_per_s"] > 0:
     res["ratio_req_per_s"] = dpc["results"]["req_per_s"] / mc["results"]["req_per_s"]
     res["ratio_gets_per_s"] = dpc["results"]["gets_per_s"] / max(mc["results"]["gets_per_s"], 1e-9)
@@ -140,6 +149,11 @@ line("dpcached, memif", res["dpcached_memif"])
 line("dpcached, memif, half load", res["dpcached_memif_half_load"])
 line("bench ceiling, reflector", res["bench_ceiling_reflect"])
 line("bench ceiling, dry run", res["bench_ceiling_dry_run"])
+d = res["dpcached_memif"] or {}
+if "server_busy_ns_per_req" in d:
+    print(f"  dpcached's own cost: {d['server_busy_ns_per_req']:.1f} ns of busy polling per request "
+          f"({d['server_frames_per_busy_poll']:.1f} frames per busy poll), i.e. at most "
+          f"{1e3 / d['server_busy_ns_per_req']:.2f} M req/s on its core")
 if "ratio_req_per_s" in res:
     print(f"  dpcached / memcached: {res['ratio_req_per_s']:.1f}x requests/s, "
           f"{res['ratio_gets_per_s']:.1f}x GETs/s")

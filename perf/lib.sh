@@ -110,14 +110,21 @@ perf_start_dpcached() {
 	PERF_SRV_LOG=$PERF_TMP/dpcached.log
 	rm -f "$PERF_SOCK"
 	# shellcheck disable=SC2086
+	# --name is also its EAL --file-prefix and names its control socket (dpcachectl --name)
+	PERF_DPC_NAME=dpcperf-srv$PERF_ID
 	perf_exec timeout -k 5 "$PERF_SRV_LIMIT" "$PERF_BIN/dpcached" --no-pci $PERF_EAL_MEM \
-		--file-prefix="dpcperf-srv$PERF_ID" -l "$PERF_SRV_CPU-$last" "$(perf_memif server)" -- \
-		--workers "$w" --memory "$PERF_DPC_MEMORY" --name "dpcperf$PERF_ID" $PERF_DPC_ARGS \
+		-l "$PERF_SRV_CPU-$last" "$(perf_memif server)" -- \
+		--workers "$w" --memory "$PERF_DPC_MEMORY" --name "$PERF_DPC_NAME" $PERF_DPC_ARGS \
 		>"$PERF_SRV_LOG" 2>&1 &
 	PERF_PID=$!
 	perf_wait_line "$PERF_SRV_LOG" 'ready' 30 || { perf_log "dpcached did not start:"; \
 		tail -20 "$PERF_SRV_LOG" >&2; return 1; }
 	PERF_SRV_DESC="dpcached $w worker(s) on lcore(s) $PERF_SRV_CPU-$last, memif"
+}
+
+# perf_dpc_stats FILE: dpcached's counters (dpcachectl stats --json) into FILE
+perf_dpc_stats() {
+	timeout 10 "$PERF_BIN/dpcachectl" --name "$PERF_DPC_NAME" stats --json >"$1" 2>/dev/null
 }
 
 perf_start_reflector() {
