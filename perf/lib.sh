@@ -18,8 +18,9 @@
 #
 # Environment: PERF_SRV_CPU (0), PERF_CLI_CPU (1), PERF_EAL_MEM ("--no-huge -m 512
 # --no-shconf"), PERF_DPC_MEMORY (512M), PERF_MC_PORT (11311), PERF_DPC_ARGS (extra
-# dpcached flags), PERF_RUN_LIMIT (30), PERF_SRV_LIMIT (300: a server is killed by its
-# own `timeout` after that many seconds even if this script dies).
+# dpcached flags), PERF_WAIT_QUIET (0 s), PERF_QUIET_PSI (15 %), PERF_RUN_LIMIT (30),
+# PERF_SRV_LIMIT (300: a server is killed by its own `timeout` after that many seconds
+# even if this script dies), PERF_KEEP (keep the servers' logs).
 
 set -uo pipefail
 
@@ -171,7 +172,22 @@ perf_limit() {
 int(sys.argv[3])))" "$w" "$d" "$PERF_RUN_LIMIT"
 }
 
+# With PERF_WAIT_QUIET=S: before a measurement, wait up to S seconds for the machine's
+# CPU pressure (avg10) to fall below PERF_QUIET_PSI (15) %: other work disturbs the figures.
+perf_wait_quiet() {
+	local s=${PERF_WAIT_QUIET:-0} p i
+	[ "$s" -gt 0 ] || return 0
+	for ((i = 0; i < s; i++)); do
+		p=$(perf_psi)
+		python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" \
+			"$p" "${PERF_QUIET_PSI:-15}" && return 0
+		sleep 1
+	done
+	perf_log "machine still busy after ${s} s (CPU pressure $(perf_psi) %): measuring anyway"
+}
+
 perf_bench_memif() {
+	perf_wait_quiet
 	# shellcheck disable=SC2086
 	perf_cmd timeout -k 5 "$(perf_limit "$@")" "$PERF_BIN/dpcache-bench" --no-pci $PERF_EAL_MEM \
 		--file-prefix="dpcperf-cli$PERF_ID" -l "$PERF_CLI_CPU" "$(perf_memif client)" -- "$@" \
@@ -179,11 +195,13 @@ perf_bench_memif() {
 }
 
 perf_bench_udp() {
+	perf_wait_quiet
 	perf_cmd timeout -k 5 "$(perf_limit "$@")" taskset -c "$PERF_CLI_CPU" "$PERF_BIN/dpcache-bench" \
 		--transport udp --server "127.0.0.1:$PERF_MC_PORT" "$@"
 }
 
 perf_bench_dry() {
+	perf_wait_quiet
 	# shellcheck disable=SC2086
 	perf_cmd timeout -k 5 "$(perf_limit "$@")" "$PERF_BIN/dpcache-bench" --no-pci $PERF_EAL_MEM \
 		--file-prefix="dpcperf-dry$PERF_ID" -l "$PERF_CLI_CPU" -- --dry-run "$@" \
