@@ -15,17 +15,10 @@
 #include "dpcache/hash.h"
 
 /* Odd 64-bit constants with about half their bits set. */
-#define K0 0x8f3a5c71e4d2b96bull
-#define K1 0xd1b54a32d192ed03ull
-#define K2 0x9e3779b97f4a7c15ull
-#define K3 0xc2b2ae3d27d4eb4full
-
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
+#define K0 DPC_HASH_K0
+#define K1 DPC_HASH_K1
+#define K2 DPC_HASH_K2
+#define K3 DPC_HASH_K3
 
 static inline uint64_t rd64(const uint8_t *p)
 {
@@ -35,66 +28,35 @@ static inline uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
-static inline uint64_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-uint64_t dpc_hash(const void *key, size_t len)
+/* Keys of up to 16 bytes take the inline path in hash.h (the same
+ * construction: two words from the ends, then dpc_hash_fin()). */
+uint64_t dpc_hash_long(const void *key, size_t len)
 {
 	const uint8_t *p = key;
-	uint64_t seed = K0 ^ mum((uint64_t)len ^ K1, K2);
-	uint64_t a, b;
+	uint64_t seed = K0 ^ dpc_hash_mum((uint64_t)len ^ K1, K2);
+	size_t i = len;
 
-	if (len <= 16) {
-		if (len >= 4) {
-			/* Two (possibly overlapping) 4-byte reads from each end. */
-			size_t mid = (len >> 3) << 2;
+	if (len <= 16)
+		return dpc_hash(key, len);
+	if (i > 48) {
+		uint64_t s1 = seed, s2 = seed;
 
-			a = (rd32(p) << 32) | rd32(p + mid);
-			b = (rd32(p + len - 4) << 32) | rd32(p + len - 4 - mid);
-		} else if (len > 0) {
-			a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
-			b = 0;
-		} else {
-			a = 0;
-			b = 0;
-		}
-	} else {
-		size_t i = len;
-
-		if (i > 48) {
-			uint64_t s1 = seed, s2 = seed;
-
-			do {
-				seed = mum(rd64(p) ^ K1, rd64(p + 8) ^ seed);
-				s1 = mum(rd64(p + 16) ^ K2, rd64(p + 24) ^ s1);
-				s2 = mum(rd64(p + 32) ^ K3, rd64(p + 40) ^ s2);
-				p += 48;
-				i -= 48;
-			} while (i > 48);
-			seed ^= s1 ^ s2;
-		}
-		while (i > 16) {
-			seed = mum(rd64(p) ^ K1, rd64(p + 8) ^ seed);
-			p += 16;
-			i -= 16;
-		}
-		a = rd64(p + i - 16);
-		b = rd64(p + i - 8);
+		do {
+			seed = dpc_hash_mum(rd64(p) ^ K1, rd64(p + 8) ^ seed);
+			s1 = dpc_hash_mum(rd64(p + 16) ^ K2, rd64(p + 24) ^ s1);
+			s2 = dpc_hash_mum(rd64(p + 32) ^ K3, rd64(p + 40) ^ s2);
+			p += 48;
+			i -= 48;
+		} while (i > 48);
+		seed ^= s1 ^ s2;
 	}
-	uint64_t h = mum(a ^ K1 ^ K3, b ^ seed ^ K2);
-
-	/* Final avalanche: xor-shift-multiply rounds (the murmur3 fmix64
-	 * shape, own constants), so that every input bit reaches every
-	 * output bit even when one mum operand is constant. */
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ull;
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ull;
-	h ^= h >> 32;
-	return h;
+	while (i > 16) {
+		seed = dpc_hash_mum(rd64(p) ^ K1, rd64(p + 8) ^ seed);
+		p += 16;
+		i -= 16;
+	}
+	/* Final avalanche (dpc_hash_fin()): xor-shift-multiply rounds (the
+	 * murmur3 fmix64 shape, own constants), so that every input bit
+	 * reaches every output bit even when one mum operand is constant. */
+	return dpc_hash_fin(rd64(p + i - 16), rd64(p + i - 8), seed);
 }

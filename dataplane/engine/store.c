@@ -354,6 +354,8 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 		struct dpc_part *p;
 		const struct dpc_bucket *b1, *b2;
 		uint64_t pos;        /* the one candidate (B_CAND) */
+		uint64_t m;          /* tag filter of both buckets */
+		uint32_t v1, v2;     /* bucket versions before the filter */
 		uint16_t tag;
 		uint8_t state;
 	} s[DPC_BULK_MAX];
@@ -375,21 +377,26 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 		dpc_prefetch0(s[i].b2);
 		check_flush(p, now);
 	}
-	/* Stage 2: scan both buckets for the tag; prefetch the candidate item. */
+	/* Stage 2: bucket versions and tag filters of every key.  A short loop
+	 * without data-dependent branches, so that the out-of-order core keeps
+	 * many of the bucket misses of stage 1 in flight at once. */
+	for (unsigned i = 0; i < n; i++) {
+		/* Acquire: as in part_get(); the filter loads are not hoisted above. */
+		s[i].v1 = atomic_load_explicit(&s[i].b1->ver, memory_order_acquire);
+		s[i].v2 = atomic_load_explicit(&s[i].b2->ver, memory_order_acquire);
+		s[i].m = tag_filter2(s[i].b1, s[i].b2, s[i].tag);
+	}
+	/* Stage 3: the candidate of each key; prefetch its item. */
 	for (unsigned i = 0; i < n; i++) {
 		const struct dpc_bucket *b1 = s[i].b1, *b2 = s[i].b2;
+		uint64_t from = valid_from(s[i].p);
+		unsigned ncand = 0;
 
 		if (dpc_unlikely(keys[i].len == 0 || keys[i].len > DPC_KEY_MAX)) {
 			s[i].state = B_INVALID;
 			continue;
 		}
-		/* Acquire: as in part_get(). */
-		uint32_t v1 = atomic_load_explicit(&b1->ver, memory_order_acquire);
-		uint32_t v2 = atomic_load_explicit(&b2->ver, memory_order_acquire);
-		uint64_t from = valid_from(s[i].p);
-		unsigned ncand = 0;
-
-		for (uint64_t m = tag_filter2(b1, b2, s[i].tag); m != 0; m &= m - 1) {
+		for (uint64_t m = s[i].m; m != 0; m &= m - 1) {
 			uint64_t pos = cand_pos(b1, b2, (unsigned)__builtin_ctzll(m), s[i].tag, from);
 
 			if (pos != 0) {
@@ -397,7 +404,7 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 				ncand++;
 			}
 		}
-		if (dpc_unlikely(ncand > 1 || ((v1 | v2) & 1u))) {
+		if (dpc_unlikely(ncand > 1 || ((s[i].v1 | s[i].v2) & 1u))) {
 			s[i].state = B_SLOW;   /* tag collision, or a cuckoo move under way */
 		} else if (ncand == 1) {
 			const uint8_t *it = (const uint8_t *)item_at(s[i].p, s[i].pos);
@@ -409,12 +416,12 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 		} else {
 			/* Fence: a miss needs the version re-check (see part_get()). */
 			atomic_thread_fence(memory_order_acquire);
-			s[i].state = atomic_load_explicit(&b1->ver, memory_order_relaxed) == v1 &&
-				     atomic_load_explicit(&b2->ver, memory_order_relaxed) == v2 ?
+			s[i].state = atomic_load_explicit(&b1->ver, memory_order_relaxed) == s[i].v1 &&
+				     atomic_load_explicit(&b2->ver, memory_order_relaxed) == s[i].v2 ?
 				     B_MISS : B_SLOW;
 		}
 	}
-	/* Stage 3: compare keys and answer; start fetching large values, which
+	/* Stage 4: compare keys and answer; start fetching large values, which
 	 * the caller reads next. */
 	for (unsigned i = 0; i < n; i++) {
 		switch (s[i].state) {
