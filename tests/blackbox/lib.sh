@@ -15,12 +15,17 @@
 #   bb_cli_ns CMD...        run CMD in the client namespace
 #   bb_stat NAME            one counter via the STAT opcode (dpcache-cli stats)
 #   bb_fail MSG             print MSG and the daemon's log tail, exit 1
+#   bb_diag                 print where the running dpcached's threads are
 #
 # Environment: DPC_BIN (required: the build's bin/ directory), BB_TIMEOUT
 # (seconds to wait for readiness, default 60: ASan builds start slowly),
 # BB_EAL_MEM (default "--no-huge -m 256 --no-shconf"), BB_LCORES (default: the
-# machine's last CPU alone, so that one worker runs on the main lcore and CPU 0
-# stays with the kernel; tests with two workers pass BB_LCORES=0-1).
+# machine's last CPU alone, so that one worker runs on the main lcore; an
+# argument starting with -- is passed as is, e.g. "$BB_TWO_LCORES").
+# CPU 0 is left to the kernel: a poller that hogs CPU 0 stalls its workqueue
+# (seen here: "BUG: workqueue lockup - pool cpus=0", then every munmap, mlock
+# and process start waits on lru_add_drain).  BB_TWO_LCORES puts two lcores
+# on the last CPU (two workers; they time-share it, and sleep when idle).
 # Under ASan/UBSan, every report is fatal to the test: bb_stop_dpcached fails
 # on any sanitizer line in the log, leaks included (dpcached frees what it
 # allocates and calls rte_eal_cleanup(); measured leak-free with net_ring,
@@ -82,6 +87,7 @@ bb_init() {
 	BB_EAL_MEM=${BB_EAL_MEM:---no-huge -m 256 --no-shconf}
 	BB_LAST_CPU=$(( $(nproc) - 1 ))
 	BB_LCORES=${BB_LCORES:-$BB_LAST_CPU}
+	BB_TWO_LCORES="--lcores=(0,1)@$BB_LAST_CPU"
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	trap bb_cleanup EXIT
@@ -102,7 +108,9 @@ bb_cli_ns() { ip netns exec "$BB_CLI_NS" "$@"; }
 bb_start_dpcached() {
 	local vdev=$1
 	shift
-	local cmd=("$DPC_BIN/dpcached" -l "$BB_LCORES" --no-pci $BB_EAL_MEM "--file-prefix=$BB_PREFIX"
+	local lc=(-l "$BB_LCORES")
+	[[ $BB_LCORES == --* ]] && lc=("$BB_LCORES") # e.g. --lcores=(0,1)@1
+	local cmd=("$DPC_BIN/dpcached" "${lc[@]}" --no-pci $BB_EAL_MEM "--file-prefix=$BB_PREFIX"
 		"--vdev=$vdev" -- --name "$BB_PREFIX" --address "$BB_ADDR" --port "$BB_PORT" "$@")
 	[ -n "$BB_SRV_NS" ] && cmd=(ip netns exec "$BB_SRV_NS" "${cmd[@]}")
 	bb_log "starting: ${cmd[*]}"
@@ -129,16 +137,7 @@ bb_stop_dpcached() {
 		sleep 0.1
 	done
 	if kill -0 "$BB_PID" 2>/dev/null; then
-		# where it hangs, for the report: threads, their state and CPU time, stacks
-		local t
-		for t in /proc/"$BB_PID"/task/*; do
-			echo "[$BB_NAME] thread ${t##*/} $(cat "$t/comm") state/utime/stime" \
-				"$(awk '{print $3, $14, $15}' "$t/stat") wchan $(cat "$t/wchan")" >&2
-		done
-		if command -v gdb >/dev/null; then
-			timeout 60 gdb -p "$BB_PID" -batch -ex "thread apply all bt 15" 2>&1 |
-				grep -E '^(#|Thread)' >&2
-		fi
+		bb_diag
 		kill -KILL "$BB_PID"
 		wait "$BB_PID" 2>/dev/null
 		BB_PID=
@@ -151,6 +150,24 @@ bb_stop_dpcached() {
 	grep -qE "ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:" "$BB_LOG" &&
 		bb_fail "sanitizer report in the dpcached log"
 	bb_log "dpcached stopped cleanly (SIG$sig, exit status 0)"
+}
+
+# bb_diag: where the running dpcached is (threads, state, CPU time, kernel wait
+# channel, user stacks with gdb when installed), for a failure report
+bb_diag() {
+	local pid=${BB_PID:-}
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
+	local dpid t
+	# ip netns exec execs dpcached: BB_PID is dpcached itself
+	dpid=$pid
+	for t in /proc/"$dpid"/task/*; do
+		echo "[$BB_NAME] thread ${t##*/} $(cat "$t/comm") cpus $(taskset -pc "${t##*/}" 2>/dev/null |
+			sed 's/.*: //') state/utime/stime $(awk '{print $3, $14, $15}' "$t/stat")" \
+			"wchan $(cat "$t/wchan")" >&2
+	done
+	if command -v gdb >/dev/null; then
+		timeout 60 gdb -p "$dpid" -batch -ex "thread apply all bt 15" 2>&1 | grep -E '^(#|Thread)' >&2
+	fi
 }
 
 bb_stat() {

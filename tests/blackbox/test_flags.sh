@@ -83,7 +83,11 @@ get() { timeout 30 "${ctl[@]}" config get "$1"; }
 [ "$(get idle_sleep_us)" = 0 ] || bb_fail "config file idle_sleep_us not applied: $(get idle_sleep_us)"
 
 # idle_sleep_us=0: the worker busy-polls (briefly) and never sleeps; then on at run time.
-stat() { timeout 30 "${ctl[@]}" stats --json 2>"$BB_TMP/stat.err" | python3 -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
+stat() {
+	timeout 30 "${ctl[@]}" stats --json >"$BB_TMP/stat.json" 2>"$BB_TMP/stat.err" ||
+		{ bb_diag; bb_fail "dpcachectl stats: $(cat "$BB_TMP/stat.err")"; }
+	python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['total']['$1'])" "$BB_TMP/stat.json"
+}
 loops0=$(stat poll_loops)
 sleep 0.5
 [ "$(stat poll_loops)" -gt "$loops0" ] || bb_fail "the worker does not poll ($(cat "$BB_TMP/stat.err"))"

@@ -44,7 +44,8 @@ bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_C
 [ "$(bb_stat idle_sleeps)" -ge 1 ] || bb_fail "the idle worker never backed off (idle_sleeps=0)"
 bb_stop_dpcached TERM
 
-# Two workers (two queue pairs, two partitions; the main lcore runs worker 0):
+# Two workers (two queue pairs, two partitions; the main lcore runs worker 0;
+# both lcores on the last CPU, see lib.sh):
 # one client flow lands on one queue, so writes for the other partition are
 # handed to their owner through its ring and answered from there.
 case $pmd in
@@ -52,7 +53,7 @@ af_xdp) vdev2=$vdev ;; # one veth queue: af_xdp cannot open two here
 *) vdev2="${vdev/qpairs=1/qpairs=2}" ;;
 esac
 if [ "$vdev2" != "$vdev" ]; then
-	BB_LCORES=0-1 bb_start_dpcached "$vdev2" --workers 2
+	BB_LCORES=$BB_TWO_LCORES bb_start_dpcached "$vdev2" --workers 2
 	bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
 		bb_fail "kernel_udp.py with two workers"
 	fwd=$(bb_stat forwarded_out)
