@@ -1158,6 +1158,12 @@ struct dpc_cache *dpc_cache_create(const struct dpc_cache_params *prm)
 		errno = EINVAL;
 		return NULL;
 	}
+	/* S3-FIFO is measured (perf/evict_sim.c) but not implemented here:
+	 * refuse it rather than run CLOCK under its name. */
+	if (prm->policy == DPC_EVICT_S3FIFO) {
+		errno = ENOTSUP;
+		return NULL;
+	}
 	c = aligned_alloc(DPC_CACHE_LINE, sizeof(*c));
 	if (c == NULL) {
 		errno = ENOMEM;
@@ -1167,7 +1173,6 @@ struct dpc_cache *dpc_cache_create(const struct dpc_cache_params *prm)
 	c->nparts = prm->nparts;
 	c->max_value = prm->max_value ? prm->max_value : DPC_VALUE_MAX_DEFAULT;
 	c->max_item = item_size(DPC_KEY_MAX, c->max_value);
-	/* S3-FIFO is simulated only (perf/evict_sim.c); CLOCK stands in for it. */
 	c->policy = prm->policy;
 	atomic_init(&c->now, (uint32_t)time(NULL));
 	atomic_init(&c->stop, false);

@@ -46,7 +46,8 @@ enum dpc_status {
 enum dpc_evict_policy {
 	DPC_EVICT_FIFO = 0,   /**< segment FIFO: drop the oldest segment */
 	DPC_EVICT_CLOCK,      /**< FIFO with reinsertion of items read since last pass */
-	DPC_EVICT_S3FIFO,     /**< small/main FIFO queues + ghost (if implemented) */
+	DPC_EVICT_S3FIFO,     /**< small/main FIFO queues + ghost: NOT implemented yet,
+			       *   dpc_cache_create() refuses it (ENOTSUP) */
 };
 
 struct dpc_cache_params {
@@ -101,7 +102,12 @@ struct dpc_store_stats {
 
 /* ---- life cycle -------------------------------------------------------- */
 
-/** Create a cache.  Returns NULL and sets errno (EINVAL, ENOMEM). Cold path. */
+/**
+ * Create a cache.  Returns NULL and sets errno: EINVAL (bad parameters,
+ * or a partition too small for two maximum items plus the reserve),
+ * ENOTSUP (policy DPC_EVICT_S3FIFO: not implemented), ENOMEM, EAGAIN (the
+ * reclaimer thread).  Cold path.
+ */
 struct dpc_cache *dpc_cache_create(const struct dpc_cache_params *p);
 /** Free a cache (NULL is fine).  No thread may use it any more. */
 void dpc_cache_free(struct dpc_cache *c);

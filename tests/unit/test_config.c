@@ -121,14 +121,19 @@ static void test_enum_bool_ip_string(void **state)
 
 	(void)state;
 	dpc_config_defaults(&c);
-	assert_int_equal(dpc_config_set(&c, "eviction", "S3FIFO", false, err, sizeof(err)), 0);
-	assert_int_equal(c.eviction, 2);
+	assert_int_equal(dpc_config_set(&c, "eviction", "FIFO", false, err, sizeof(err)), 0);
+	assert_int_equal(c.eviction, 0);
 	assert_int_equal(dpc_config_get(&c, "eviction", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "s3fifo");
+	assert_string_equal(buf, "fifo");
+	/* s3fifo is a known name but not implemented by the store: refused. */
+	assert_int_equal(dpc_config_set(&c, "eviction", "S3FIFO", false, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "eviction: 's3fifo' is not implemented yet (measured in "
+			    "perf/evict_sim.c only); use clock or fifo");
+	assert_int_equal(c.eviction, 0);
 	assert_int_equal(dpc_config_set(&c, "eviction", "lru", false, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "eviction: 'lru' is not one of fifo|clock|s3fifo");
 	assert_int_equal(dpc_config_set(&c, "eviction", "fif", false, err, sizeof(err)), -EINVAL);
-	assert_int_equal(c.eviction, 2);
+	assert_int_equal(c.eviction, 0);
 
 	assert_int_equal(dpc_config_set(&c, "hugepages", "off", false, err, sizeof(err)), 0);
 	assert_int_equal(c.hugepages, 0);
@@ -224,12 +229,12 @@ static void test_file(void **state)
 	(void)state;
 	dpc_config_defaults(&c);
 	path = write_tmp("# dpcache config\n\n  workers = 4   \nmemory=1G # one gig\n"
-			 "eviction = s3fifo\n\taddress = 198.18.0.9\nname = prod\n");
+			 "eviction = fifo\n\taddress = 198.18.0.9\nname = prod\n");
 	assert_int_equal(dpc_config_load_file(&c, path, err, sizeof(err)), 0);
 	unlink(path);
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.memory, 1ull << 30);
-	assert_int_equal(c.eviction, 2);
+	assert_int_equal(c.eviction, 0);
 	assert_int_equal(c.address, htonl(0xc6120009u));
 	assert_string_equal(c.name, "prod");
 

@@ -551,6 +551,17 @@ static void test_create_invalid(void **state)
 	prm.mem_bytes = 4u << 20;
 	assert_null(dpc_cache_create(&prm));
 	assert_int_equal(errno, EINVAL);
+	/* S3-FIFO is not implemented: refused, not silently run as CLOCK. */
+	prm.nparts = 1;
+	prm.mem_bytes = 16u << 20;
+	prm.policy = DPC_EVICT_S3FIFO;
+	assert_null(dpc_cache_create(&prm));
+	assert_int_equal(errno, ENOTSUP);
+	prm.policy = DPC_EVICT_CLOCK;
+	struct dpc_cache *c = dpc_cache_create(&prm);
+
+	assert_non_null(c);
+	dpc_cache_free(c);
 	dpc_cache_free(NULL);
 }
 
