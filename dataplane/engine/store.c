@@ -332,7 +332,6 @@ void dpc_cache_prefetch(const struct dpc_cache *c, uint64_t hash)
 	uint32_t i1 = dpc_table_b1(&p->tbl, hash);
 
 	dpc_prefetch0(&p->tbl.b[i1]);
-	dpc_prefetch0(&p->tbl.b[dpc_table_alt(&p->tbl, i1, dpc_table_tag(hash))]);
 }
 
 enum dpc_status dpc_cache_get(const struct dpc_cache *c, const struct dpc_key *k,
@@ -349,21 +348,27 @@ enum dpc_status dpc_cache_get(const struct dpc_cache *c, const struct dpc_key *k
 void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, unsigned n,
 			struct dpc_item_view *out, enum dpc_status *st)
 {
-	enum { B_MISS, B_CAND, B_SLOW, B_INVALID };
+	enum { B_MISS, B_CAND, B_SLOW, B_INVALID, B_NEED_B2 };
 	struct {
 		struct dpc_part *p;
 		const struct dpc_bucket *b1, *b2;
 		uint64_t pos;        /* the one candidate (B_CAND) */
-		uint64_t m;          /* tag filter of both buckets */
-		uint32_t v1, v2;     /* bucket versions before the filter */
+		uint32_t v1;         /* version of b1 before its filter */
+		uint32_t m1;         /* tag filter of b1 */
 		uint16_t tag;
 		uint8_t state;
 	} s[DPC_BULK_MAX];
 	uint32_t now = dpc_cache_time(c);
+	unsigned need_b2 = 0;
 
 	if (n > DPC_BULK_MAX)
 		n = DPC_BULK_MAX;
-	/* Stage 1: hash -> buckets; prefetch both candidate lines of every key. */
+	/*
+	 * Stage 1: hash -> buckets; prefetch the primary bucket of every key.
+	 * The owner inserts into b1 when it has room, so most keys (about 90 %
+	 * at the target load) are found there; b2 is fetched only for the
+	 * others (stage 3b), which saves one line per lookup.
+	 */
 	for (unsigned i = 0; i < n; i++) {
 		struct dpc_part *p = part_of(c, keys[i].hash);
 		uint16_t tag = dpc_table_tag(keys[i].hash);
@@ -374,21 +379,19 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 		s[i].b1 = &p->tbl.b[i1];
 		s[i].b2 = &p->tbl.b[dpc_table_alt(&p->tbl, i1, tag)];
 		dpc_prefetch0(s[i].b1);
-		dpc_prefetch0(s[i].b2);
 		check_flush(p, now);
 	}
-	/* Stage 2: bucket versions and tag filters of every key.  A short loop
-	 * without data-dependent branches, so that the out-of-order core keeps
-	 * many of the bucket misses of stage 1 in flight at once. */
+	/* Stage 2: version and tag filter of b1.  A short loop without
+	 * data-dependent branches, so that the out-of-order core keeps many of
+	 * the misses of stage 1 in flight at once. */
 	for (unsigned i = 0; i < n; i++) {
 		/* Acquire: as in part_get(); the filter loads are not hoisted above. */
 		s[i].v1 = atomic_load_explicit(&s[i].b1->ver, memory_order_acquire);
-		s[i].v2 = atomic_load_explicit(&s[i].b2->ver, memory_order_acquire);
-		s[i].m = tag_filter2(s[i].b1, s[i].b2, s[i].tag);
+		s[i].m1 = tag_filter(s[i].b1, s[i].tag);
 	}
-	/* Stage 3: the candidate of each key; prefetch its item. */
+	/* Stage 3: the candidate of each key in b1: prefetch its item; none:
+	 * prefetch b2. */
 	for (unsigned i = 0; i < n; i++) {
-		const struct dpc_bucket *b1 = s[i].b1, *b2 = s[i].b2;
 		uint64_t from = valid_from(s[i].p);
 		unsigned ncand = 0;
 
@@ -396,15 +399,16 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 			s[i].state = B_INVALID;
 			continue;
 		}
-		for (uint64_t m = s[i].m; m != 0; m &= m - 1) {
-			uint64_t pos = cand_pos(b1, b2, (unsigned)__builtin_ctzll(m), s[i].tag, from);
+		for (uint32_t m = s[i].m1; m != 0; m &= m - 1) {
+			uint64_t pos = cand_pos(s[i].b1, s[i].b1, (unsigned)__builtin_ctz(m), s[i].tag,
+						from);
 
 			if (pos != 0) {
 				s[i].pos = pos;
 				ncand++;
 			}
 		}
-		if (dpc_unlikely(ncand > 1 || ((s[i].v1 | s[i].v2) & 1u))) {
+		if (dpc_unlikely(ncand > 1 || (s[i].v1 & 1u))) {
 			s[i].state = B_SLOW;   /* tag collision, or a cuckoo move under way */
 		} else if (ncand == 1) {
 			const uint8_t *it = (const uint8_t *)item_at(s[i].p, s[i].pos);
@@ -414,10 +418,49 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 			dpc_prefetch0(it + DPC_CACHE_LINE - 1);
 			s[i].state = B_CAND;
 		} else {
-			/* Fence: a miss needs the version re-check (see part_get()). */
+			dpc_prefetch0(s[i].b2);
+			s[i].state = B_NEED_B2;
+			need_b2++;
+		}
+	}
+	/* Stage 3b: keys not in b1 look in b2.  A miss is final only if neither
+	 * version changed since it was read before its bucket's scan: b1 was
+	 * scanned before b2, so a key that moved from b2 to b1 in between
+	 * changed v1 (see part_get()). */
+	for (unsigned i = 0; need_b2 != 0 && i < n; i++) {
+		if (s[i].state != B_NEED_B2)
+			continue;
+		need_b2--;
+
+		const struct dpc_bucket *b2 = s[i].b2;
+		/* Acquire: the slot loads of the filter are not hoisted above. */
+		uint32_t v2 = atomic_load_explicit(&b2->ver, memory_order_acquire);
+		uint64_t from = valid_from(s[i].p);
+		unsigned ncand = 0;
+
+		for (uint32_t m = tag_filter(b2, s[i].tag); m != 0; m &= m - 1) {
+			uint64_t pos = cand_pos(b2, b2, (unsigned)__builtin_ctz(m), s[i].tag, from);
+
+			if (pos != 0) {
+				s[i].pos = pos;
+				ncand++;
+			}
+		}
+		if (dpc_unlikely(ncand > 1 || (v2 & 1u) || b2 == s[i].b1)) {
+			s[i].state = B_SLOW;
+		} else if (ncand == 1) {
+			const uint8_t *it = (const uint8_t *)item_at(s[i].p, s[i].pos);
+
+			dpc_prefetch0(it);
+			dpc_prefetch0(it + DPC_CACHE_LINE - 1);
+			s[i].state = B_CAND;
+		} else {
+			/* Fence: orders the slot loads before the re-check; pairs with
+			 * the release fence in move_entry() (table.c). */
 			atomic_thread_fence(memory_order_acquire);
-			s[i].state = atomic_load_explicit(&b1->ver, memory_order_relaxed) == s[i].v1 &&
-				     atomic_load_explicit(&b2->ver, memory_order_relaxed) == s[i].v2 ?
+			s[i].state = atomic_load_explicit(&s[i].b1->ver, memory_order_relaxed) ==
+				     s[i].v1 &&
+				     atomic_load_explicit(&b2->ver, memory_order_relaxed) == v2 ?
 				     B_MISS : B_SLOW;
 		}
 	}

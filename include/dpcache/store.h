@@ -124,7 +124,11 @@ uint32_t dpc_cache_abs_exptime(const struct dpc_cache *c, uint32_t exptime);
 
 /* ---- readers: any registered thread, lock-free -------------------------- */
 
-/** Prefetch the index buckets of a key (stage 2 of a batched pipeline). */
+/**
+ * Prefetch the primary index bucket of a key, where most keys are (stage 1
+ * of a batched pipeline: call it right after hashing each key of a burst,
+ * before dpc_cache_get_bulk()).  Any thread; a hint, no effect on results.
+ */
 void dpc_cache_prefetch(const struct dpc_cache *c, uint64_t hash);
 
 /**
@@ -135,9 +139,11 @@ enum dpc_status dpc_cache_get(const struct dpc_cache *c, const struct dpc_key *k
 			      struct dpc_item_view *out);
 
 /**
- * Batched lookup of up to 32 keys: hash already in each key; prefetches all
- * buckets, then all candidate items, then compares.  st[i] and out[i] as
- * dpc_cache_get() for keys[i].
+ * Batched lookup of up to 32 keys: hash already in each key.  Stages over
+ * the whole burst: prefetch primary buckets; tag filters; prefetch the
+ * candidate items (and, for keys not in their primary bucket, the second
+ * bucket, then its candidates); compare keys.  st[i] and out[i] as
+ * dpc_cache_get() for keys[i].  Any registered reader thread, lock-free.
  */
 #define DPC_BULK_MAX 32u
 void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, unsigned n,
