@@ -24,7 +24,8 @@ png=$dir/latency-vs-throughput.png
 gnuplot <<GP
 set terminal pngcairo size 960,620 noenhanced
 set output "$png"
-set title "latency vs throughput, open loop (Poisson), 16 B keys, 32 B values, 90 % GET; server on one core" font ",10"
+set title "latency vs throughput, open loop (Poisson), 16 B keys, 32 B values, 90 % GET; \
+server on one core" font ",10"
 set xlabel "achieved throughput (M requests/s, log scale)"
 set ylabel "latency (us, log scale)"
 set logscale xy

@@ -104,7 +104,7 @@ void bench_cfg_defaults(struct bench_cfg *c)
 	c->seed = 1;
 	c->progress = true;
 	c->src_ip = htonl(0xc6120002);  /* 198.18.0.2 */
-	c->nb_mbufs = 16383;
+	c->nb_mbufs = 0;           /* auto: per queue pair, see bench_dpdk_port_setup() */
 	c->reflect_port = 11211;
 	c->check_big = true;
 }
@@ -138,7 +138,8 @@ void bench_usage(FILE *out)
 "  --json FILE|-  --label TEXT  --quiet (no progress line)\n"
 "DPDK:\n"
 "  --port-id N (0)  --src-ip A (198.18.0.2)  --src-port P (40000)  --dst-mac M (else ARP)\n"
-"  --udp-csum (compute UDP checksums; default 0 = none, valid in IPv4)  --mbufs N\n"
+"  --udp-csum (compute UDP checksums; default 0 = none, valid in IPv4)\n"
+"  --mbufs N             mbuf pool size (default: 2048 per queue pair + 1024, as 2^k - 1)\n"
 "reflect:\n"
 "  --reflect-port P (11211; with --steer N: P..P+N-1)  --reflect-seconds S (0 = until signal)\n"
 "check:\n"

@@ -378,6 +378,17 @@ int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, bool wa
 		fprintf(stderr, "dpcache-bench: DPDK port %u does not exist (pass --vdev=...)\n", port);
 		return -ENODEV;
 	}
+	/*
+	 * Auto size: a full RX and TX ring per queue pair plus bursts in hand.
+	 * Small on purpose: every mbuf is touched when the pool is populated,
+	 * and fresh pages can be slow to fault in (in a VM) - 16K mbufs once
+	 * took tens of seconds to start.
+	 */
+	if (!nb_mbufs) {
+		nb_mbufs = 4095;
+		while (nb_mbufs < (unsigned)nq * 2u * NB_DESC + 1024u)
+			nb_mbufs = nb_mbufs * 2 + 1;
+	}
 	snprintf(pname, sizeof(pname), "bench_pool_%u", port);
 	pool = rte_pktmbuf_pool_create(pname, nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       (int)rte_socket_id());
