@@ -11,6 +11,8 @@
  * unwinds: port stopped and closed, cache freed, EAL cleaned up, exit 0.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,6 +57,31 @@ static void usage_hook(const char *prog)
 {
 	printf("Usage: %s [EAL options] -- [dpcache options]\n\n", prog);
 	dpc_config_help(stdout);
+}
+
+/*
+ * CPUs for the threads dpcached starts besides the workers (the store's
+ * reclaimer): DPDK's rule for control threads, the process's affinity at
+ * start-up minus the lcores' CPUs, or all of it when nothing is left.  A
+ * thread pinned beside a busy-polling worker would share its CPU with a
+ * loop that never blocks (and some hypervisors do not preempt it at all).
+ */
+static cpu_set_t startup_cpus;
+
+static void ctrl_cpuset(cpu_set_t *out)
+{
+	unsigned lcore;
+
+	*out = startup_cpus;
+	RTE_LCORE_FOREACH(lcore) {
+		rte_cpuset_t cs = rte_lcore_cpuset(lcore);
+
+		for (unsigned c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &cs))
+				CPU_CLR(c, out);
+	}
+	if (CPU_COUNT(out) == 0)
+		*out = startup_cpus;
 }
 
 /* The instance being run: everything main() sets up and tears down. */
@@ -180,11 +207,21 @@ static int setup_instance(struct dpc_instance *in)
 	cp.policy = (enum dpc_evict_policy)cfg->eviction;
 	cp.hugepages = cfg->hugepages != 0;
 	cp.numa_socket = (int)socket;
+	/* The cache starts its reclaimer thread: it inherits our affinity, so lend
+	 * it the control CPUs for the call (the main lcore may be worker 0). */
+	cpu_set_t main_cpus, ctrl_cpus;
+	bool repin = pthread_getaffinity_np(pthread_self(), sizeof(main_cpus), &main_cpus) == 0;
+
+	ctrl_cpuset(&ctrl_cpus);
+	if (repin)
+		repin = pthread_setaffinity_np(pthread_self(), sizeof(ctrl_cpus), &ctrl_cpus) == 0;
 	in->cache = dpc_cache_create(&cp);
+	rc = -errno;
+	if (repin)
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(main_cpus), &main_cpus);
 	if (in->cache == NULL) {
-		rc = -errno;
 		DPC_LOG(ERR, "cache of %" PRIu64 " bytes in %u partitions: %s", cfg->memory, n,
-			strerror(errno));
+			strerror(-rc));
 		return rc;
 	}
 	dpc_cache_set_time(in->cache, (uint32_t)time(NULL));
@@ -361,6 +398,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rte_set_application_usage_hook(usage_hook);
+	if (sched_getaffinity(0, sizeof(startup_cpus), &startup_cpus) != 0)
+		CPU_ZERO(&startup_cpus); /* then ctrl_cpuset() leaves affinities alone */
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "dpcached: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 		goto out;
