@@ -351,8 +351,9 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 	enum { B_MISS, B_CAND, B_SLOW, B_INVALID, B_NEED_B2 };
 	struct {
 		struct dpc_part *p;
-		const struct dpc_bucket *b1, *b2;
+		const struct dpc_bucket *b1, *b2;   /* b2: only once needed (B_NEED_B2) */
 		uint64_t pos;        /* the one candidate (B_CAND) */
+		uint32_t i1;         /* index of b1 */
 		uint32_t v1;         /* version of b1 before its filter */
 		uint32_t m1;         /* tag filter of b1 */
 		uint16_t tag;
@@ -376,8 +377,8 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 
 		s[i].p = p;
 		s[i].tag = tag;
+		s[i].i1 = i1;
 		s[i].b1 = &p->tbl.b[i1];
-		s[i].b2 = &p->tbl.b[dpc_table_alt(&p->tbl, i1, tag)];
 		dpc_prefetch0(s[i].b1);
 		check_flush(p, now);
 	}
@@ -418,6 +419,9 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 			dpc_prefetch0(it + DPC_CACHE_LINE - 1);
 			s[i].state = B_CAND;
 		} else {
+			const struct dpc_table *t = &s[i].p->tbl;
+
+			s[i].b2 = &t->b[dpc_table_alt(t, s[i].i1, s[i].tag)];
 			dpc_prefetch0(s[i].b2);
 			s[i].state = B_NEED_B2;
 			need_b2++;
