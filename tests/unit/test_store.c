@@ -780,6 +780,64 @@ static void test_bulk(void **state)
 	dpc_cache_free(c);
 }
 
+/*
+ * A full cache (index near its target load, so that many keys live in their
+ * second bucket, and evicted keys miss): the batched lookup answers exactly
+ * as the single one for every key, in batches that mix hits and misses.
+ */
+static void test_bulk_full(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 8u << 20, 1024, DPC_EVICT_FIFO, 48);
+	enum { NK = 200000 };
+	static char keys[DPC_BULK_MAX][17];
+	struct dpc_key k[DPC_BULK_MAX];
+	struct dpc_item_view v[DPC_BULK_MAX];
+	enum dpc_status st[DPC_BULK_MAX];
+	struct dpc_store_stats s;
+	unsigned hits = 0, misses = 0;
+
+	(void)state;
+	for (int i = 0; i < NK; i++) {
+		char key[17], val[33];
+
+		snprintf(key, sizeof(key), "full:%011d", i);
+		snprintf(val, sizeof(val), "value:%026d", i);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+	}
+	dpc_cache_stats(c, 0, &s);
+	assert_true(s.evictions > 0);
+	assert_true(s.items > s.index_slots / 2);
+	for (int base = 0; base < NK; base += DPC_BULK_MAX) {
+		for (unsigned j = 0; j < DPC_BULK_MAX; j++) {
+			snprintf(keys[j], sizeof(keys[j]), "full:%011d", base + (int)j);
+			k[j] = (struct dpc_key){ .data = keys[j], .len = 16,
+						 .hash = dpc_hash(keys[j], 16) };
+		}
+		dpc_cache_get_bulk(c, k, DPC_BULK_MAX, v, st);
+		for (unsigned j = 0; j < DPC_BULK_MAX; j++) {
+			struct dpc_item_view one;
+			enum dpc_status st1 = dpc_cache_get(c, &k[j], &one);
+
+			assert_int_equal(st[j], st1);
+			if (st1 != DPC_OK) {
+				misses++;
+				continue;
+			}
+			hits++;
+			assert_int_equal(v[j].cas, one.cas);
+			assert_ptr_equal(v[j].val, one.val);
+			assert_int_equal(v[j].vlen, 32);
+			assert_memory_equal(v[j].key, keys[j], 16);
+		}
+		urcu_qsbr_quiescent_state();
+	}
+	print_message("bulk on a full cache: %u hits, %u misses, %llu items in %llu slots\n", hits,
+		      misses, (unsigned long long)s.items, (unsigned long long)s.index_slots);
+	assert_int_equal(hits, s.items);
+	assert_true(misses > 0);
+	dpc_cache_free(c);
+}
+
 /* Metadata per item at a full cache of 16-byte keys and 32-byte values. */
 static void test_meta_bytes(void **state)
 {
@@ -828,6 +886,7 @@ int main(void)
 		cmocka_unit_test(test_index_pressure),
 		cmocka_unit_test(test_many_parts),
 		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_bulk_full),
 		cmocka_unit_test(test_meta_bytes),
 	};
 
