@@ -68,6 +68,8 @@ void dpc_port_close(uint16_t port_id);
 #define DPC_RING_DRAIN 64u   /**< most forwarded datagrams processed per poll iteration */
 /** Empty poll iterations in a row before the idle back-off (idle_sleep_us) starts sleeping. */
 #define DPC_IDLE_POLLS 256u
+/** A busy poll iteration does 1/this of maintain_budget (plus one unit); an idle one all of it. */
+#define DPC_MAINTAIN_BUSY_DIV 16u
 
 /**
  * One worker: one lcore, one RX/TX queue pair, one table partition.

@@ -9,7 +9,8 @@
  *      burst (hash, prefetch bucket lines), stage 2: dpc_handler_process();
  *   3. drain this worker's ring (bounded), the same two stages;
  *   4. one rte_eth_tx_burst per DPC_TX_BUF frames, retried tx_retries times;
- *   5. dpc_store_maintain(budget), one QSBR quiescent state;
+ *   5. dpc_store_maintain(budget: maintain_budget when idle, 1/16 of it
+ *      when busy), one QSBR quiescent state;
  *   6. idle back-off: after DPC_IDLE_POLLS iterations in a row that found
  *      nothing (no frame, nothing in the ring; TX is always flushed by
  *      then), sleep idle_sleep_us per further empty iteration, offline
@@ -373,15 +374,20 @@ int dpc_worker_main(void *arg)
 
 	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
 		uint64_t t0 = rte_rdtsc(), t1;
-		unsigned n, busy;
+		unsigned n, busy, budget;
 
 		n = rte_eth_rx_burst(w->port_id, w->queue_id, pkts, DPC_BURST);
 		if (n > 0)
 			rx_burst(w, pkts, n);
 		busy = n + ring_drain(w);
 		tx_flush(w);
-		dpc_store_maintain(w->h.cache, w->h.part,
-				   __atomic_load_n(&w->cfg->maintain_budget, __ATOMIC_RELAXED));
+		/* Background work (the expiry sweep above all) goes to iterations that
+		 * found nothing; a busy one does 1/DPC_MAINTAIN_BUSY_DIV of it, so that
+		 * it still progresses under saturation. */
+		budget = __atomic_load_n(&w->cfg->maintain_budget, __ATOMIC_RELAXED);
+		if (busy > 0)
+			budget = 1 + budget / DPC_MAINTAIN_BUSY_DIV;
+		dpc_store_maintain(w->h.cache, w->h.part, budget);
 		/* Item views handed out in this iteration are dead now: let reclamation proceed. */
 		urcu_qsbr_quiescent_state();
 		t1 = rte_rdtsc();

@@ -58,7 +58,7 @@ enum dpc_cfg_type {
 	X(log_level,    DPC_CFG_ENUM,   "info",      0, 0, "error|warning|info|debug", true, \
 	  "Log verbosity") \
 	X(maintain_budget, DPC_CFG_U32, "64",        1, 65536, NULL, true, \
-	  "Units of background work (reclaim, expiry, flush) per poll iteration") \
+	  "Units of background work (reclaim, expiry, flush) per idle poll iteration (busy: 1/16)") \
 	X(tx_retries,   DPC_CFG_U32,    "8",         0, 1024, NULL, true, \
 	  "Times a refused TX burst is retried before its frames are dropped and counted") \
 	X(ring_size,    DPC_CFG_U32,    "4096",      64, 65536, NULL, false, \
