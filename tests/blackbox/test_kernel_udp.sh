@@ -18,9 +18,14 @@ case $pmd in
 af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
 *) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
 esac
-bb_start_dpcached "$vdev"
+bb_start_dpcached "$vdev" ${BB_DPC_FLAGS:-}
 
 cli=("$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" -t 2000)
+# drops: the non-zero drop counters, for the log (lost datagrams show up here)
+drops() {
+	bb_log "drop counters: $(bb_cli_ns "$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" stats |
+		awk '$1 ~ /^drop_/ && $2 != 0 {printf "%s=%s ", $1, $2}')"
+}
 # dpcache-cli: exit codes are part of its contract
 bb_cli_ns "${cli[@]}" set bb:cli hello >/dev/null || bb_fail "dpcache-cli set"
 v=$(bb_cli_ns "${cli[@]}" get bb:cli) || bb_fail "dpcache-cli get (status $?)"
@@ -38,7 +43,8 @@ bb_cli_ns "${cli[@]}" -r 0 -t 300 -s "$BB_ADDR:$((BB_PORT + 1))" version >/dev/n
 [ $? -eq 2 ] || bb_fail "dpcache-cli to a port nobody serves must time out with exit 2"
 
 bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
-	bb_fail "kernel_udp.py"
+	{ drops; bb_diag; bb_fail "kernel_udp.py"; }
+drops
 [ "$(bb_stat drop_udp_port)" -ge 1 ] || bb_fail "the datagram to an unserved port was not counted"
 # The idle back-off (idle_sleep_us, default on) slept while the client waited (e.g. the TTL test).
 [ "$(bb_stat idle_sleeps)" -ge 1 ] || bb_fail "the idle worker never backed off (idle_sleeps=0)"
@@ -55,7 +61,8 @@ esac
 if [ "$vdev2" != "$vdev" ]; then
 	BB_LCORES=$BB_TWO_LCORES bb_start_dpcached "$vdev2" --workers 2
 	bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
-		bb_fail "kernel_udp.py with two workers"
+		{ drops; bb_diag; bb_fail "kernel_udp.py with two workers"; }
+	drops
 	fwd=$(bb_stat forwarded_out)
 	[ "${fwd:-0}" -ge 1 ] || bb_fail "two workers: no write was forwarded to its owner (forwarded_out=$fwd)"
 	[ "$(bb_stat forwarded_in)" = "$fwd" ] || bb_fail "forwarded_in != forwarded_out"
