@@ -21,10 +21,13 @@ esac
 bb_start_dpcached "$vdev" ${BB_DPC_FLAGS:-}
 
 cli=("$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" -t 2000)
-# drops: the non-zero drop counters, for the log (lost datagrams show up here)
+# drops: the packet and non-zero drop counters, for the log (lost datagrams show up
+# here); over the control channel, which works when the port does not
 drops() {
-	bb_log "drop counters: $(bb_cli_ns "$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" stats |
-		awk '$1 ~ /^drop_/ && $2 != 0 {printf "%s=%s ", $1, $2}')"
+	bb_log "counters: $(timeout 20 "$DPC_BIN/dpcachectl" --name "$BB_PREFIX" stats --json |
+		python3 -c 'import json, sys; t = json.load(sys.stdin)["total"]
+print(" ".join("%s=%d" % (k, v) for k, v in t.items() if v and (k.startswith("drop_") or
+      k in ("rx_packets", "tx_packets", "resp_datagrams", "idle_sleeps"))))')"
 }
 # dpcache-cli: exit codes are part of its contract
 bb_cli_ns "${cli[@]}" set bb:cli hello >/dev/null || bb_fail "dpcache-cli set"
