@@ -67,6 +67,7 @@ struct bench_cfg {
 	uint8_t dst_mac[6];
 	bool udp_csum;             /**< compute UDP checksums (else 0, allowed in IPv4) */
 	unsigned nb_mbufs;
+	unsigned queues;           /**< queue pairs opened and polled (0: the --steer count, or 1) */
 	/* reflect */
 	uint16_t reflect_port;     /**< first UDP port answered */
 	double reflect_s;          /**< 0 = until SIGINT/SIGTERM */

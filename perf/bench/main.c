@@ -140,6 +140,10 @@ void bench_usage(FILE *out)
 "  --port-id N (0)  --src-ip A (198.18.0.2)  --src-port P (40000)  --dst-mac M (else ARP)\n"
 "  --udp-csum (compute UDP checksums; default 0 = none, valid in IPv4)\n"
 "  --mbufs N             mbuf pool size (default: 2048 per queue pair + 1024, as 2^k - 1)\n"
+"  --queues N            queue pairs to open and poll (default: --steer N, else 1).  A server\n"
+"                        with N workers over memif answers on N queues (a write forwarded to\n"
+"                        its owner is answered on the owner's queue): without --steer, give\n"
+"                        --queues N or those answers are never seen\n"
 "reflect:\n"
 "  --reflect-port P (11211; with --steer N: P..P+N-1)  --reflect-seconds S (0 = until signal)\n"
 "check:\n"
@@ -262,6 +266,7 @@ enum {
 	O_OUTSTANDING, O_RATE, O_WARMUP, O_DURATION, O_PREFILL, O_PREFILL_BATCH, O_STEER,
 	O_TIMEOUT, O_SEED, O_JSON, O_LABEL, O_QUIET, O_CHECK, O_NO_BIG, O_REFLECT, O_REFLECT_PORT,
 	O_REFLECT_SECONDS, O_PORT_ID, O_SRC_IP, O_SRC_PORT, O_DST_MAC, O_UDP_CSUM, O_MBUFS, O_HELP, O_DRY_RUN,
+	O_QUEUES,
 };
 
 static const struct option long_opts[] = {
@@ -297,6 +302,7 @@ static const struct option long_opts[] = {
 	{ "dst-mac", required_argument, NULL, O_DST_MAC },
 	{ "udp-csum", no_argument, NULL, O_UDP_CSUM },
 	{ "mbufs", required_argument, NULL, O_MBUFS },
+	{ "queues", required_argument, NULL, O_QUEUES },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -457,6 +463,10 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 			if (parse_uint(a, 1023, 1u << 24, &c->nb_mbufs) < 0)
 				return bad("--mbufs", a, "1023 .. 16M");
 			break;
+		case O_QUEUES:
+			if (parse_uint(a, 1, BENCH_MAX_STEER, &c->queues) < 0)
+				return bad("--queues", a, "1 .. 64");
+			break;
 		case O_HELP:
 			return 1;
 		default:
@@ -471,6 +481,8 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 		c->outstanding = c->rate > 0 ? 4096 : 64;
 	if (c->dry_run && (c->steer > 1 || c->nservers > 1 || c->mode == BENCH_MODE_REFLECT))
 		return bad("--dry-run", "", "one server, no --steer, not with --reflect");
+	if (c->queues && c->steer > c->queues)
+		return bad("--queues", "", "at least the --steer count (partition p leaves on queue p)");
 	if (c->steer > 1 && c->transport == BENCH_TP_DPDK && c->nservers > 1)
 		return bad("--steer", "", "with a DPDK port, steering takes one server");
 	/* every request is one datagram of at most DPC_UDP_MAX_PAYLOAD bytes */

@@ -485,7 +485,7 @@ struct bench_tp *bench_tp_dpdk_open_peer(struct bench_cfg *c, struct bench_refle
 	t->udp_csum = c->udp_csum;
 	t->nservers = c->nservers;
 	t->nparts = c->steer > 1 ? c->steer : 1;
-	t->nq = (uint16_t)t->nparts;
+	t->nq = (uint16_t)(c->queues ? c->queues : t->nparts);
 	t->tmpl = calloc((size_t)t->nservers * t->nparts, HDRS);
 	t->tmpl_sum = calloc((size_t)t->nservers * t->nparts, sizeof(*t->tmpl_sum));
 	if (!t->tmpl || !t->tmpl_sum)
