@@ -75,8 +75,12 @@ perf_stop() {
 }
 
 perf_cleanup() {
-	local rc=$?
+	local rc=$? d
 	perf_stop
+	# EAL runtime directories of this run's processes (their names carry our PID)
+	for d in /var/run/dpdk/dpcperf-{cli,srv,refl,dry}"${PERF_ID:-none}"; do
+		[ -d "$d" ] && rm -rf "$d"
+	done
 	if [ -n "${PERF_TMP:-}" ]; then
 		if [ -n "${PERF_KEEP:-}" ]; then perf_log "logs kept in $PERF_TMP"; else rm -rf "$PERF_TMP"; fi
 	fi
