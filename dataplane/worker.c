@@ -6,7 +6,9 @@
  *      memcached datagrams: check the frame header, route (here, or the
  *      owner's ring for writes to another partition);
  *   2. stage 1: dpc_handler_prefetch() for every local datagram of the
- *      burst (hash, prefetch bucket lines), stage 2: dpc_handler_process();
+ *      burst (hash, prefetch bucket lines), stage 2:
+ *      dpc_handler_prefetch_item() (prefetch the matching items), stage 3:
+ *      dpc_handler_process();
  *   3. drain this worker's ring (bounded), the same two stages;
  *   4. one rte_eth_tx_burst per DPC_TX_BUF frames, retried tx_retries times;
  *   5. dpc_store_maintain(budget: maintain_budget when idle, 1/16 of it
@@ -290,7 +292,15 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 		dpc_handler_prefetch(&w->h, p + DPC_UDP_FRAME_LEN,
 				     (size_t)linfo[i].payload_len - DPC_UDP_FRAME_LEN);
 	}
-	/* ... stage 2: answer them while those lines arrive. */
+	/* ... stage 2: with the buckets arriving, prefetch the items they point to
+	 * (one DRAM miss per GET otherwise, taken one datagram at a time) ... */
+	for (unsigned i = 0; i < nl; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(local[i], const uint8_t *) + linfo[i].payload_off;
+
+		dpc_handler_prefetch_item(&w->h, p + DPC_UDP_FRAME_LEN,
+					  (size_t)linfo[i].payload_len - DPC_UDP_FRAME_LEN);
+	}
+	/* ... stage 3: answer them while those lines arrive. */
 	for (unsigned i = 0; i < nl; i++)
 		process_one(w, local[i], &linfo[i]);
 	if (nl > 0)

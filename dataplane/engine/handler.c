@@ -882,12 +882,30 @@ int dpc_handler_route(const struct dpc_handler *h, const uint8_t *payload, size_
 	return DPC_ROUTE_HERE;
 }
 
-void dpc_handler_prefetch(const struct dpc_handler *h, const uint8_t *payload, size_t len)
+/* Hash of a binary datagram's first key, for the prefetch stages; false if it has none. */
+static inline bool first_key_hash(const uint8_t *payload, size_t len, uint64_t *hash)
 {
 	if (len < DPC_MC_HDR_LEN || payload[0] != DPC_MC_REQ_MAGIC)
-		return;
+		return false;
 	unsigned keylen = (unsigned)(payload[2] << 8 | payload[3]), extlen = payload[4];
 	if (keylen == 0 || keylen > DPC_KEY_MAX || DPC_MC_HDR_LEN + extlen + keylen > len)
-		return;
-	dpc_cache_prefetch(h->cache, dpc_hash(payload + DPC_MC_HDR_LEN + extlen, keylen));
+		return false;
+	*hash = dpc_hash(payload + DPC_MC_HDR_LEN + extlen, keylen);
+	return true;
+}
+
+void dpc_handler_prefetch(const struct dpc_handler *h, const uint8_t *payload, size_t len)
+{
+	uint64_t hash;
+
+	if (first_key_hash(payload, len, &hash))
+		dpc_cache_prefetch(h->cache, hash);
+}
+
+void dpc_handler_prefetch_item(const struct dpc_handler *h, const uint8_t *payload, size_t len)
+{
+	uint64_t hash;
+
+	if (first_key_hash(payload, len, &hash))
+		dpc_cache_prefetch_item(h->cache, hash);
 }

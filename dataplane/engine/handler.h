@@ -61,4 +61,11 @@ int dpc_handler_process(struct dpc_handler *h, const uint8_t *payload, size_t le
 /** Stage-1 helper for batching across a burst: hash the first key and prefetch its bucket. */
 void dpc_handler_prefetch(const struct dpc_handler *h, const uint8_t *payload, size_t len);
 
+/**
+ * Stage-2 helper, after dpc_handler_prefetch() on the whole burst: prefetch
+ * the item of the first key (dpc_cache_prefetch_item()), so that the item
+ * misses of a burst overlap instead of being taken one datagram at a time.
+ */
+void dpc_handler_prefetch_item(const struct dpc_handler *h, const uint8_t *payload, size_t len);
+
 #endif /* DPCACHE_HANDLER_H */

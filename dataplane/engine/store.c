@@ -334,6 +334,33 @@ void dpc_cache_prefetch(const struct dpc_cache *c, uint64_t hash)
 	dpc_prefetch0(&p->tbl.b[i1]);
 }
 
+void dpc_cache_prefetch_item(const struct dpc_cache *c, uint64_t hash)
+{
+	const struct dpc_part *p = part_of(c, hash);
+	const struct dpc_table *t = &p->tbl;
+	uint16_t tag = dpc_table_tag(hash);
+	uint32_t i1 = dpc_table_b1(t, hash);
+	const struct dpc_bucket *b1 = &t->b[i1];
+	uint32_t m = tag_filter(b1, tag);
+
+	if (m == 0) {
+		dpc_prefetch0(&t->b[dpc_table_alt(t, i1, tag)]);
+		return;
+	}
+	/* Relaxed: a hint; part_get() re-reads the slot with acquire before use. */
+	uint64_t s = atomic_load_explicit(&b1->slot[((unsigned)__builtin_ctz(m) - 7u) >> 2],
+					  memory_order_relaxed);
+	uint64_t pos = dpc_slot_ref(s) << 2;
+
+	if (pos >= valid_from(p)) {
+		const uint8_t *it = (const uint8_t *)item_at(p, pos);
+
+		/* Header, key and a short value span two lines in most cases. */
+		dpc_prefetch0(it);
+		dpc_prefetch0(it + DPC_CACHE_LINE);
+	}
+}
+
 enum dpc_status dpc_cache_get(const struct dpc_cache *c, const struct dpc_key *k,
 			      struct dpc_item_view *out)
 {

@@ -132,6 +132,15 @@ uint32_t dpc_cache_abs_exptime(const struct dpc_cache *c, uint32_t exptime);
 void dpc_cache_prefetch(const struct dpc_cache *c, uint64_t hash);
 
 /**
+ * Stage 2 of a pipeline across a burst: with the primary bucket of @p hash
+ * already prefetched (dpc_cache_prefetch()), prefetch the item its first
+ * tag match refers to (two lines), or the second bucket if no tag matches.
+ * A hint only: it reads the bucket without the version protocol, so a
+ * concurrent change costs a useless prefetch, never a wrong answer.
+ */
+void dpc_cache_prefetch_item(const struct dpc_cache *c, uint64_t hash);
+
+/**
  * Look up one key.  DPC_OK with @p out filled, or DPC_NOT_FOUND (absent,
  * expired or flushed).  Marks the item as recently used for eviction.
  */
