@@ -31,9 +31,10 @@ run_bench() {
 	bb_log "bench $label: $(grep -cE '\bPASS\b' "$out") PASS lines, $(grep -cE '\bFAIL\b' "$out") FAIL lines"
 }
 
-# check_load JSON: a load run that completed requests without any error
+# check_load JSON [BENCH_OUTPUT]: a load run that completed requests without any error
 check_load() {
-	python3 - "$1" <<'PY' || bb_fail "load run results"
+	python3 - "$1" <<'PY' || { [ -n "${2:-}" ] && grep -v '^EAL\|^TELEMETRY' "$2" | tail -n 20 >&2
+		bb_fail "load run results"; }
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 e = r["errors"]
@@ -59,7 +60,7 @@ phase() { # phase WORKERS LCORES [bench flags]
 		{ grep -E '\bFAIL\b' "$BB_TMP/bench-check-w$workers.out" >&2; bb_fail "conformance FAIL"; }
 	run_bench "load-w$workers" 100 --keys 5000 --value-size 100 --prefill --warmup 1 --duration 2 \
 		--outstanding 32 --quiet --json "$BB_TMP/load-w$workers.json" "$@"
-	check_load "$BB_TMP/load-w$workers.json"
+	check_load "$BB_TMP/load-w$workers.json" "$BB_TMP/bench-load-w$workers.out"
 	if [ -x "$DPC_BIN/dpcachectl" ]; then
 		"$DPC_BIN/dpcachectl" --name "$BB_PREFIX" stats --json >"$BB_TMP/stats-w$workers.json" ||
 			bb_fail "dpcachectl stats"
