@@ -31,10 +31,14 @@ run_bench() {
 	bb_log "bench $label: $(grep -cE '\bPASS\b' "$out") PASS lines, $(grep -cE '\bFAIL\b' "$out") FAIL lines"
 }
 
+load_fail() { # load_fail [BENCH_OUTPUT]
+	[ -n "$1" ] && grep -v '^EAL\|^TELEMETRY' "$1" | tail -n 20 >&2
+	bb_fail "load run results"
+}
+
 # check_load JSON [BENCH_OUTPUT]: a load run that completed requests without any error
 check_load() {
-	python3 - "$1" <<'PY' || { [ -n "${2:-}" ] && grep -v '^EAL\|^TELEMETRY' "$2" | tail -n 20 >&2
-		bb_fail "load run results"; }
+	python3 - "$1" <<'PY' || { load_fail "${2:-}"; }
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 e = r["errors"]
