@@ -266,13 +266,6 @@ static inline uint32_t tag_filter(const struct dpc_bucket *bk, uint16_t tag)
 #endif
 }
 
-/* Both buckets' filters in one mask: b1 in bits 0..31, b2 in bits 32..63. */
-static inline uint64_t tag_filter2(const struct dpc_bucket *b1, const struct dpc_bucket *b2,
-				   uint16_t tag)
-{
-	return tag_filter(b1, tag) | (uint64_t)tag_filter(b2, tag) << 32;
-}
-
 /*
  * The position a selected filter bit refers to, or 0 if that slot does not
  * hold @p tag (any more) or refers below @p from (retired, flushed; also
@@ -295,26 +288,43 @@ static enum dpc_status part_get(struct dpc_part *p, const struct dpc_key *k, uin
 	const struct dpc_table *t = &p->tbl;
 	uint16_t tag = dpc_table_tag(k->hash);
 	uint32_t i1 = dpc_table_b1(t, k->hash);
-	uint32_t i2 = dpc_table_alt(t, i1, tag);
-	const struct dpc_bucket *b1 = &t->b[i1], *b2 = &t->b[i2];
+	const struct dpc_bucket *b1 = &t->b[i1], *b2 = NULL;
 
 	check_flush(p, now);
 	for (;;) {
-		/* Acquire: the slot loads below are not hoisted above these. */
+		/* Primary bucket first (about 90 % of keys live there): the second
+		 * bucket's line is touched only on a miss in the first, as in
+		 * dpc_cache_get_bulk().  Acquire: the slot loads below are not
+		 * hoisted above the version load. */
 		uint32_t v1 = atomic_load_explicit(&b1->ver, memory_order_acquire);
-		uint32_t v2 = atomic_load_explicit(&b2->ver, memory_order_acquire);
 
-		if ((v1 | v2) & 1u) {   /* a cuckoo move is in progress */
+		if (v1 & 1u) {   /* a cuckoo move is in progress */
 			cpu_relax();
 			continue;
 		}
 		uint64_t from = valid_from(p);
 
-		for (uint64_t m = tag_filter2(b1, b2, tag); m != 0; m &= m - 1) {
-			uint64_t pos = cand_pos(b1, b2, (unsigned)__builtin_ctzll(m), tag, from);
+		for (uint32_t m = tag_filter(b1, tag); m != 0; m &= m - 1) {
+			uint64_t pos = cand_pos(b1, b1, (unsigned)__builtin_ctz(m), tag, from);
 
 			if (pos != 0 && try_item(p, pos, k, now, out))
 				return DPC_OK;   /* a hit is validated by the full key */
+		}
+		if (b2 == NULL)
+			b2 = &t->b[dpc_table_alt(t, i1, tag)];
+		/* Loaded after b1 was scanned: a move between b1 and b2 at any time
+		 * since v1 was loaded changes b1's version, caught below. */
+		uint32_t v2 = atomic_load_explicit(&b2->ver, memory_order_acquire);
+
+		if (v2 & 1u) {
+			cpu_relax();
+			continue;
+		}
+		for (uint32_t m = b2 == b1 ? 0 : tag_filter(b2, tag); m != 0; m &= m - 1) {
+			uint64_t pos = cand_pos(b1, b2, 32u + (unsigned)__builtin_ctz(m), tag, from);
+
+			if (pos != 0 && try_item(p, pos, k, now, out))
+				return DPC_OK;
 		}
 		/* Fence: orders the slot loads before the version re-check; pairs
 		 * with the release fence in move_entry() (table.c).  A miss is
