@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpcache/byteorder.h"
 #include "dpcache/proto.h"
 
 #define EXIT_OK 0
@@ -294,34 +295,6 @@ static void put_req(struct req *r, uint8_t op, const void *ext, uint8_t extlen, 
 	r->len += vlen;
 }
 
-static void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void be64(uint8_t *p, uint64_t v)
-{
-	be32(p, (uint32_t)(v >> 32));
-	be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t rd_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t rd_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static const char *status_name(uint16_t s)
 {
 	switch (s) {
@@ -472,8 +445,8 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 		}
 		if (val == NULL)
 			return EXIT_ERR;
-		be32(ext, o->flags);
-		be32(ext + 4, o->exptime);
+		dpc_put_be32(ext, o->flags);
+		dpc_put_be32(ext + 4, o->exptime);
 		put_req(&r, cmd->op, ext, (cmd->op == DPC_OP_APPEND || cmd->op == DPC_OP_PREPEND) ? 0 : 8,
 			key, val, vlen, o->cas);
 		break;
@@ -491,9 +464,9 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 		}
 		if (argc >= 3)
 			t = o->exptime;
-		be64(ext, a);
-		be64(ext + 8, b);
-		be32(ext + 16, t);
+		dpc_put_be64(ext, a);
+		dpc_put_be64(ext + 8, b);
+		dpc_put_be32(ext + 16, t);
 		put_req(&r, cmd->op, ext, 20, key, NULL, 0, o->cas);
 		break;
 	case DPC_OP_TOUCH: case DPC_OP_GAT:
@@ -501,7 +474,7 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 			fprintf(stderr, "dpcache-cli: EXPTIME is an unsigned 32-bit number\n");
 			return EXIT_ERR;
 		}
-		be32(ext, t);
+		dpc_put_be32(ext, t);
 		put_req(&r, cmd->op, ext, 4, key, NULL, 0, 0);
 		break;
 	case DPC_OP_FLUSH:
@@ -510,7 +483,7 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 			fprintf(stderr, "dpcache-cli: DELAY is an unsigned 32-bit number\n");
 			return EXIT_ERR;
 		}
-		be32(ext, t);
+		dpc_put_be32(ext, t);
 		put_req(&r, DPC_OP_FLUSH, ext, argc == 1 ? 4 : 0, NULL, NULL, 0, 0);
 		break;
 	case DPC_OP_STAT:
@@ -549,7 +522,7 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 		if (o->verbose)
 			fprintf(stderr, "%s: status 0x%04x (%s), flags %" PRIu32 ", cas %" PRIu64 "\n",
 				dpc_mc_op_name(res.opcode), res.status, status_name(res.status),
-				res.extlen >= 4 ? rd_be32(res.extras) : 0, res.cas);
+				res.extlen >= 4 ? dpc_get_be32(res.extras) : 0, res.cas);
 		if (res.opcode == DPC_OP_NOOP || (res.opcode == DPC_OP_STAT && res.keylen == 0)) {
 			saw_end = true;
 			break;
@@ -582,7 +555,7 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 		case DPC_OP_INCREMENT:
 		case DPC_OP_DECREMENT:
 			if (res.vlen == 8)
-				printf("%" PRIu64 "\n", rd_be64(res.value));
+				printf("%" PRIu64 "\n", dpc_get_be64(res.value));
 			break;
 		case DPC_OP_STAT:
 			printf("%.*s %.*s\n", (int)res.keylen, res.key, (int)res.vlen, res.value);

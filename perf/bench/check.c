@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dpcache/byteorder.h"
 #include "bench.h"
 #include "dpcache/hash.h"
 
@@ -102,42 +103,14 @@ static uint32_t req_add(struct chk *c, uint8_t op, const void *ext, uint8_t extl
 	return opaque;
 }
 
-static void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void be64(uint8_t *p, uint64_t v)
-{
-	be32(p, (uint32_t)(v >> 32));
-	be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* SET-family extras: flags, exptime */
 static uint32_t add_store(struct chk *c, uint8_t op, const char *key, const void *val, uint32_t vlen,
 			  uint32_t flags, uint32_t exptime, uint64_t cas)
 {
 	uint8_t ext[8];
 
-	be32(ext, flags);
-	be32(ext + 4, exptime);
+	dpc_put_be32(ext, flags);
+	dpc_put_be32(ext + 4, exptime);
 	return req_add(c, op, ext, 8, key, val, vlen, cas);
 }
 
@@ -146,9 +119,9 @@ static uint32_t add_arith(struct chk *c, uint8_t op, const char *key, uint64_t d
 {
 	uint8_t ext[20];
 
-	be64(ext, delta);
-	be64(ext + 8, initial);
-	be32(ext + 16, exptime);
+	dpc_put_be64(ext, delta);
+	dpc_put_be64(ext + 8, initial);
+	dpc_put_be32(ext + 16, exptime);
 	return req_add(c, op, ext, 20, key, NULL, 0, 0);
 }
 
@@ -156,7 +129,7 @@ static uint32_t add_exptime(struct chk *c, uint8_t op, const char *key, uint32_t
 {
 	uint8_t ext[4];
 
-	be32(ext, exptime);
+	dpc_put_be32(ext, exptime);
 	return req_add(c, op, ext, 4, key, NULL, 0, 0);
 }
 
@@ -360,9 +333,9 @@ static void expect_get(struct chk *c, const char *name, const char *key, const v
 	r = simple(c, name, key, DPC_OP_GET, o, DPC_MC_OK);
 	if (!r)
 		return;
-	if (r->extlen != 4 || get_be32(r->extras) != flags || r->keylen != 0) {
+	if (r->extlen != 4 || dpc_get_be32(r->extras) != flags || r->keylen != 0) {
 		report(c, false, name, "extras %u/flags 0x%08x (want 0x%08x), keylen %u", r->extlen,
-		       r->extlen == 4 ? get_be32(r->extras) : 0, flags, r->keylen);
+		       r->extlen == 4 ? dpc_get_be32(r->extras) : 0, flags, r->keylen);
 		return;
 	}
 	if (!same_value(r, v, vlen)) {
@@ -425,9 +398,9 @@ static void expect_arith(struct chk *c, const char *name, uint8_t op, const char
 	r = simple(c, name, key, op, o, st);
 	if (!r)
 		return;
-	if (st == DPC_MC_OK && (r->vlen != 8 || get_be64(r->value) != want)) {
+	if (st == DPC_MC_OK && (r->vlen != 8 || dpc_get_be64(r->value) != want)) {
 		report(c, false, name, "value %llu (%u bytes), expected %llu",
-		       r->vlen == 8 ? (unsigned long long)get_be64(r->value) : 0ull, r->vlen,
+		       r->vlen == 8 ? (unsigned long long)dpc_get_be64(r->value) : 0ull, r->vlen,
 		       (unsigned long long)want);
 		return;
 	}
@@ -573,7 +546,7 @@ static void check_basic(struct chk *c)
 	o = add_exptime(c, DPC_OP_GAT, k2, 3600);
 	r = simple(c, "gat", k2, DPC_OP_GAT, o, DPC_MC_OK);
 	if (r)
-		report(c, same_value(r, "two", 3) && r->extlen == 4 && get_be32(r->extras) == 2, "gat",
+		report(c, same_value(r, "two", 3) && r->extlen == 4 && dpc_get_be32(r->extras) == 2, "gat",
 		       "value and flags");
 	req_reset(c);
 	o = add_exptime(c, DPC_OP_GATK, k2, 3600);
@@ -646,7 +619,7 @@ static void check_multiget(struct chk *c)
 		if (j >= c->nres || r->opcode != DPC_OP_GETKQ || c->res_opaque[j] != op[i] ||
 		    r->status != DPC_MC_OK || r->keylen != strlen(keys[i]) ||
 		    memcmp(r->key, keys[i], r->keylen) != 0 || !same_value(r, val[i], strlen(val[i])) ||
-		    r->extlen != 4 || get_be32(r->extras) != i) {
+		    r->extlen != 4 || dpc_get_be32(r->extras) != i) {
 			report(c, false, "multi-get (getkq x7 + noop)", "response %u (key %u) wrong", j, i);
 			return;
 		}
@@ -736,7 +709,7 @@ static void check_big(struct chk *c, const char *name, size_t size)
 	const struct dpc_mc_res *r = one(c, name, rc, DPC_OP_GET, o);
 	if (!want_status(c, name, r, DPC_MC_OK))
 		return;
-	if (!same_value(r, c->big, size) || r->extlen != 4 || get_be32(r->extras) != 0xb16u) {
+	if (!same_value(r, c->big, size) || r->extlen != 4 || dpc_get_be32(r->extras) != 0xb16u) {
 		report(c, false, name, "value of %u bytes differs from the %zu written", r->vlen, size);
 		return;
 	}
