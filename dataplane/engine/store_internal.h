@@ -90,6 +90,8 @@ struct dpc_part {
 	uint64_t last_retire;
 	uint64_t poisoned;                /* debug: reclaimed memory poisoned below this */
 	uint32_t sweep;                   /* maintain(): next bucket to sweep */
+	bool has_ttl;                     /* an item with an expiry was ever written: only then
+					   * does sweep() read item headers */
 
 	struct dpc_part_ctrs ctr dpc_cache_aligned;
 };
