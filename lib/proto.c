@@ -16,23 +16,8 @@
  */
 #include <string.h>
 
+#include "dpcache/byteorder.h"
 #include "dpcache/proto.h"
-
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static inline uint64_t rd64(const uint8_t *p) { return ((uint64_t)rd32(p) << 32) | rd32(p + 4); }
-static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static inline void wr64(uint8_t *p, uint64_t v) { wr32(p, (uint32_t)(v >> 32)); wr32(p + 4, (uint32_t)v); }
 
 /* ---- UDP frame header ----------------------------------------------------- */
 
@@ -40,19 +25,19 @@ int dpc_frame_decode(const uint8_t *buf, size_t len, struct dpc_udp_frame *f)
 {
 	if (dpc_unlikely(buf == NULL || f == NULL || len < DPC_UDP_FRAME_LEN))
 		return -EINVAL;
-	f->req_id = rd16(buf);
-	f->seq = rd16(buf + 2);
-	f->total = rd16(buf + 4);
-	f->reserved = rd16(buf + 6);
+	f->req_id = dpc_get_be16(buf);
+	f->seq = dpc_get_be16(buf + 2);
+	f->total = dpc_get_be16(buf + 4);
+	f->reserved = dpc_get_be16(buf + 6);
 	return 0;
 }
 
 void dpc_frame_encode(uint8_t *buf, const struct dpc_udp_frame *f)
 {
-	wr16(buf, f->req_id);
-	wr16(buf + 2, f->seq);
-	wr16(buf + 4, f->total);
-	wr16(buf + 6, f->reserved);
+	dpc_put_be16(buf, f->req_id);
+	dpc_put_be16(buf + 2, f->seq);
+	dpc_put_be16(buf + 4, f->total);
+	dpc_put_be16(buf + 6, f->reserved);
 }
 
 /* ---- opcode tables -------------------------------------------------------- */
@@ -198,23 +183,23 @@ int dpc_mc_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc_
 	if (dpc_unlikely(buf[0] != DPC_MC_REQ_MAGIC))
 		return DPC_MC_PARSE_BAD_MAGIC;
 
-	uint32_t bodylen = rd32(buf + 8);
+	uint32_t bodylen = dpc_get_be32(buf + 8);
 	/* the whole request must be in this datagram before anything else is read */
 	if (dpc_unlikely(bodylen > len - DPC_MC_HDR_LEN || bodylen > INT32_MAX - DPC_MC_HDR_LEN))
 		return DPC_MC_PARSE_TRUNCATED;
 
 	uint8_t op = buf[1];
 	uint16_t t = op_table[op];
-	unsigned keylen = rd16(buf + 2);
+	unsigned keylen = dpc_get_be16(buf + 2);
 	unsigned extlen = buf[4];
 
 	req->opcode = op;
 	req->base = (uint8_t)t;
 	req->quiet = (t & F_QUIET) != 0;
-	req->vbucket = rd16(buf + 6);
+	req->vbucket = dpc_get_be16(buf + 6);
 	req->bodylen = bodylen;
 	memcpy(&req->opaque, buf + 12, 4);
-	req->cas = rd64(buf + 16);
+	req->cas = dpc_get_be64(buf + 16);
 	req->flags = 0;
 	req->exptime = 0;
 	req->delta = 0;
@@ -251,24 +236,24 @@ int dpc_mc_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc_
 
 		switch (req->base) {
 		case DPC_OP_SET: case DPC_OP_ADD: case DPC_OP_REPLACE:
-			req->flags = rd32(x);
-			req->exptime = rd32(x + 4);
+			req->flags = dpc_get_be32(x);
+			req->exptime = dpc_get_be32(x + 4);
 			/* fall through */
 		case DPC_OP_APPEND: case DPC_OP_PREPEND:
 			if (req->vlen > max_value)
 				req->error = DPC_MC_E2BIG;
 			break;
 		case DPC_OP_INCREMENT: case DPC_OP_DECREMENT:
-			req->delta = rd64(x);
-			req->initial = rd64(x + 8);
-			req->exptime = rd32(x + 16);
+			req->delta = dpc_get_be64(x);
+			req->initial = dpc_get_be64(x + 8);
+			req->exptime = dpc_get_be32(x + 16);
 			break;
 		case DPC_OP_TOUCH: case DPC_OP_GAT: case DPC_OP_GATK:
-			req->exptime = rd32(x);
+			req->exptime = dpc_get_be32(x);
 			break;
 		case DPC_OP_FLUSH:
 			if (extlen == 4)
-				req->exptime = rd32(x);
+				req->exptime = dpc_get_be32(x);
 			break;
 		default:
 			break;
@@ -282,13 +267,13 @@ void dpc_mc_encode_res_hdr(uint8_t *out, const struct dpc_mc_req *req, uint16_t 
 {
 	out[0] = DPC_MC_RES_MAGIC;
 	out[1] = req->opcode;
-	wr16(out + 2, keylen);
+	dpc_put_be16(out + 2, keylen);
 	out[4] = extlen;
 	out[5] = 0;
-	wr16(out + 6, status);
-	wr32(out + 8, (uint32_t)extlen + keylen + vlen);
+	dpc_put_be16(out + 6, status);
+	dpc_put_be32(out + 8, (uint32_t)extlen + keylen + vlen);
 	memcpy(out + 12, &req->opaque, 4);
-	wr64(out + 16, cas);
+	dpc_put_be64(out + 16, cas);
 }
 
 void dpc_mc_encode_req_hdr(uint8_t *out, uint8_t opcode, uint8_t extlen, uint16_t keylen,
@@ -296,13 +281,13 @@ void dpc_mc_encode_req_hdr(uint8_t *out, uint8_t opcode, uint8_t extlen, uint16_
 {
 	out[0] = DPC_MC_REQ_MAGIC;
 	out[1] = opcode;
-	wr16(out + 2, keylen);
+	dpc_put_be16(out + 2, keylen);
 	out[4] = extlen;
 	out[5] = 0;
-	wr16(out + 6, 0);
-	wr32(out + 8, (uint32_t)extlen + keylen + vlen);
+	dpc_put_be16(out + 6, 0);
+	dpc_put_be32(out + 8, (uint32_t)extlen + keylen + vlen);
 	memcpy(out + 12, &opaque, 4);
-	wr64(out + 16, cas);
+	dpc_put_be64(out + 16, cas);
 }
 
 int dpc_mc_parse_res(const uint8_t *buf, size_t len, struct dpc_mc_res *res)
@@ -312,18 +297,18 @@ int dpc_mc_parse_res(const uint8_t *buf, size_t len, struct dpc_mc_res *res)
 		return DPC_MC_PARSE_TRUNCATED;
 	if (buf[0] != DPC_MC_RES_MAGIC)
 		return DPC_MC_PARSE_BAD_MAGIC;
-	uint32_t bodylen = rd32(buf + 8);
-	unsigned keylen = rd16(buf + 2), extlen = buf[4];
+	uint32_t bodylen = dpc_get_be32(buf + 8);
+	unsigned keylen = dpc_get_be16(buf + 2), extlen = buf[4];
 	if (bodylen > len - DPC_MC_HDR_LEN || bodylen > INT32_MAX - DPC_MC_HDR_LEN ||
 	    (uint64_t)keylen + extlen > bodylen)
 		return DPC_MC_PARSE_TRUNCATED;
 	res->opcode = buf[1];
 	res->extlen = (uint8_t)extlen;
 	res->keylen = (uint16_t)keylen;
-	res->status = rd16(buf + 6);
+	res->status = dpc_get_be16(buf + 6);
 	res->bodylen = bodylen;
 	memcpy(&res->opaque, buf + 12, 4);
-	res->cas = rd64(buf + 16);
+	res->cas = dpc_get_be64(buf + 16);
 	res->extras = buf + DPC_MC_HDR_LEN;
 	res->key = res->extras + extlen;
 	res->value = res->key + keylen;

@@ -22,31 +22,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dpcache/byteorder.h"
 #include "dpcache/hash.h"
 #include "dpcache/textproto.h"
 #include "handler.h"
 
 #define DEFAULT_VERSION "1.6.21-dpcache"
 #define MC_REL_MAX 2592000u   /* memcached: larger exptimes are absolute */
-
-static inline void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void be64(uint8_t *p, uint64_t v)
-{
-	be32(p, (uint32_t)(v >> 32));
-	be32(p + 4, (uint32_t)v);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 /* memcached's write_bin_error() texts */
 static const char *status_text(uint16_t st)
@@ -128,7 +110,7 @@ static inline int put_item(const struct dpc_mc_req *req, const struct dpc_item_v
 	}
 	uint32_t vlen = with_value ? v->vlen : 0;
 	dpc_mc_encode_res_hdr(rh.b, req, DPC_MC_OK, 4, (uint16_t)klen, vlen, v->cas);
-	be32(rh.b + DPC_MC_HDR_LEN, v->flags);
+	dpc_put_be32(rh.b + DPC_MC_HDR_LEN, v->flags);
 	memcpy(rh.b + DPC_MC_HDR_LEN + 4, req->key, klen);
 	rc = dpc_wr_put(w, rh.b, DPC_MC_HDR_LEN + 4 + klen);
 	if (rc < 0 || vlen == 0)
@@ -397,7 +379,7 @@ static int do_write(struct dpc_handler *h, const struct dpc_mc_req *req, const s
 				return 0;
 			uint8_t b[DPC_MC_HDR_LEN + 8];
 			dpc_mc_encode_res_hdr(b, req, DPC_MC_OK, 0, 0, 8, cas);
-			be64(b + DPC_MC_HDR_LEN, val);
+			dpc_put_be64(b + DPC_MC_HDR_LEN, val);
 			return dpc_wr_put(w, b, sizeof(b));
 		}
 		break;
@@ -867,7 +849,7 @@ int dpc_handler_route(const struct dpc_handler *h, const uint8_t *payload, size_
 		const uint8_t *p = payload + off;
 		if (p[0] != DPC_MC_REQ_MAGIC)
 			break;
-		uint32_t bodylen = rd32(p + 8);
+		uint32_t bodylen = dpc_get_be32(p + 8);
 		if (bodylen > len - off - DPC_MC_HDR_LEN)
 			break;
 		unsigned keylen = (unsigned)(p[2] << 8 | p[3]), extlen = p[4];

@@ -2,13 +2,24 @@
 /**
  * @file byteorder.h
  * Big-endian (network order) loads and stores on unaligned byte buffers,
- * shared by the codec, the clients and the bench (one definition instead of
- * one per file).  Pure inline functions; thread-safe.
+ * shared by the codec, the handler, the clients and the bench (one
+ * definition instead of one per file).  Pure inline functions; thread-safe.
  */
 #ifndef DPCACHE_BYTEORDER_H
 #define DPCACHE_BYTEORDER_H
 
 #include <stdint.h>
+
+static inline uint16_t dpc_get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void dpc_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
 
 static inline uint32_t dpc_get_be32(const uint8_t *p)
 {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dpcache/byteorder.h"
 #include "bench.h"
 #include "dpcache/hist.h"
 
@@ -82,25 +83,6 @@ static inline uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static inline unsigned key_server(const struct engine *e, uint64_t k)
 {
 	return e->ks.server ? e->ks.server[k] : 0;
@@ -158,7 +140,7 @@ static void slot_done(struct engine *e, struct slot *s, uint64_t now)
 
 static inline uint8_t *put_frame(uint8_t *p, uint16_t rid)
 {
-	put_be16(p, rid);
+	dpc_put_be16(p, rid);
 	p[2] = 0;
 	p[3] = 0;
 	p[4] = 0;
@@ -226,8 +208,8 @@ static uint8_t *put_set(struct engine *e, uint8_t *p, const uint8_t tmpl[24], ui
 	unsigned ks = e->ks.key_size;
 
 	p = put_hdr(p, tmpl, opaque);
-	put_be32(p, bench_value_flags(k));
-	put_be32(p + 4, 0);
+	dpc_put_be32(p, bench_value_flags(k));
+	dpc_put_be32(p + 4, 0);
 	p += 8;
 	bench_key_put(p, ks, k);
 	p += ks;
@@ -273,7 +255,7 @@ static uint16_t build_prefill(struct engine *e, struct slot *s, uint8_t *buf, ui
 
 static bool check_hit(struct engine *e, const struct dpc_mc_res *r, uint64_t k)
 {
-	if (r->extlen != 4 || get_be32(r->extras) != bench_value_flags(k))
+	if (r->extlen != 4 || dpc_get_be32(r->extras) != bench_value_flags(k))
 		return false;
 	if (r->vlen != e->cfg->value_size)
 		return false;
