@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,19 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpcache/common.h"
 #include "ctl_client.h"
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t now_ms(void)
 {
@@ -110,36 +98,37 @@ int dpc_ctl_call(const char *path, const char *request, int timeout_ms, struct d
 
 	memset(out, 0, sizeof(*out));
 	if (reqlen + 1 > DPC_CTL_REQ_MAX || strchr(request, '\n') != NULL) {
-		set_err(err, errlen, "request too long");
+		dpc_set_err(err, errlen, "request too long");
 		return -EINVAL;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		set_err(err, errlen, "socket path too long: %s", path);
+		dpc_set_err(err, errlen, "socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		rc = -errno;
-		set_err(err, errlen, "socket: %s", strerror(errno));
+		dpc_set_err(err, errlen, "socket: %s", strerror(errno));
 		return rc;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		rc = -errno;
 		if (rc == -ENOENT || rc == -ENOTDIR)
-			set_err(err, errlen, "dpcached is not running (no control socket at %s)", path);
+			dpc_set_err(err, errlen, "dpcached is not running (no control socket at %s)", path);
 		else if (rc == -ECONNREFUSED)
-			set_err(err, errlen, "dpcached is not running (stale control socket %s refused the "
-				"connection)", path);
+			dpc_set_err(err, errlen,
+				    "dpcached is not running (stale control socket %s refused "
+				    "the connection)", path);
 		else if (rc == -EACCES || rc == -EPERM)
-			set_err(err, errlen, "permission denied on %s (run as dpcached's user, usually root)",
-				path);
+			dpc_set_err(err, errlen,
+				    "permission denied on %s (run as dpcached's user, usually root)", path);
 		else if (rc == -EAGAIN)
-			set_err(err, errlen, "dpcached's control socket %s is busy (backlog full)", path);
+			dpc_set_err(err, errlen, "dpcached's control socket %s is busy (backlog full)", path);
 		else
-			set_err(err, errlen, "cannot connect to %s: %s", path, strerror(-rc));
+			dpc_set_err(err, errlen, "cannot connect to %s: %s", path, strerror(-rc));
 		goto out;
 	}
 	while (off < reqlen + 1) {
@@ -153,7 +142,7 @@ int dpc_ctl_call(const char *path, const char *request, int timeout_ms, struct d
 		s = send(fd, line + off, reqlen + 1 - off, MSG_NOSIGNAL);
 		if (s < 0 && errno != EAGAIN && errno != EINTR) {
 			rc = -errno;
-			set_err(err, errlen, "sending to dpcached: %s", strerror(errno));
+			dpc_set_err(err, errlen, "sending to dpcached: %s", strerror(errno));
 			goto out;
 		}
 		if (s > 0)
@@ -168,14 +157,14 @@ int dpc_ctl_call(const char *path, const char *request, int timeout_ms, struct d
 
 			if (ncap > DPC_CTL_REPLY_MAX + 1) {
 				rc = -EMSGSIZE;
-				set_err(err, errlen, "answer from dpcached larger than %u bytes",
+				dpc_set_err(err, errlen, "answer from dpcached larger than %u bytes",
 					DPC_CTL_REPLY_MAX);
 				goto out;
 			}
 			nb = realloc(buf, ncap);
 			if (nb == NULL) {
 				rc = -ENOMEM;
-				set_err(err, errlen, "out of memory");
+				dpc_set_err(err, errlen, "out of memory");
 				goto out;
 			}
 			buf = nb;
@@ -191,7 +180,7 @@ int dpc_ctl_call(const char *path, const char *request, int timeout_ms, struct d
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
 			rc = -errno;
-			set_err(err, errlen, "reading from dpcached: %s", strerror(errno));
+			dpc_set_err(err, errlen, "reading from dpcached: %s", strerror(errno));
 			goto out;
 		}
 		len += (size_t)r;
@@ -201,15 +190,15 @@ int dpc_ctl_call(const char *path, const char *request, int timeout_ms, struct d
 	buf = NULL;
 	rc = parse_reply(out->raw, len, out);
 	if (rc != 0) {
-		set_err(err, errlen, "malformed answer from dpcached");
+		dpc_set_err(err, errlen, "malformed answer from dpcached");
 		dpc_ctl_reply_free(out);
 	}
 	goto out;
 timeout:
 	if (rc == -ETIMEDOUT)
-		set_err(err, errlen, "no answer from dpcached within %d ms (%s)", timeout_ms, path);
+		dpc_set_err(err, errlen, "no answer from dpcached within %d ms (%s)", timeout_ms, path);
 	else
-		set_err(err, errlen, "waiting for dpcached: %s", strerror(-rc));
+		dpc_set_err(err, errlen, "waiting for dpcached: %s", strerror(-rc));
 out:
 	free(buf);
 	close(fd);
@@ -381,13 +370,13 @@ int dpc_ctl_get_stats(const char *path, int timeout_ms, struct dpc_ctl_stats *s,
 	if (rc != 0)
 		return rc;
 	if (!r.ok) {
-		set_err(err, errlen, "dpcached: %s", r.error);
+		dpc_set_err(err, errlen, "dpcached: %s", r.error);
 		dpc_ctl_reply_free(&r);
 		return -EPROTO;
 	}
 	rc = dpc_ctl_stats_parse(&r, s);
 	if (rc != 0)
-		set_err(err, errlen, "malformed stats answer from dpcached");
+		dpc_set_err(err, errlen, "malformed stats answer from dpcached");
 	dpc_ctl_reply_free(&r);
 	return rc;
 }

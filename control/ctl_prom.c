@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,22 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpcache/common.h"
 #include "ctl_client.h"
 
 #define HTTP_IO_TIMEOUT_MS 2000
 #define HTTP_REQ_MAX 8192
-
-__attribute__((format(printf, 3, 4)))
-static void prom_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static double now_s(void)
 {
@@ -211,26 +199,26 @@ int dpc_ctl_metrics_serve(const char *listen_addr, const char *sock_path, int ti
 
 	rc = parse_listen(listen_addr, &ss, &sl);
 	if (rc == -EPERM) {
-		prom_set_err(err, errlen, "metrics: refusing to listen on %s: loopback addresses only "
+		dpc_set_err(err, errlen, "metrics: refusing to listen on %s: loopback addresses only "
 			"(127.0.0.0/8, [::1], localhost)", listen_addr);
 		return rc;
 	}
 	if (rc != 0) {
-		prom_set_err(err, errlen, "metrics: bad listen address '%s' (want 127.0.0.1:PORT)",
+		dpc_set_err(err, errlen, "metrics: bad listen address '%s' (want 127.0.0.1:PORT)",
 			     listen_addr);
 		return rc;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = -errno;
-		prom_set_err(err, errlen, "metrics: socket: %s", strerror(errno));
+		dpc_set_err(err, errlen, "metrics: socket: %s", strerror(errno));
 		return rc;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 16) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&bound, &bl) != 0) {
 		rc = -errno;
-		prom_set_err(err, errlen, "metrics: cannot listen on %s: %s", listen_addr, strerror(errno));
+		dpc_set_err(err, errlen, "metrics: cannot listen on %s: %s", listen_addr, strerror(errno));
 		close(fd);
 		return rc;
 	}

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +38,6 @@ const unsigned dpc_config_ndefs = (unsigned)DPC_ARRAY_SIZE(dpc_config_defs);
 		      (t == DPC_CFG_SIZE ? 8 : 4), #n " must be one word");
 DPC_CONFIG_SETTINGS(DPC_X_CFG_CHECK)
 #undef DPC_X_CFG_CHECK
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Setting names use '_'; flags may spell them with '-' too.  0 or -ENOENT. */
 static int normalize_name(const char *in, size_t len, char *out, size_t outlen)
@@ -248,14 +235,14 @@ static bool valid_string(const char *s)
 static int extra_check(const struct dpc_config_def *d, uint64_t v, char *err, size_t errlen)
 {
 	if (strcmp(d->name, "ring_size") == 0 && (v & (v - 1)) != 0) {
-		set_err(err, errlen, "%s: %" PRIu64 " is not a power of 2", d->name, v);
+		dpc_set_err(err, errlen, "%s: %" PRIu64 " is not a power of 2", d->name, v);
 		return -EINVAL;
 	}
 	/* The name keeps its place in the enum (= DPC_EVICT_S3FIFO), but the
 	 * store does not implement it (docs/design.md, "Eviction"): refuse
 	 * rather than run another policy under its name. */
 	if (strcmp(d->name, "eviction") == 0 && v == DPC_EVICT_S3FIFO) {
-		set_err(err, errlen, "%s: 's3fifo' is not implemented yet (measured in "
+		dpc_set_err(err, errlen, "%s: 's3fifo' is not implemented yet (measured in "
 			"perf/evict_sim.c only); use clock or fifo", d->name);
 		return -EINVAL;
 	}
@@ -284,11 +271,11 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 	int rc;
 
 	if (value == NULL) {
-		set_err(err, errlen, "%s: missing value", d->name);
+		dpc_set_err(err, errlen, "%s: missing value", d->name);
 		return -EINVAL;
 	}
 	if (at_runtime && (!d->runtime || d->type == DPC_CFG_STRING)) {
-		set_err(err, errlen, "%s: cannot be changed at run time (set it in the config file "
+		dpc_set_err(err, errlen, "%s: cannot be changed at run time (set it in the config file "
 			"or on the command line and restart)", d->name);
 		return -EPERM;
 	}
@@ -304,13 +291,13 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 			rc = parse_size(value, &v);
 		}
 		if (rc == -EINVAL) {
-			set_err(err, errlen, "%s: '%s' is not a %s (allowed range %s)", d->name, value,
+			dpc_set_err(err, errlen, "%s: '%s' is not a %s (allowed range %s)", d->name, value,
 				d->type == DPC_CFG_SIZE ? "size (number with optional K/M/G/T)" : "number",
 				range);
 			return -EINVAL;
 		}
 		if (rc != 0 || v < d->min || v > d->max) {
-			set_err(err, errlen, "%s: %s is out of range %s", d->name, value, range);
+			dpc_set_err(err, errlen, "%s: %s is out of range %s", d->name, value, range);
 			return -EINVAL;
 		}
 		rc = extra_check(d, v, err, errlen);
@@ -323,7 +310,7 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 		return 0;
 	case DPC_CFG_IPV4:
 		if (inet_pton(AF_INET, value, &a) != 1) {
-			set_err(err, errlen, "%s: '%s' is not an IPv4 address (a.b.c.d)", d->name, value);
+			dpc_set_err(err, errlen, "%s: '%s' is not an IPv4 address (a.b.c.d)", d->name, value);
 			return -EINVAL;
 		}
 		__atomic_store_n((uint32_t *)field_ptr(c, d), (uint32_t)a.s_addr, __ATOMIC_RELEASE);
@@ -331,7 +318,7 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 	case DPC_CFG_ENUM:
 		rc = enum_index(d->enum_values, value);
 		if (rc < 0) {
-			set_err(err, errlen, "%s: '%s' is not one of %s", d->name, value, range);
+			dpc_set_err(err, errlen, "%s: '%s' is not one of %s", d->name, value, range);
 			return -EINVAL;
 		}
 		if (extra_check(d, (uint64_t)rc, err, errlen) != 0)
@@ -340,7 +327,7 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 		return 0;
 	case DPC_CFG_BOOL:
 		if (parse_bool(value, &v32) != 0) {
-			set_err(err, errlen, "%s: '%s' is not a boolean (yes|no|true|false|on|off|1|0)",
+			dpc_set_err(err, errlen, "%s: '%s' is not a boolean (yes|no|true|false|on|off|1|0)",
 				d->name, value);
 			return -EINVAL;
 		}
@@ -348,14 +335,14 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 		return 0;
 	case DPC_CFG_STRING:
 		if (!valid_string(value)) {
-			set_err(err, errlen, "%s: '%s' must be %s", d->name, value, range);
+			dpc_set_err(err, errlen, "%s: '%s' must be %s", d->name, value, range);
 			return -EINVAL;
 		}
 		/* Start-up only (never at run time): a plain copy is safe. */
 		snprintf((char *)field_ptr(c, d), d->size, "%s", value);
 		return 0;
 	}
-	set_err(err, errlen, "%s: unsupported type", d->name);
+	dpc_set_err(err, errlen, "%s: unsupported type", d->name);
 	return -EINVAL;
 }
 
@@ -378,7 +365,7 @@ int dpc_config_set(struct dpc_config *c, const char *name, const char *value, bo
 	const struct dpc_config_def *d = dpc_config_find(name);
 
 	if (d == NULL) {
-		set_err(err, errlen, "unknown setting '%s' (dpcached --help lists them)",
+		dpc_set_err(err, errlen, "unknown setting '%s' (dpcached --help lists them)",
 			name ? name : "");
 		return -ENOENT;
 	}
@@ -452,7 +439,7 @@ int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size
 	f = fopen(path, "r");
 	if (f == NULL) {
 		rc = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		dpc_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
 	memcpy(&tmp, c, sizeof(tmp));
@@ -461,7 +448,7 @@ int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size
 
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			set_err(err, errlen, "%s:%u: line too long", path, lineno);
+			dpc_set_err(err, errlen, "%s:%u: line too long", path, lineno);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -473,7 +460,7 @@ int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size
 			continue;
 		eq = strchr(p, '=');
 		if (eq == NULL) {
-			set_err(err, errlen, "%s:%u: expected 'name = value'", path, lineno);
+			dpc_set_err(err, errlen, "%s:%u: expected 'name = value'", path, lineno);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -482,12 +469,12 @@ int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size
 		val = trim(eq + 1);
 		rc = dpc_config_set(&tmp, key, val, false, msg, sizeof(msg));
 		if (rc != 0) {
-			set_err(err, errlen, "%s:%u: %s", path, lineno, msg);
+			dpc_set_err(err, errlen, "%s:%u: %s", path, lineno, msg);
 			goto out;
 		}
 	}
 	if (ferror(f)) {
-		set_err(err, errlen, "%s: read error", path);
+		dpc_set_err(err, errlen, "%s: read error", path);
 		rc = -EIO;
 		goto out;
 	}
@@ -509,14 +496,14 @@ static int next_flag(int argc, char **argv, int *i, char *name, size_t nlen, con
 	size_t n;
 
 	if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-		set_err(err, errlen, "unexpected argument '%s' (settings are --name=value)", a);
+		dpc_set_err(err, errlen, "unexpected argument '%s' (settings are --name=value)", a);
 		return -EINVAL;
 	}
 	a += 2;
 	eq = strchr(a, '=');
 	n = eq ? (size_t)(eq - a) : strlen(a);
 	if (n >= nlen) {
-		set_err(err, errlen, "unknown setting '--%.*s'", (int)n, a);
+		dpc_set_err(err, errlen, "unknown setting '--%.*s'", (int)n, a);
 		return -ENOENT;
 	}
 	memcpy(name, a, n);
@@ -528,7 +515,7 @@ static int next_flag(int argc, char **argv, int *i, char *name, size_t nlen, con
 	} else if (*i + 1 < argc) {
 		*value = argv[++*i];
 	} else {
-		set_err(err, errlen, "--%s: missing value", name);
+		dpc_set_err(err, errlen, "--%s: missing value", name);
 		return -EINVAL;
 	}
 	++*i;

@@ -38,6 +38,15 @@
 #define DPC_RETURN_IF(cond, ret) do { (void)sizeof(cond); } while (0)
 #endif
 
+/**
+ * Format an error message into @p err (at most @p errlen bytes, always
+ * terminated); does nothing if @p err is NULL or @p errlen is 0.  The one
+ * helper behind every "char *err, size_t errlen" parameter (config,
+ * dpcachectl).  Thread-safe; cold paths only.
+ */
+__attribute__((format(printf, 3, 4)))
+void dpc_set_err(char *err, size_t errlen, const char *fmt, ...);
+
 static inline void dpc_prefetch0(const void *p) { __builtin_prefetch(p, 0, 3); }
 static inline void dpc_prefetchw(const void *p) { __builtin_prefetch(p, 1, 3); }
 

@@ -233,7 +233,7 @@ static void test_cas(void **state)
 	assert_int_equal(set(c, DPC_APPEND, "c", "z", 0, 0, cas, NULL), DPC_OK);
 	expect_val(c, "c", "yz");
 	/* delete with CAS */
-	struct dpc_item_view v;
+	struct dpc_item_view v = {0};
 
 	assert_int_equal(get(c, "c", NULL, 0, &v), DPC_OK);
 	assert_int_equal(dpc_store_delete(c, 0, mkkey(&kb, "c"), v.cas + 1), DPC_EXISTS);
