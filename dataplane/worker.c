@@ -183,26 +183,6 @@ static void process_one(struct dpc_worker *w, struct rte_mbuf *req, const struct
 
 /* ---- RX ------------------------------------------------------------------- */
 
-static void count_drop(struct dpc_worker_stats *st, enum dpc_pkt_kind k)
-{
-	switch (k) {
-	case DPC_PKT_DROP_SHORT: dpc_stat_inc(st, drop_short); break;
-	case DPC_PKT_DROP_ETHERTYPE: dpc_stat_inc(st, drop_ethertype); break;
-	case DPC_PKT_DROP_ARP_OTHER: dpc_stat_inc(st, drop_arp_other); break;
-	case DPC_PKT_DROP_IP_VERSION: dpc_stat_inc(st, drop_ip_version); break;
-	case DPC_PKT_DROP_IP_OPTIONS: dpc_stat_inc(st, drop_ip_options); break;
-	case DPC_PKT_DROP_IP_FRAGMENT: dpc_stat_inc(st, drop_ip_fragment); break;
-	case DPC_PKT_DROP_IP_LEN: dpc_stat_inc(st, drop_ip_len); break;
-	case DPC_PKT_DROP_IP_CSUM: dpc_stat_inc(st, drop_ip_csum); break;
-	case DPC_PKT_DROP_NOT_US: dpc_stat_inc(st, drop_not_us); break;
-	case DPC_PKT_DROP_PROTO: dpc_stat_inc(st, drop_proto); break;
-	case DPC_PKT_DROP_UDP_LEN: dpc_stat_inc(st, drop_udp_len); break;
-	case DPC_PKT_DROP_UDP_CSUM: dpc_stat_inc(st, drop_udp_csum); break;
-	case DPC_PKT_DROP_UDP_PORT: dpc_stat_inc(st, drop_udp_port); break;
-	default: dpc_stat_inc(st, drop_short); break; /* unreachable: every kind is listed */
-	}
-}
-
 static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 {
 	struct rte_mbuf *local[DPC_BURST], *fwd[DPC_BURST], *dead[DPC_BURST];
@@ -268,7 +248,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 			tx_queue(w, m);
 			break;
 		default:
-			count_drop(w->st, kind);
+			dpc_stat_count_drop(w->st, kind);
 			dead[nd++] = m;
 			break;
 		}

@@ -144,22 +144,10 @@ uint16_t dpc_udp4_phdr_cksum(const void *iphdr, size_t udp_len)
 /* ---- classification ----------------------------------------------------- */
 
 static const char *const kind_names[DPC_PKT_KIND_MAX] = {
-	[DPC_PKT_UDP] = "udp",
-	[DPC_PKT_ARP_REQUEST] = "arp_request",
-	[DPC_PKT_ICMP_ECHO] = "icmp_echo",
-	[DPC_PKT_DROP_SHORT] = "drop_short",
-	[DPC_PKT_DROP_ETHERTYPE] = "drop_ethertype",
-	[DPC_PKT_DROP_ARP_OTHER] = "drop_arp_other",
-	[DPC_PKT_DROP_IP_VERSION] = "drop_ip_version",
-	[DPC_PKT_DROP_IP_OPTIONS] = "drop_ip_options",
-	[DPC_PKT_DROP_IP_FRAGMENT] = "drop_ip_fragment",
-	[DPC_PKT_DROP_IP_LEN] = "drop_ip_len",
-	[DPC_PKT_DROP_IP_CSUM] = "drop_ip_csum",
-	[DPC_PKT_DROP_NOT_US] = "drop_not_us",
-	[DPC_PKT_DROP_PROTO] = "drop_proto",
-	[DPC_PKT_DROP_UDP_LEN] = "drop_udp_len",
-	[DPC_PKT_DROP_UDP_CSUM] = "drop_udp_csum",
-	[DPC_PKT_DROP_UDP_PORT] = "drop_udp_port",
+#define DPC_X_NAME(a, kind, name, text) #name,
+	DPC_PKT_SERVED(DPC_X_NAME, )
+	DPC_PKT_DROPS(DPC_X_NAME, )
+#undef DPC_X_NAME
 };
 
 const char *dpc_pkt_kind_name(enum dpc_pkt_kind k)

@@ -26,27 +26,53 @@ struct dpc_netcfg {
 	uint16_t port_count;  /**< ports port_lo .. port_lo+count-1 (partition steering) */
 };
 
-/** What a received frame is, and what to do with it. */
+/*
+ * Packet kinds, defined once (STYLE.md #9): these two lists generate
+ * enum dpc_pkt_kind, dpc_pkt_kind_name(), the drop_* counters of stats.h
+ * and their accounting (dpc_stat_count_drop()).  Add a kind by adding one
+ * line; nothing else lists them.
+ *
+ * DPC_PKT_SERVED(X, a): X(a, KIND, name, what) -- frames the worker acts on.
+ * DPC_PKT_DROPS(X, a):  X(a, KIND, counter, help) -- frames dropped, each
+ * counted under its own counter (which is also the kind's name).
+ * @c a is passed through unchanged (lets a user forward another X-macro).
+ */
+#define DPC_PKT_SERVED(X, a) \
+	X(a, UDP,         udp,         "UDP to one of our ports: payload at info.payload_off") \
+	X(a, ARP_REQUEST, arp_request, "ARP request for our IP: answer with dpc_pkt_arp_reply()") \
+	X(a, ICMP_ECHO,   icmp_echo,   "ICMP echo request to us: answer with dpc_pkt_icmp_reply()")
+
+#define DPC_PKT_DROPS(X, a) \
+	X(a, SHORT,       drop_short,       "truncated L2/L3/L4 header") \
+	X(a, ETHERTYPE,   drop_ethertype,   "not IPv4 or ARP") \
+	X(a, ARP_OTHER,   drop_arp_other,   "ARP not a request for our address") \
+	X(a, IP_VERSION,  drop_ip_version,  "IP version not 4") \
+	X(a, IP_OPTIONS,  drop_ip_options,  "IPv4 options") \
+	X(a, IP_FRAGMENT, drop_ip_fragment, "IPv4 fragments") \
+	X(a, IP_LEN,      drop_ip_len,      "bad IPv4 length") \
+	X(a, IP_CSUM,     drop_ip_csum,     "bad IPv4 checksum") \
+	X(a, NOT_US,      drop_not_us,      "not addressed to us") \
+	X(a, PROTO,       drop_proto,       "IP protocol not served") \
+	X(a, UDP_LEN,     drop_udp_len,     "bad UDP length") \
+	X(a, UDP_CSUM,    drop_udp_csum,    "bad UDP checksum") \
+	X(a, UDP_PORT,    drop_udp_port,    "UDP port not served")
+
+/** What a received frame is, and what to do with it (DPC_PKT_<KIND>, DPC_PKT_DROP_<KIND>). */
 enum dpc_pkt_kind {
-	DPC_PKT_UDP = 0,      /**< UDP to one of our ports: payload at info.l4_payload */
-	DPC_PKT_ARP_REQUEST,  /**< ARP request for our IP: answer with dpc_pkt_arp_reply() */
-	DPC_PKT_ICMP_ECHO,    /**< ICMP echo request to us: answer with dpc_pkt_icmp_reply() */
-	/* drops, each counted under its own name (stats.h) */
-	DPC_PKT_DROP_SHORT,       /**< truncated L2/L3/L4 header */
-	DPC_PKT_DROP_ETHERTYPE,   /**< not IPv4 or ARP (VLAN, IPv6, ...) */
-	DPC_PKT_DROP_ARP_OTHER,   /**< ARP not a request for our IP */
-	DPC_PKT_DROP_IP_VERSION,  /**< not version 4 */
-	DPC_PKT_DROP_IP_OPTIONS,  /**< IHL != 5 */
-	DPC_PKT_DROP_IP_FRAGMENT, /**< MF set or fragment offset != 0 */
-	DPC_PKT_DROP_IP_LEN,      /**< total length inconsistent with the frame */
-	DPC_PKT_DROP_IP_CSUM,     /**< bad IPv4 header checksum */
-	DPC_PKT_DROP_NOT_US,      /**< destination IP is not ours (or broadcast) */
-	DPC_PKT_DROP_PROTO,       /**< neither UDP nor ICMP echo */
-	DPC_PKT_DROP_UDP_LEN,     /**< UDP length inconsistent with IP length */
-	DPC_PKT_DROP_UDP_CSUM,    /**< bad UDP checksum (partial checksums from kernel peers accepted) */
-	DPC_PKT_DROP_UDP_PORT,    /**< not one of our ports */
+#define DPC_X_SERVED_ENUM(a, kind, name, what) DPC_PKT_##kind,
+#define DPC_X_DROP_ENUM(a, kind, name, help) DPC_PKT_DROP_##kind,
+	DPC_PKT_SERVED(DPC_X_SERVED_ENUM, )
+	DPC_PKT_DROPS(DPC_X_DROP_ENUM, )
+#undef DPC_X_SERVED_ENUM
+#undef DPC_X_DROP_ENUM
 	DPC_PKT_KIND_MAX
 };
+
+/** True for the DPC_PKT_DROP_* kinds (the drops follow the served kinds). */
+static inline bool dpc_pkt_kind_is_drop(enum dpc_pkt_kind k)
+{
+	return k >= DPC_PKT_DROP_SHORT && k < DPC_PKT_KIND_MAX;
+}
 
 struct dpc_pkt_info {
 	uint16_t l3_off, l4_off;   /**< offsets of IPv4 and UDP/ICMP headers */
@@ -63,6 +89,7 @@ struct dpc_pkt_info {
  */
 enum dpc_pkt_kind dpc_pkt_classify(const uint8_t *frame, size_t len, const struct dpc_netcfg *cfg,
 				   bool csum_ok_hint, struct dpc_pkt_info *info);
+/** The kind's name ("udp", "drop_short": the drop counter's name), "unknown" out of range. */
 const char *dpc_pkt_kind_name(enum dpc_pkt_kind k);
 
 /** Turn an ARP request (classified DPC_PKT_ARP_REQUEST) into our reply, in place; returns frame length. */

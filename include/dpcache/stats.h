@@ -17,6 +17,10 @@
 #include <string.h>
 
 #include "dpcache/common.h"
+#include "dpcache/pkt.h"
+
+/* A packet-kind drop (pkt.h DPC_PKT_DROPS) as a counter of the list below. */
+#define DPC_X_PKT_DROP_STAT(X, kind, name, help) X(name, "packets", "Dropped: " help)
 
 /* X(name, unit, help).  Add new counters at the end of a group. */
 #define DPC_WORKER_STATS(X) \
@@ -55,19 +59,7 @@
 	X(forwarded_in,    "packets",  "Datagrams received from other workers' rings") \
 	X(resp_datagrams,  "packets",  "Response datagrams sent") \
 	X(resp_multi,      "responses","Responses split over more than one datagram") \
-	X(drop_short,      "packets",  "Dropped: truncated L2/L3/L4 header") \
-	X(drop_ethertype,  "packets",  "Dropped: not IPv4 or ARP") \
-	X(drop_arp_other,  "packets",  "Dropped: ARP not a request for our address") \
-	X(drop_ip_version, "packets",  "Dropped: IP version not 4") \
-	X(drop_ip_options, "packets",  "Dropped: IPv4 options") \
-	X(drop_ip_fragment,"packets",  "Dropped: IPv4 fragments") \
-	X(drop_ip_len,     "packets",  "Dropped: bad IPv4 length") \
-	X(drop_ip_csum,    "packets",  "Dropped: bad IPv4 checksum") \
-	X(drop_not_us,     "packets",  "Dropped: not addressed to us") \
-	X(drop_proto,      "packets",  "Dropped: IP protocol not served") \
-	X(drop_udp_len,    "packets",  "Dropped: bad UDP length") \
-	X(drop_udp_csum,   "packets",  "Dropped: bad UDP checksum") \
-	X(drop_udp_port,   "packets",  "Dropped: UDP port not served") \
+	DPC_PKT_DROPS(DPC_X_PKT_DROP_STAT, X) \
 	X(drop_frame_short,"packets",  "Dropped: UDP payload shorter than the memcached frame header") \
 	X(drop_frame_multi,"packets",  "Dropped: request spread over several datagrams (total != 1)") \
 	X(drop_bad_magic,  "packets",  "Dropped: datagram (rest) not starting with the request magic") \
@@ -99,6 +91,22 @@ static_assert(sizeof(struct dpc_worker_stats) % DPC_CACHE_LINE == 0, "stats must
 /** Owner-only increment: a plain load and store, no atomic RMW. */
 #define dpc_stat_add(st, field, n) ((st)->field += (uint64_t)(n))
 #define dpc_stat_inc(st, field) dpc_stat_add(st, field, 1)
+
+/**
+ * Count a dropped frame under its kind's counter (generated from pkt.h's
+ * DPC_PKT_DROPS).  Owner only, like dpc_stat_add.  A kind that is not a
+ * drop counts nothing.
+ */
+static inline void dpc_stat_count_drop(struct dpc_worker_stats *st, enum dpc_pkt_kind k)
+{
+	switch (k) {
+#define DPC_X_DROP_CASE(a, kind, name, help) case DPC_PKT_DROP_##kind: dpc_stat_inc(st, name); break;
+	DPC_PKT_DROPS(DPC_X_DROP_CASE, )
+#undef DPC_X_DROP_CASE
+	default:
+		break;
+	}
+}
 
 /** Copy a worker's counters from another thread (relaxed 64-bit loads). */
 static inline void dpc_stats_read(const struct dpc_worker_stats *src, struct dpc_worker_stats *dst)

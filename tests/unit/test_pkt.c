@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dpcache/pkt.h"
+#include "dpcache/stats.h"
 
 static const uint8_t OUR_MAC[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 static const uint8_t PEER_MAC[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
@@ -549,6 +550,47 @@ static void test_kind_names(void **state)
 	assert_string_equal(dpc_pkt_kind_name(DPC_PKT_KIND_MAX), "unknown");
 }
 
+/* Every drop kind is counted under the counter of its own name, and only there. */
+static void test_drop_accounting(void **state)
+{
+	(void)state;
+	struct dpc_worker_stats st;
+	unsigned ndrops = 0;
+
+	for (int k = 0; k < DPC_PKT_KIND_MAX; k++) {
+		const char *n = dpc_pkt_kind_name((enum dpc_pkt_kind)k);
+		uint64_t sum = 0, mine = 0;
+		bool found = false;
+
+		dpc_stats_reset(&st);
+		dpc_stat_count_drop(&st, (enum dpc_pkt_kind)k);
+		for (unsigned i = 0; i < DPC_WORKER_STATS_N; i++) {
+			sum += dpc_stat_get(&st, i);
+			if (strcmp(dpc_stat_names[i], n) == 0) {
+				found = true;
+				mine = dpc_stat_get(&st, i);
+			}
+		}
+		if (dpc_pkt_kind_is_drop((enum dpc_pkt_kind)k)) {
+			ndrops++;
+			assert_true(found);
+			assert_int_equal(mine, 1);
+			assert_int_equal(sum, 1);
+			assert_int_equal(strncmp(n, "drop_", 5), 0);
+		} else {
+			assert_int_equal(sum, 0); /* served kinds are not drops */
+		}
+	}
+	assert_true(ndrops >= 13);
+	assert_false(dpc_pkt_kind_is_drop(DPC_PKT_UDP));
+	assert_true(dpc_pkt_kind_is_drop(DPC_PKT_DROP_UDP_PORT));
+	assert_false(dpc_pkt_kind_is_drop(DPC_PKT_KIND_MAX));
+	dpc_stats_reset(&st);
+	dpc_stat_count_drop(&st, DPC_PKT_KIND_MAX);
+	for (unsigned i = 0; i < DPC_WORKER_STATS_N; i++)
+		assert_int_equal(dpc_stat_get(&st, i), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_udp_reply),
 		cmocka_unit_test(test_udp_build),
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_drop_accounting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
