@@ -52,6 +52,7 @@ struct bench_cfg {
 	double rate;               /**< requests/s, 0 = closed loop */
 	double warmup_s, duration_s;
 	bool prefill;
+	bool fill_on_miss;         /**< look-aside: a GET miss is followed by a SET of the key */
 	unsigned prefill_batch;    /**< SETQ per datagram while prefilling */
 	unsigned steer;            /**< 0 = off; N = partitions of each server */
 	unsigned timeout_us;
@@ -248,6 +249,8 @@ struct bench_counters {
 	uint64_t gets;          /**< keys asked for */
 	uint64_t get_hits, get_misses;
 	uint64_t sets, set_ok;
+	uint64_t fills;         /**< --fill-on-miss: SETs sent for keys a GET missed (in sets too) */
+	uint64_t fills_dropped; /**< --fill-on-miss: misses not followed by a SET (queue full) */
 	uint64_t err_status;    /**< unexpected status */
 	uint64_t err_content;   /**< wrong value, flags, key or opaque */
 	uint64_t err_proto;     /**< malformed response, bad frame header */
@@ -264,6 +267,7 @@ struct bench_result {
 	double seconds;
 	double offered_rate;    /**< open loop: target requests/s */
 	struct bench_counters c;
+	struct bench_counters warm;  /**< the warm-up phase (hit ratio while the cache fills) */
 	struct dpc_hist *lat;   /**< request latency in TSC ticks */
 	uint64_t busy_cycles;   /**< TSC the bench spent in poll iterations that did work */
 	double cpu_seconds;     /**< CPU time this thread got during the measurement */

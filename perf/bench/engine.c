@@ -12,6 +12,12 @@
  * byte.  Latency is measured in TSC ticks from the request's send time
  * (closed loop) or from its scheduled time (open loop, so a stalled
  * server cannot hide its queueing delay: no coordinated omission).
+ *
+ * --fill-on-miss (look-aside caching): every key a GET missed goes into a
+ * FIFO; the next requests sent are SETs of those keys, before any new draw
+ * (closed loop: they take window slots like any request; open loop: they
+ * are sent as soon as a slot is free, on top of the Poisson schedule, as an
+ * application fills its cache after a miss).
  */
 #include <errno.h>
 #include <math.h>
@@ -74,6 +80,12 @@ struct engine {
 	uint32_t *pf_retry_start;
 	uint16_t *pf_retry_n;
 	unsigned pf_nretry, pf_retry_cap;
+	/* --fill-on-miss: keys to SET, a ring of fill_mask + 1 */
+	uint32_t *fillq;
+	unsigned fill_mask, fill_head, fill_tail;
+	/* progress line: the phase and counters at the previous line */
+	uint8_t prog_phase;
+	uint64_t prog_hits, prog_looked;
 	/* header templates */
 	uint8_t h_get[24], h_getkq[24], h_noop[24], h_set[24], h_setq[24];
 };
@@ -134,6 +146,25 @@ static void slot_done(struct engine *e, struct slot *s, uint64_t now)
 	if (s->phase == PH_MEASURE)
 		dpc_hist_record(e->hist, now > s->t0 ? now - s->t0 : 0);
 	slot_put(e, s);
+}
+
+/* ---- --fill-on-miss ------------------------------------------------------------- */
+
+static inline unsigned fill_len(const struct engine *e)
+{
+	return e->fill_tail - e->fill_head;
+}
+
+/* Queue a SET of key @p k (a GET missed it); counted as dropped when the FIFO is full. */
+static inline void fill_push(struct engine *e, uint64_t k)
+{
+	if (!e->fillq)
+		return;
+	if (fill_len(e) > e->fill_mask) {
+		e->cnt[e->phase].fills_dropped++;
+		return;
+	}
+	e->fillq[e->fill_tail++ & e->fill_mask] = (uint32_t)k;
 }
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -290,6 +321,7 @@ static bool on_response(struct engine *e, struct slot *s, const struct dpc_mc_re
 			c->get_hits++;
 		} else if (r->status == DPC_MC_KEY_ENOENT) {
 			c->get_misses++;
+			fill_push(e, k);
 		} else {
 			slot_fail(e, s, &c->err_status);
 			return true;
@@ -303,6 +335,9 @@ static bool on_response(struct engine *e, struct slot *s, const struct dpc_mc_re
 			c->gets += s->nkeys;
 			c->get_hits += s->hits;
 			c->get_misses += (uint64_t)(s->nkeys - s->hits);
+			for (unsigned i = 0; e->fillq && i < s->nkeys; i++)
+				if (!(s->hitmask >> i & 1))
+					fill_push(e, s->keys[i]);
 			slot_done(e, s, now);
 			return true;
 		}
@@ -530,6 +565,11 @@ static unsigned send_burst(struct engine *e, unsigned n, const uint64_t *sched, 
 			s = slot_get(e, &idx);
 			key = e->pf_order[start];
 			d[i].len = build_prefill(e, s, d[i].buf, start, m);
+		} else if (fill_len(e)) {
+			s = slot_get(e, &idx);
+			key = e->fillq[e->fill_head++ & e->fill_mask];
+			d[i].len = build_set(e, s, d[i].buf, key);
+			c->fills++;
 		} else {
 			s = slot_get(e, &idx);
 			key = bench_key_draw(&e->ks, &e->rng);
@@ -639,6 +679,17 @@ static int engine_init(struct engine *e, struct bench_cfg *cfg, struct bench_tp 
 	dpc_mc_encode_req_hdr(e->h_noop, DPC_OP_NOOP, 0, 0, 0, 0, 0);
 	dpc_mc_encode_req_hdr(e->h_set, DPC_OP_SET, 8, (uint16_t)cfg->key_size, cfg->value_size, 0, 0);
 	dpc_mc_encode_req_hdr(e->h_setq, DPC_OP_SETQ, 8, (uint16_t)cfg->key_size, cfg->value_size, 0, 0);
+	if (cfg->fill_on_miss) {
+		/* room for every miss of a full window of multi-gets: none dropped in closed loop */
+		unsigned need = e->nslots * cfg->batch, cap = 64;
+
+		while (cap < need)
+			cap <<= 1;
+		e->fill_mask = cap - 1;
+		e->fillq = malloc(cap * sizeof(*e->fillq));
+		if (!e->fillq)
+			return -ENOMEM;
+	}
 	if (cfg->rate > 0) {
 		e->exp_mask = 4095;
 		e->exp_tab = malloc((e->exp_mask + 1) * sizeof(*e->exp_tab));
@@ -660,6 +711,7 @@ static void engine_free(struct engine *e)
 	free(e->rbuf_all);
 	free(e->clen_all);
 	free(e->exp_tab);
+	free(e->fillq);
 	free(e->pf_order);
 	free(e->pf_retry_start);
 	free(e->pf_retry_n);
@@ -680,11 +732,24 @@ static void progress(struct engine *e, const char *what, double t, uint64_t *las
 	const struct bench_counters *c = &e->cnt[e->phase];
 	double dt = t - *last_t;
 	double rate = dt > 0 ? (double)(c->completed - *last_done) / dt : 0;
+	uint64_t hits, looked;
 
-	fprintf(stderr, "[%6.1fs] %-8s %10.3f Mreq/s  done %llu  in flight %u  lost %llu  errors %llu\n",
+	if (e->prog_phase != e->phase) {
+		e->prog_phase = e->phase;
+		e->prog_hits = e->prog_looked = 0;
+	}
+	hits = c->get_hits - e->prog_hits;
+	looked = c->get_hits + c->get_misses - e->prog_looked;
+	e->prog_hits = c->get_hits;
+	e->prog_looked = c->get_hits + c->get_misses;
+	fprintf(stderr, "[%6.1fs] %-8s %10.3f Mreq/s  done %llu  in flight %u  lost %llu  errors %llu",
 		t, what, rate / 1e6, (unsigned long long)c->completed, e->window - e->nfree,
 		(unsigned long long)c->timeouts,
 		(unsigned long long)(c->err_status + c->err_content + c->err_proto));
+	/* the hit ratio of this interval: with --fill-on-miss, how fast the cache warms */
+	if (looked)
+		fprintf(stderr, "  hits %.2f %%", 100.0 * (double)hits / (double)looked);
+	fputc('\n', stderr);
 	*last_done = c->completed;
 	*last_t = t;
 }
@@ -787,8 +852,13 @@ static void measure(struct engine *e, struct bench_result *res)
 					work += send_burst(e, e->nfree < BENCH_BURST ? e->nfree : BENCH_BURST,
 							   NULL, false);
 			} else {
-				unsigned n = 0;
+				unsigned n = 0, nf = fill_len(e);
 
+				/* look-aside fills go out now, outside the Poisson schedule */
+				if (nf > BENCH_BURST)
+					nf = BENCH_BURST;
+				if (nf && e->nfree)
+					work += send_burst(e, nf, NULL, false);
 				while (n < BENCH_BURST && n < e->nfree && (next_send >> 8) <= now) {
 					sched[n++] = next_send >> 8;
 					next_send += e->exp_tab[bench_rng_next(&e->rng) & e->exp_mask];
@@ -820,6 +890,7 @@ static void measure(struct engine *e, struct bench_result *res)
 	res->seconds = (double)((stop_at > meas_start ? stop_at : meas_start) - meas_start) / (double)hz;
 	res->offered_rate = cfg->rate;
 	res->c = e->cnt[PH_MEASURE];
+	res->warm = e->cnt[PH_WARMUP];
 	res->lat = e->hist;
 	res->busy_cycles = e->busy_cycles;
 	res->cpu_seconds = cpu1 - cpu0;

@@ -132,6 +132,10 @@ void bench_usage(FILE *out)
 "  --outstanding N       closed loop window (64); open loop cap (4096)\n"
 "  --rate R              open loop, Poisson arrivals at R requests/s (K/M suffixes)\n"
 "  --warmup S (1)  --duration S (5)  --prefill  --prefill-batch N (auto)\n"
+"  --fill-on-miss        look-aside caching, as applications use a cache: every GET miss is\n"
+"                        followed by a SET of that key (sent before any new request; in open\n"
+"                        loop on top of --rate).  Reports the fills and the hit ratio of the\n"
+"                        warm-up and of the measurement (per second in the progress line)\n"
 "  --timeout-us N (200000): a request unanswered this long is lost\n"
 "  --seed N\n"
 "output:\n"
@@ -266,7 +270,7 @@ enum {
 	O_OUTSTANDING, O_RATE, O_WARMUP, O_DURATION, O_PREFILL, O_PREFILL_BATCH, O_STEER,
 	O_TIMEOUT, O_SEED, O_JSON, O_LABEL, O_QUIET, O_CHECK, O_NO_BIG, O_REFLECT, O_REFLECT_PORT,
 	O_REFLECT_SECONDS, O_PORT_ID, O_SRC_IP, O_SRC_PORT, O_DST_MAC, O_UDP_CSUM, O_MBUFS, O_HELP, O_DRY_RUN,
-	O_QUEUES,
+	O_QUEUES, O_FILL_ON_MISS,
 };
 
 static const struct option long_opts[] = {
@@ -284,6 +288,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, O_DURATION },
 	{ "prefill", no_argument, NULL, O_PREFILL },
 	{ "prefill-batch", required_argument, NULL, O_PREFILL_BATCH },
+	{ "fill-on-miss", no_argument, NULL, O_FILL_ON_MISS },
 	{ "steer", required_argument, NULL, O_STEER },
 	{ "timeout-us", required_argument, NULL, O_TIMEOUT },
 	{ "seed", required_argument, NULL, O_SEED },
@@ -385,6 +390,9 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 			break;
 		case O_PREFILL:
 			c->prefill = true;
+			break;
+		case O_FILL_ON_MISS:
+			c->fill_on_miss = true;
 			break;
 		case O_PREFILL_BATCH:
 			if (parse_uint(a, 1, BENCH_MAX_BATCH, &c->prefill_batch) < 0)
@@ -488,9 +496,10 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 	/* every request is one datagram of at most DPC_UDP_MAX_PAYLOAD bytes */
 	size_t set_len = DPC_UDP_FRAME_LEN + 24 + 8 + c->key_size + c->value_size;
 	size_t mget_len = DPC_UDP_FRAME_LEN + (size_t)c->batch * (24 + c->key_size) + 24;
-	if (c->mode == BENCH_MODE_LOAD && (c->get_ratio < 1 || c->prefill) && set_len > DPC_UDP_MAX_PAYLOAD)
+	bool sets = c->get_ratio < 1 || c->prefill || c->fill_on_miss;
+	if (c->mode == BENCH_MODE_LOAD && sets && set_len > DPC_UDP_MAX_PAYLOAD)
 		return bad("--value-size", "", "a SET must fit one datagram (1400 bytes): use "
-			   "--get-ratio 1 without --prefill for larger values");
+			   "--get-ratio 1 without --prefill or --fill-on-miss for larger values");
 	if (mget_len > DPC_UDP_MAX_PAYLOAD)
 		return bad("--batch", "", "the multi-get must fit one datagram (1400 bytes)");
 	if (!c->prefill_batch) {

@@ -49,6 +49,18 @@ void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct benc
 	fprintf(out, "  hits      %.3f %%  (%llu hits, %llu misses)\n",
 		100 * ratio(c->get_hits, c->get_hits + c->get_misses), (unsigned long long)c->get_hits,
 		(unsigned long long)c->get_misses);
+	if (cfg->fill_on_miss) {
+		const struct bench_counters *w = &r->warm;
+
+		fprintf(out, "  fills     %llu SETs after a GET miss (%llu misses not filled: queue full)",
+			(unsigned long long)c->fills, (unsigned long long)c->fills_dropped);
+		if (w->get_hits + w->get_misses)
+			fprintf(out, "; warm-up hits %.3f %% (%llu of %llu)",
+				100 * ratio(w->get_hits, w->get_hits + w->get_misses),
+				(unsigned long long)w->get_hits,
+				(unsigned long long)(w->get_hits + w->get_misses));
+		fputc('\n', out);
+	}
 	fprintf(out, "  lost      %llu of %llu (%.4f %%), late %llu, tx refused %llu\n",
 		(unsigned long long)lost, (unsigned long long)c->sent, 100 * ratio(lost, c->sent),
 		(unsigned long long)c->late, (unsigned long long)c->tx_refused);
@@ -95,7 +107,8 @@ static void json_counters(FILE *out, const struct bench_counters *c)
 	fprintf(out, "\"sent\": %llu, \"completed\": %llu, \"gets\": %llu, \"hits\": %llu, "
 		"\"misses\": %llu, \"sets\": %llu, \"sets_ok\": %llu, \"lost\": %llu, \"late\": %llu, "
 		"\"tx_refused\": %llu, \"errors\": {\"status\": %llu, \"content\": %llu, "
-		"\"protocol\": %llu}, \"rx_datagrams\": %llu, \"rx_bytes\": %llu, \"tx_bytes\": %llu",
+		"\"protocol\": %llu}, \"rx_datagrams\": %llu, \"rx_bytes\": %llu, \"tx_bytes\": %llu, "
+		"\"fills\": %llu, \"fills_dropped\": %llu",
 		(unsigned long long)c->sent, (unsigned long long)c->completed,
 		(unsigned long long)c->gets, (unsigned long long)c->get_hits,
 		(unsigned long long)c->get_misses, (unsigned long long)c->sets,
@@ -103,7 +116,8 @@ static void json_counters(FILE *out, const struct bench_counters *c)
 		(unsigned long long)c->late, (unsigned long long)c->tx_refused,
 		(unsigned long long)c->err_status, (unsigned long long)c->err_content,
 		(unsigned long long)c->err_proto, (unsigned long long)c->rx_dgrams,
-		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_bytes);
+		(unsigned long long)c->rx_bytes, (unsigned long long)c->tx_bytes,
+		(unsigned long long)c->fills, (unsigned long long)c->fills_dropped);
 }
 
 void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct bench_result *r,
@@ -125,16 +139,20 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 	fprintf(out, "],\n \"workload\": {\"keys\": %llu, \"key_size\": %u, \"value_size\": %u, "
 		"\"get_ratio\": %g, \"dist\": \"%s\", \"batch\": %u, \"mode\": \"%s\", "
 		"\"outstanding\": %u, \"rate\": %.0f, \"warmup_s\": %g, \"duration_s\": %g, "
-		"\"steer\": %u, \"prefill\": %s, \"timeout_us\": %u},\n",
+		"\"steer\": %u, \"prefill\": %s, \"fill_on_miss\": %s, \"timeout_us\": %u},\n",
 		(unsigned long long)cfg->keys, cfg->key_size, cfg->value_size, cfg->get_ratio, dist,
 		cfg->batch, cfg->rate > 0 ? "open" : "closed", cfg->outstanding, cfg->rate,
 		cfg->warmup_s, cfg->duration_s, cfg->steer, cfg->prefill ? "true" : "false",
-		cfg->timeout_us);
+		cfg->fill_on_miss ? "true" : "false", cfg->timeout_us);
 	if (prefill) {
 		fprintf(out, " \"prefill\": {\"seconds\": %.3f, ", prefill->seconds);
 		json_counters(out, &prefill->c);
 		fprintf(out, "},\n");
 	}
+	fprintf(out, " \"warmup\": {\"hit_ratio\": %.6f, ",
+		ratio(r->warm.get_hits, r->warm.get_hits + r->warm.get_misses));
+	json_counters(out, &r->warm);
+	fprintf(out, "},\n");
 	fprintf(out, " \"results\": {\"seconds\": %.6f, \"offered_rate\": %.0f, \"req_per_s\": %.1f, "
 		"\"gets_per_s\": %.1f, \"sets_per_s\": %.1f, \"hit_ratio\": %.6f, \"loss_ratio\": %.8f, ",
 		r->seconds, r->offered_rate, (double)c->completed / s, (double)c->gets / s,
