@@ -1,33 +1,36 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file store_internal.h
- * Private to the engine: the layout of a cache, its partitions and items
- * (see docs/design.md, "The table and the store").
+ * Private to the engine: the layout of a cache, its partitions and items,
+ * and the owner's primitives that the store's modules share (see
+ * docs/design.md, "The table and the store").
  *
- * Item memory of a partition is a circular log of `cap` bytes addressed by
- * a 64-bit logical position that only grows: physical = pos % cap.  Items
- * are appended at the tail T and are immutable once published (only
- * exptime changes, atomically, and readers may set the accessed bit).  The
- * head H is the oldest position still in use; eviction advances it.  Memory
- * below H is reused only once a QSBR grace period has passed since H moved
- * past it: per segment crossed, the owner publishes a retire request (one
- * release store, no syscall); the cache's reclaimer thread polls the
- * requests, runs urcu_qsbr_synchronize_rcu() and then publishes the reclaim
- * horizon `rc` (release).  The tail may write position x only if
- * x < rc + cap.  The owner never waits: if the horizon lags, a write gets
- * DPC_NOSPACE (counted); the reserve makes that rare.
+ * The store's modules, one file each:
+ *   table.{h,c}    the cuckoo index and both halves of its seqlock
+ *   log.{h,c}      the circular item log and the reclaimer thread
+ *   evict.h, evict.c, evict_<policy>.c   eviction: one interface, one file
+ *                  per policy, the head walk they share
+ *   lookup.c       the lock-free readers (get, get_bulk, prefetch)
+ *   semantics.c    memcached semantics of the owner's writes
+ *   sweep.c        flush_all and the background expiry sweep (maintain)
+ *   store.c        life cycle, statistics, the owner's index primitives
+ *
+ * A partition's item memory is one log (log.h) addressed by 64-bit
+ * positions.  The index refers to an item by its position / 4 in 48 bits.
+ * Items are immutable once published (only exptime changes, atomically,
+ * and readers may set the accessed bit).
  */
 #ifndef DPCACHE_STORE_INTERNAL_H
 #define DPCACHE_STORE_INTERNAL_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <urcu/urcu-qsbr.h>
-
+#include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "evict.h"
+#include "log.h"
 #include "table.h"
 
 /*
@@ -35,7 +38,8 @@
  * padding to 4.  w0 = klen (bits 0..7) | vlen (bits 8..29) | accessed (bit
  * 31).  The owner writes w0 once before publishing; afterwards readers may
  * only set the accessed bit, with a relaxed store of the same word, and
- * only under CLOCK.  klen == 0 marks padding up to the end of the ring.
+ * only under a policy that asks for it (mark_hits).  klen == 0 (w0 == 0)
+ * is the log's padding record up to the end of the ring.
  */
 struct dpc_item {
 	_Atomic uint32_t w0;
@@ -52,6 +56,8 @@ static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes");
 #define DPC_ITEM_VSHIFT  8u
 #define DPC_ITEM_VMASK   ((1u << 22) - 1)   /* values up to 4 MiB - 1 */
 
+#define DPC_TTL_REL_MAX 2592000u     /* memcached: larger exptimes are absolute */
+
 /* Owner-written counters, read relaxed by anyone (no atomic RMW). */
 struct dpc_part_ctrs {
 	_Atomic uint64_t items, item_bytes, kv_bytes;
@@ -61,37 +67,19 @@ struct dpc_part_ctrs {
 struct dpc_part {
 	/* Read-only after create. */
 	struct dpc_table tbl;
-	uint8_t *log;
-	uint64_t cap;             /* log bytes, a multiple of seg */
-	uint64_t cap_inv;         /* ceil(2^64 / cap), for ring_off() */
-	size_t log_map;           /* mapping size */
+	struct dpc_log log;
 	struct dpc_cache *c;
+	const struct dpc_evict_ops *ev;   /* the eviction policy (evict.h) */
 	unsigned idx;
-	bool clock;               /* readers set accessed bits, eviction reinserts */
+	bool mark_hits;                   /* readers set accessed bits (ev->mark_hits) */
 
-	/* Read by every reader, written rarely (head: once per segment). */
-	_Atomic uint64_t h_pub dpc_cache_aligned;
-	_Atomic uint64_t flush_pos;       /* positions below are flushed */
-	_Atomic uint32_t flush_at;        /* pending delayed flush (unix s), 0 = none */
-
-	/* Tail, published by the owner after each write, read by flushers. */
-	_Atomic uint64_t t_pub dpc_cache_aligned;
+	_Atomic uint32_t flush_at dpc_cache_aligned;  /* pending delayed flush (unix s), 0 = none */
 	_Atomic uint64_t flushes;         /* flush requests (any thread, atomic add: cold) */
 
-	/* Retire request (owner) and reclaim horizon (reclaimer thread). */
-	_Atomic uint64_t retire_req dpc_cache_aligned;
-	_Atomic uint64_t rc;
-
 	/* Owner-private. */
-	uint64_t h dpc_cache_aligned;
-	uint64_t t;
-	uint64_t seg;                     /* power of two */
-	uint64_t reserve;                 /* bytes kept free for grace-period lag */
-	uint64_t last_retire;
-	uint64_t poisoned;                /* debug: reclaimed memory poisoned below this */
-	uint32_t sweep;                   /* maintain(): next bucket to sweep */
+	uint32_t sweep dpc_cache_aligned; /* maintain(): next bucket to sweep */
 	bool has_ttl;                     /* an item with an expiry was ever written: only then
-					   * does sweep() read item headers */
+					   * does the sweep read item headers */
 
 	struct dpc_part_ctrs ctr dpc_cache_aligned;
 };
@@ -101,11 +89,165 @@ struct dpc_cache {
 	uint32_t max_value;
 	uint32_t max_item;                /* header + 250 + max_value, aligned */
 	enum dpc_evict_policy policy;
-	pthread_t reclaimer;
-	bool reclaimer_started;
-	_Atomic bool stop;
+	struct dpc_reclaimer reclaimer;
 	_Atomic uint32_t now dpc_cache_aligned;
 	struct dpc_part *parts[DPC_MAX_PARTS] dpc_cache_aligned;
 };
+
+/**
+ * dpc_cache_create() whose logs start at position @p origin instead of
+ * their size (0 = default).  For tests: a partition that starts just below
+ * a point where item references wrap.
+ */
+struct dpc_cache *dpc_cache_create_at(const struct dpc_cache_params *prm, uint64_t origin);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Single-writer counter update: a relaxed load and store, no LOCK prefix. */
+static inline void dpc_ctr_add(_Atomic uint64_t *ctr, uint64_t d)
+{
+	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + d,
+			      memory_order_relaxed);
+}
+
+static inline void dpc_ctr_sub(_Atomic uint64_t *ctr, uint64_t d)
+{
+	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) - d,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t dpc_ctr_ld(const _Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static inline uint32_t dpc_item_size(uint32_t klen, uint32_t vlen)
+{
+	return (uint32_t)((sizeof(struct dpc_item) + klen + vlen + 3u) & ~3u);
+}
+
+static inline uint32_t dpc_w0_klen(uint32_t w) { return w & 0xffu; }
+static inline uint32_t dpc_w0_vlen(uint32_t w) { return (w >> DPC_ITEM_VSHIFT) & DPC_ITEM_VMASK; }
+
+static inline struct dpc_item *dpc_item_at(const struct dpc_part *p, uint64_t pos)
+{
+	return (struct dpc_item *)dpc_log_at(&p->log, pos);
+}
+
+static inline uint64_t dpc_make_cas(const struct dpc_part *p, uint64_t pos)
+{
+	return ((pos >> 2) << 6) | p->idx;
+}
+
+static inline bool dpc_expired(uint32_t exp, uint32_t now)
+{
+	return exp != 0 && exp <= now;
+}
+
+static inline struct dpc_part *dpc_part_of(const struct dpc_cache *c, uint64_t h)
+{
+	return c->parts[dpc_hash_part(h, c->nparts)];
+}
+
+/* ---- the index reference of an item ------------------------------------- */
+
+/** The slot value for an item of tag @p tag at log position @p pos. */
+static inline uint64_t dpc_ref_slot(uint16_t tag, uint64_t pos)
+{
+	return dpc_slot_make(tag, pos >> 2);
+}
+
+/** The log position a slot's reference stands for. */
+static inline uint64_t dpc_ref_pos(uint64_t ref)
+{
+	return ref << 2;
+}
+
+/**
+ * The position a reference stands for if it is live (at or above @p from,
+ * the reader's dpc_log_valid_from()), else 0 (retired, flushed, or an
+ * empty slot).
+ */
+static inline uint64_t dpc_ref_live(uint64_t ref, uint64_t from)
+{
+	uint64_t pos = dpc_ref_pos(ref);
+
+	return pos >= from ? pos : 0;
+}
+
+/* ---- flush (sweep.c) ---------------------------------------------------- */
+
+void dpc_flush_apply(struct dpc_part *p);
+
+/* A delayed flush takes effect at the first look after its deadline; the
+ * owner looks before every write, so no write after the deadline is lost.
+ * Any thread. */
+static inline void dpc_check_flush(struct dpc_part *p, uint32_t now)
+{
+	uint32_t at = atomic_load_explicit(&p->flush_at, memory_order_relaxed);
+
+	if (dpc_unlikely(at != 0 && now >= at) &&
+	    atomic_compare_exchange_strong_explicit(&p->flush_at, &at, 0, memory_order_relaxed,
+						    memory_order_relaxed))
+		dpc_flush_apply(p);
+}
+
+/* ---- owner primitives (store.c) ------------------------------------------ */
+
+/** Where a key's entry is (owner_find()). */
+struct dpc_loc {
+	_Atomic uint64_t *slot;
+	struct dpc_item *it;
+	uint64_t pos;
+	uint32_t w;
+	bool expired;
+};
+
+/** A key's candidate buckets and tag. */
+struct dpc_kh {
+	uint32_t i1, i2;
+	uint16_t tag;
+};
+
+static inline struct dpc_kh dpc_key_buckets(const struct dpc_part *p, uint64_t h)
+{
+	struct dpc_kh r;
+
+	r.tag = dpc_table_tag(h);
+	r.i1 = dpc_table_b1(&p->tbl, h);
+	r.i2 = dpc_table_alt(&p->tbl, r.i1, r.tag);
+	return r;
+}
+
+/** Owner lookup: the key's entry (live or expired, not flushed). */
+bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b, uint32_t now,
+		    struct dpc_loc *l);
+
+/**
+ * Owner: write a new item (key, then up to two value pieces, making room by
+ * eviction) and publish it in the index over the key's old entry.
+ * DPC_OK (*cas_out set if non-NULL) or DPC_NOSPACE.
+ */
+enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
+			       const void *v1, uint32_t l1, const void *v2, uint32_t l2,
+			       uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out);
+
+/** Owner: the item at @p pos left the index (counters). */
+void dpc_account_drop(struct dpc_part *p, uint64_t pos);
+
+/** Fill a reader's view of the item @p it at @p pos (w0 @p w, exptime @p exp). */
+static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item *it, uint64_t pos,
+				 uint32_t w, uint32_t exp, struct dpc_item_view *out)
+{
+	uint32_t klen = dpc_w0_klen(w);
+
+	out->key = it->data;
+	out->val = it->data + klen;
+	out->vlen = dpc_w0_vlen(w);
+	out->flags = it->flags;
+	out->exptime = exp;
+	out->klen = (uint8_t)klen;
+	out->cas = dpc_make_cas(p, pos);
+}
 
 #endif /* DPCACHE_STORE_INTERNAL_H */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The cuckoo index of one partition: mapping, and the owner's insert with a
- * bounded breadth-first cuckoo-path search.  The lock-free read side lives
- * in store.c (it needs the items to compare keys); the protocol both sides
- * follow is described in table.h.
+ * bounded breadth-first cuckoo-path search (the writer half of the
+ * seqlock).  The reader half is inline in table.h, beside the protocol
+ * description both follow.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -74,8 +74,9 @@ static int find_free(const struct dpc_bucket *bk, uint64_t stale_ref)
  * candidate bucket.  Seqlock writer side (Boehm's C11 form): both versions
  * are made odd, then a release fence orders those stores before the slot
  * stores, so a reader whose slot loads observe any part of the move also
- * observes a changed version on its re-check (its acquire fence pairs with
- * this one); the final release stores make them even again.
+ * observes a changed version on its re-check (the acquire fence of
+ * dpc_table_version_end() pairs with this one); the final release stores
+ * make them even again (dpc_table_version_begin() acquires them).
  */
 static void move_entry(struct dpc_bucket *src, unsigned s, struct dpc_bucket *dst, unsigned d)
 {

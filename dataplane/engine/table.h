@@ -17,6 +17,19 @@
  * buckets, so the owner makes both buckets' versions odd around it; a reader
  * that found nothing re-reads both versions and retries if either changed
  * (a hit is validated by the full key and needs no version check).
+ *
+ * Both halves of that protocol are here: the writer in table.c
+ * (move_entry(), dpc_table_insert()), the reader as the inline helpers
+ * below, used by the store's lookups (lookup.c), which add what the table
+ * cannot know (what a reference points to, key compare):
+ *
+ *	for (;;) {
+ *		v1 = dpc_table_version_begin(b1);       odd: retry
+ *		scan b1: dpc_table_tag_filter() -> dpc_table_cand() -> compare key
+ *		v2 = dpc_table_version_begin(b2);       odd: retry
+ *		scan b2 the same way
+ *		if (dpc_table_version_end(b1, v1, b2, v2)) miss, final
+ *	}
  */
 #ifndef DPCACHE_TABLE_H
 #define DPCACHE_TABLE_H
@@ -24,6 +37,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dpcache/common.h"
 
@@ -112,6 +129,107 @@ static inline _Atomic uint64_t *dpc_table_find_exact(struct dpc_table *t, uint32
 		bk = &t->b[b2];
 	}
 	return NULL;
+}
+
+/* ---- reader half of the seqlock (any thread, lock-free) ----------------- */
+
+/**
+ * Start reading bucket @p bk: its version, to be passed to
+ * dpc_table_version_end().  Odd means a cuckoo move is in progress: the
+ * caller pauses (dpc_table_relax()) and starts again.
+ */
+static inline uint32_t dpc_table_version_begin(const struct dpc_bucket *bk)
+{
+	/* Acquire: the slot loads of the scan that follows are not hoisted
+	 * above this load (pairs with the final release store of move_entry()). */
+	return atomic_load_explicit(&bk->ver, memory_order_acquire);
+}
+
+static inline bool dpc_table_version_odd(uint32_t v)
+{
+	return (v & 1u) != 0;
+}
+
+/**
+ * End a scan of @p b1 (version @p v1 read before its scan) and @p b2 (@p v2,
+ * read before its scan, after b1's scan): true if neither changed, i.e. no
+ * entry moved between them meanwhile, so a miss in both is final.  b1 is
+ * scanned before b2, so a key that moved from b2 to b1 after b1's scan
+ * changed b1's version, and one that moved from b1 to b2 before b2's scan
+ * is found there.
+ */
+static inline bool dpc_table_version_end(const struct dpc_bucket *b1, uint32_t v1,
+					 const struct dpc_bucket *b2, uint32_t v2)
+{
+	/* Fence: orders the slot loads of both scans before the version
+	 * re-loads; pairs with the release fence in move_entry(), so a scan
+	 * that saw any slot store of a move sees a changed version here. */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&b1->ver, memory_order_relaxed) == v1 &&
+	       atomic_load_explicit(&b2->ver, memory_order_relaxed) == v2;
+}
+
+static inline void dpc_table_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+/*
+ * Tag filter: a mask of the slots of @p bk whose tag may be @p tag, as bits
+ * 7 + 4 * slot (the bit of the slot's top 16-bit word in a 32-word view of
+ * the bucket).  SSE2: four 16-byte loads, compare 16-bit words, pack to a
+ * 32-bit mask: about a dozen instructions and no branch (which slots match
+ * is random; a branch per slot mispredicts).  The loads are plain, not
+ * atomic: the mask only selects slots; each selected slot is then loaded
+ * again with acquire and its tag checked (dpc_table_cand()), so a value
+ * seen by the filter alone is never used.  Aligned 8-byte parts of these
+ * loads are single accesses on x86 (as DPDK's lock-free rte_hash relies on
+ * for its signature compare), so the filter sees each slot either before or
+ * after a concurrent store; a miss is still validated by the versions.
+ */
+#define DPC_TAG_BITS 0x88888880u   /* words 7, 11, .., 31: the tags of slots 0..6 */
+
+static inline uint32_t dpc_table_tag_filter(const struct dpc_bucket *bk, uint16_t tag)
+{
+#if defined(__SSE2__)
+	const __m128i *v = (const __m128i *)(const void *)bk;
+	__m128i t = _mm_set1_epi16((short)tag);
+	__m128i lo = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(v), t),
+				     _mm_cmpeq_epi16(_mm_load_si128(v + 1), t));
+	__m128i hi = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(v + 2), t),
+				     _mm_cmpeq_epi16(_mm_load_si128(v + 3), t));
+	uint32_t m = (uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16;
+
+	return m & DPC_TAG_BITS;
+#else
+	uint32_t m = 0;
+
+	for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++)
+		m |= (uint32_t)(dpc_slot_tag(atomic_load_explicit(&bk->slot[i],
+								  memory_order_relaxed)) == tag)
+		     << (7 + 4 * i);
+	return m;
+#endif
+}
+
+/** The slot a filter bit (0..31) of dpc_table_tag_filter() selects. */
+static inline unsigned dpc_table_filter_slot(unsigned bit)
+{
+	return (bit - 7u) >> 2;
+}
+
+/**
+ * The reference in the slot of @p bk that filter bit @p bit selects, or 0
+ * if that slot does not hold @p tag (any more).  Acquire: pairs with the
+ * owner's release store that published the slot, so the item it refers to
+ * is complete.
+ */
+static inline uint64_t dpc_table_cand(const struct dpc_bucket *bk, unsigned bit, uint16_t tag)
+{
+	uint64_t s = atomic_load_explicit(&bk->slot[dpc_table_filter_slot(bit)],
+					  memory_order_acquire);
+
+	return dpc_slot_tag(s) == tag ? dpc_slot_ref(s) : 0;
 }
 
 #endif /* DPCACHE_TABLE_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The head walk every eviction policy is built from (evict.h): look at the
+ * item at the head of the log, drop it, or keep it by copying it to the
+ * tail.  The policies themselves are evict_<name>.c.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "dpcache/hash.h"
+#include "evict.h"
+#include "store_internal.h"
+
+bool dpc_evict_peek(struct dpc_part *p, uint32_t now, struct dpc_head *hd)
+{
+	struct dpc_log *l = &p->log;
+	struct dpc_item *it = dpc_item_at(p, l->h);
+	uint32_t w = atomic_load_explicit(&it->w0, memory_order_relaxed);
+	uint32_t klen = dpc_w0_klen(w);
+
+	if (klen == 0) {   /* padding to the end of the ring */
+		dpc_log_skip_pad(l);
+		return false;
+	}
+	uint64_t hh = dpc_hash(it->data, klen);
+	struct dpc_kh b = dpc_key_buckets(p, hh);
+
+	hd->it = it;
+	hd->w = w;
+	hd->size = dpc_item_size(klen, dpc_w0_vlen(w));
+	hd->tag = b.tag;
+	/* The item is indexed iff a slot holds exactly its reference (a newer
+	 * write of the key, or a delete, replaced or cleared it). */
+	hd->slot = dpc_table_find_exact(&p->tbl, b.i1, b.i2, dpc_ref_slot(b.tag, l->h));
+	hd->flushed = false;
+	hd->dead = false;
+	if (hd->slot != NULL) {
+		/* Acquire: pairs with the flusher's release (dpc_log_flush()). */
+		hd->flushed = l->h < atomic_load_explicit(&l->flush_pos, memory_order_acquire);
+		hd->dead = dpc_expired(atomic_load_explicit(&it->exptime, memory_order_relaxed), now);
+	}
+	return true;
+}
+
+void dpc_evict_drop(struct dpc_part *p, const struct dpc_head *hd)
+{
+	struct dpc_log *l = &p->log;
+
+	if (hd->slot != NULL) {
+		/* Relaxed: clearing a slot publishes nothing; the memory stays
+		 * valid for readers holding the old ref until the grace period
+		 * that follows the segment's retirement. */
+		atomic_store_explicit(hd->slot, 0, memory_order_relaxed);
+		dpc_account_drop(p, l->h);
+		if (hd->dead)
+			dpc_ctr_add(&p->ctr.expired, 1);
+		else if (!hd->flushed)
+			dpc_ctr_add(&p->ctr.evictions, 1);
+	}
+	l->h += hd->size;
+}
+
+bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, uint32_t w)
+{
+	struct dpc_log *l = &p->log;
+	uint64_t npos;
+
+	if (!dpc_log_append(l, hd->size, &npos))
+		return false;
+	struct dpc_item *ni = dpc_item_at(p, npos);
+
+	memcpy(ni, hd->it, hd->size);
+	atomic_store_explicit(&ni->w0, w, memory_order_relaxed);
+	/* Release: the copy is complete before readers find it. */
+	atomic_store_explicit(hd->slot, dpc_ref_slot(hd->tag, npos), memory_order_release);
+	dpc_ctr_add(&p->ctr.reinserted, 1);
+	l->h += hd->size;
+	return true;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file evict.h
+ * Private to the engine: the interface of an eviction policy, and the head
+ * walk that every policy is built from (see docs/design.md, "Eviction").
+ *
+ * A policy decides, when a write needs room in a partition's log, what
+ * happens to the item at the head: dropped from the index (its memory is
+ * reused after a grace period), or kept by copying it to the tail (a
+ * second chance).  It also says whether readers mark the items they hit
+ * (one relaxed store of the item's first word, only if the bit is not yet
+ * set: no list moves on the read path).  One file per policy:
+ * evict_fifo.c, evict_clock.c.
+ *
+ * Concurrency: every function here is for the owner of the partition
+ * only; readers may run concurrently (the index protocol of table.h and
+ * the grace periods of log.h keep them safe).
+ */
+#ifndef DPCACHE_EVICT_H
+#define DPCACHE_EVICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dpc_part;
+struct dpc_item;
+
+/** An eviction policy.  Constant tables in the policy's file. */
+struct dpc_evict_ops {
+	const char *name;
+	/** Readers set the accessed bit of items they hit. */
+	bool mark_hits;
+	/**
+	 * Make room for an append of @p size bytes: advance the head (with
+	 * dpc_evict_peek() and dpc_evict_drop()/dpc_evict_keep()) until
+	 * dpc_log_fits() or the log is empty.  Bounded work per byte.
+	 */
+	void (*make_room)(struct dpc_part *p, uint32_t size, uint32_t now);
+};
+
+extern const struct dpc_evict_ops dpc_evict_fifo;
+extern const struct dpc_evict_ops dpc_evict_clock;
+
+/** The item at the head of the log, as dpc_evict_peek() found it. */
+struct dpc_head {
+	struct dpc_item *it;
+	_Atomic uint64_t *slot;   /**< its index slot, NULL if no longer indexed */
+	uint32_t w;               /**< first word (klen, vlen, accessed) */
+	uint32_t size;            /**< bytes in the log */
+	uint16_t tag;
+	bool flushed;             /**< below the flush horizon */
+	bool dead;                /**< expired */
+};
+
+/**
+ * Look at the head item.  Returns false (and moves the head past it) if
+ * the head is padding; else fills @p hd.  The head does not move.
+ */
+bool dpc_evict_peek(struct dpc_part *p, uint32_t now, struct dpc_head *hd);
+
+/** Drop the head item from the index (if indexed; counted) and move the head past it. */
+void dpc_evict_drop(struct dpc_part *p, const struct dpc_head *hd);
+
+/**
+ * Keep the head item: copy it to the tail with first word @p w (accessed
+ * bit cleared by the caller as it sees fit), point its slot at the copy,
+ * count a reinsertion and move the head past the original.  Returns false
+ * (nothing changed) if the tail has no memory past its grace period.
+ */
+bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, uint32_t w);
+
+#endif /* DPCACHE_EVICT_H */

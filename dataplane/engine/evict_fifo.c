@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * FIFO eviction: the oldest item goes first, whatever its use.  Readers
+ * mark nothing.
+ */
+#include "evict.h"
+#include "store_internal.h"
+
+static void fifo_make_room(struct dpc_part *p, uint32_t size, uint32_t now)
+{
+	struct dpc_head hd;
+
+	while (!dpc_log_fits(&p->log, size) && p->log.h < p->log.t)
+		if (dpc_evict_peek(p, now, &hd))
+			dpc_evict_drop(p, &hd);
+}
+
+const struct dpc_evict_ops dpc_evict_fifo = {
+	.name = "fifo",
+	.mark_hits = false,
+	.make_room = fifo_make_room,
+};

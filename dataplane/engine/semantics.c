@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * memcached semantics of the owner's operations: set/add/replace/append/
+ * prepend with CAS, delete, incr/decr, touch, and the cache clock with
+ * memcached's exptime rules.  Built on the owner primitives of store.c.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "dpcache/store.h"
+#include "store_internal.h"
+
+/* ---- time --------------------------------------------------------------- */
+
+void dpc_cache_set_time(struct dpc_cache *c, uint32_t now)
+{
+	atomic_store_explicit(&c->now, now, memory_order_relaxed);
+}
+
+uint32_t dpc_cache_time(const struct dpc_cache *c)
+{
+	return atomic_load_explicit(&c->now, memory_order_relaxed);
+}
+
+uint32_t dpc_cache_abs_exptime(const struct dpc_cache *c, uint32_t exptime)
+{
+	if (exptime == 0)
+		return 0;
+	if (exptime <= DPC_TTL_REL_MAX)
+		return dpc_cache_time(c) + exptime;
+	return exptime;
+}
+
+/* ---- owner: operations -------------------------------------------------- */
+
+static inline bool bad_key(const struct dpc_key *k)
+{
+	return k->len == 0 || k->len > DPC_KEY_MAX;
+}
+
+enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_mode mode,
+			      const struct dpc_key *k, const void *val, uint32_t vlen,
+			      uint32_t flags, uint32_t exptime, uint64_t cas, uint64_t *cas_out)
+{
+	if (dpc_unlikely(part >= c->nparts || bad_key(k) || (vlen != 0 && val == NULL)))
+		return DPC_INVALID;
+	if (vlen > c->max_value)
+		return DPC_TOO_LARGE;
+
+	struct dpc_part *p = c->parts[part];
+	uint32_t now = dpc_cache_time(c);
+	struct dpc_kh b = dpc_key_buckets(p, k->hash);
+	struct dpc_loc l;
+	bool found;
+
+	dpc_check_flush(p, now);
+	found = dpc_owner_find(p, k, b, now, &l) && !l.expired;
+	if (!found) {
+		if (mode == DPC_REPLACE || mode == DPC_APPEND || mode == DPC_PREPEND)
+			return DPC_NOT_STORED;
+		if (cas != 0)
+			return DPC_NOT_FOUND;
+	} else {
+		if (mode == DPC_ADD)
+			return DPC_EXISTS;
+		if (cas != 0 && cas != dpc_make_cas(p, l.pos))
+			return DPC_EXISTS;
+	}
+	if (mode == DPC_APPEND || mode == DPC_PREPEND) {
+		uint32_t ovlen = dpc_w0_vlen(l.w);
+		const uint8_t *ov = l.it->data + dpc_w0_klen(l.w);
+		uint32_t oexp = atomic_load_explicit(&l.it->exptime, memory_order_relaxed);
+
+		if ((uint64_t)ovlen + vlen > c->max_value)
+			return DPC_TOO_LARGE;
+		/* The old item stays readable while we copy it: it cannot be
+		 * reclaimed before this thread's next quiescent state. */
+		if (mode == DPC_APPEND)
+			return dpc_write_item(p, k, b, ov, ovlen, val, vlen, l.it->flags, oexp, now,
+					  cas_out);
+		return dpc_write_item(p, k, b, val, vlen, ov, ovlen, l.it->flags, oexp, now, cas_out);
+	}
+	return dpc_write_item(p, k, b, val, vlen, NULL, 0, flags, dpc_cache_abs_exptime(c, exptime),
+			  now, cas_out);
+}
+
+enum dpc_status dpc_store_delete(struct dpc_cache *c, unsigned part, const struct dpc_key *k,
+				 uint64_t cas)
+{
+	if (dpc_unlikely(part >= c->nparts || bad_key(k)))
+		return DPC_INVALID;
+
+	struct dpc_part *p = c->parts[part];
+	uint32_t now = dpc_cache_time(c);
+	struct dpc_loc l;
+
+	dpc_check_flush(p, now);
+	if (!dpc_owner_find(p, k, dpc_key_buckets(p, k->hash), now, &l))
+		return DPC_NOT_FOUND;
+	if (l.expired) {
+		atomic_store_explicit(l.slot, 0, memory_order_relaxed);
+		dpc_account_drop(p, l.pos);
+		dpc_ctr_add(&p->ctr.expired, 1);
+		return DPC_NOT_FOUND;
+	}
+	if (cas != 0 && cas != dpc_make_cas(p, l.pos))
+		return DPC_EXISTS;
+	/* Relaxed: clearing publishes nothing; readers that still hold the ref
+	 * read a valid item until their next quiescent state. */
+	atomic_store_explicit(l.slot, 0, memory_order_relaxed);
+	dpc_account_drop(p, l.pos);
+	return DPC_OK;
+}
+
+/* memcached accepts a decimal u64 of at most 20 digits (no sign, no blanks). */
+static bool parse_u64(const uint8_t *s, uint32_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 20)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static uint32_t fmt_u64(uint64_t v, char buf[24])
+{
+	char tmp[24];
+	uint32_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		buf[i++] = tmp[--n];
+	return i;
+}
+
+enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct dpc_key *k,
+				bool incr, uint64_t delta, uint64_t initial, uint32_t exptime,
+				uint64_t cas, uint64_t *value_out, uint64_t *cas_out)
+{
+	if (dpc_unlikely(part >= c->nparts || bad_key(k)))
+		return DPC_INVALID;
+
+	struct dpc_part *p = c->parts[part];
+	uint32_t now = dpc_cache_time(c);
+	struct dpc_kh b = dpc_key_buckets(p, k->hash);
+	struct dpc_loc l;
+	char buf[24];
+	uint64_t v;
+	enum dpc_status st;
+
+	dpc_check_flush(p, now);
+	if (!dpc_owner_find(p, k, b, now, &l) || l.expired) {
+		if (exptime == 0xffffffffu || cas != 0)
+			return DPC_NOT_FOUND;
+		v = initial;
+		st = dpc_write_item(p, k, b, buf, fmt_u64(v, buf), NULL, 0, 0,
+				dpc_cache_abs_exptime(c, exptime), now, cas_out);
+	} else {
+		if (cas != 0 && cas != dpc_make_cas(p, l.pos))
+			return DPC_EXISTS;
+		if (!parse_u64(l.it->data + dpc_w0_klen(l.w), dpc_w0_vlen(l.w), &v))
+			return DPC_NON_NUMERIC;
+		if (incr)
+			v += delta;     /* wraps at 2^64, as memcached */
+		else
+			v = v > delta ? v - delta : 0;
+		st = dpc_write_item(p, k, b, buf, fmt_u64(v, buf), NULL, 0, l.it->flags,
+				atomic_load_explicit(&l.it->exptime, memory_order_relaxed), now,
+				cas_out);
+	}
+	if (st == DPC_OK && value_out)
+		*value_out = v;
+	return st;
+}
+
+enum dpc_status dpc_store_touch(struct dpc_cache *c, unsigned part, const struct dpc_key *k,
+				uint32_t exptime, struct dpc_item_view *out)
+{
+	if (dpc_unlikely(part >= c->nparts || bad_key(k)))
+		return DPC_INVALID;
+
+	struct dpc_part *p = c->parts[part];
+	uint32_t now = dpc_cache_time(c);
+	struct dpc_loc l;
+
+	dpc_check_flush(p, now);
+	if (!dpc_owner_find(p, k, dpc_key_buckets(p, k->hash), now, &l) || l.expired)
+		return DPC_NOT_FOUND;
+	uint32_t exp = dpc_cache_abs_exptime(c, exptime);
+
+	/* Relaxed: exptime is the one mutable field; readers load it atomically. */
+	atomic_store_explicit(&l.it->exptime, exp, memory_order_relaxed);
+	p->has_ttl |= exp != 0;
+	if (out)
+		dpc_fill_view(p, l.it, l.pos, l.w, exp, out);
+	return DPC_OK;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * flush_all and the owner's bounded background work (dpc_store_maintain()):
+ * delayed flushes, head retirement, and the sweep that drops expired and
+ * flushed entries from the index.
+ */
+#include <stdatomic.h>
+
+#include "dpcache/store.h"
+#include "store_internal.h"
+
+void dpc_flush_apply(struct dpc_part *p)
+{
+	dpc_log_flush(&p->log);
+}
+
+void dpc_cache_flush(struct dpc_cache *c, uint32_t delay)
+{
+	uint32_t now = dpc_cache_time(c);
+
+	for (unsigned i = 0; i < c->nparts; i++) {
+		struct dpc_part *p = c->parts[i];
+
+		atomic_fetch_add_explicit(&p->flushes, 1, memory_order_relaxed);
+		if (delay == 0) {
+			atomic_store_explicit(&p->flush_at, 0, memory_order_relaxed);
+			dpc_flush_apply(p);
+		} else {
+			atomic_store_explicit(&p->flush_at, now + delay, memory_order_relaxed);
+		}
+	}
+}
+
+/* Sweep a few buckets: drop expired and flushed entries from the index. */
+static unsigned sweep(struct dpc_part *p, uint32_t now, unsigned nbuckets)
+{
+	/* Acquire: pairs with the flusher's release (dpc_log_flush()). */
+	uint64_t fp = atomic_load_explicit(&p->log.flush_pos, memory_order_acquire);
+	unsigned done = 0;
+
+	for (; done < nbuckets; done++) {
+		struct dpc_bucket *bk = &p->tbl.b[p->sweep];
+
+		p->sweep = p->sweep + 1 == p->tbl.nb ? 0 : p->sweep + 1;
+		for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++) {
+			uint64_t s = atomic_load_explicit(&bk->slot[i], memory_order_relaxed);
+			uint64_t pos = dpc_ref_pos(dpc_slot_ref(s));
+
+			if (s == 0 || pos < p->log.h)
+				continue;
+			bool flushed = pos < fp;
+
+			/* Without any TTL ever written nothing can expire: skip the item
+			 * read (a DRAM miss per slot at millions of items). */
+			if (!flushed && (!p->has_ttl ||
+					 !dpc_expired(atomic_load_explicit(&dpc_item_at(p, pos)->exptime,
+									   memory_order_relaxed), now)))
+				continue;
+			/* Relaxed: clearing publishes nothing (see dpc_evict_drop()). */
+			atomic_store_explicit(&bk->slot[i], 0, memory_order_relaxed);
+			dpc_account_drop(p, pos);
+			if (!flushed)
+				dpc_ctr_add(&p->ctr.expired, 1);
+		}
+	}
+	return done;
+}
+
+unsigned dpc_store_maintain(struct dpc_cache *c, unsigned part, unsigned budget)
+{
+	if (dpc_unlikely(part >= c->nparts))
+		return 0;
+
+	struct dpc_part *p = c->parts[part];
+	uint32_t now = dpc_cache_time(c);
+	unsigned work = 1;
+
+	dpc_check_flush(p, now);
+	dpc_log_retire(&p->log);
+	if (budget > 1)
+		work += sweep(p, now, budget - 1);
+	return work;
+}
