@@ -295,26 +295,6 @@ static void put_req(struct req *r, uint8_t op, const void *ext, uint8_t extlen, 
 	r->len += vlen;
 }
 
-static const char *status_name(uint16_t s)
-{
-	switch (s) {
-	case DPC_MC_OK: return "OK";
-	case DPC_MC_KEY_ENOENT: return "Not found";
-	case DPC_MC_KEY_EEXISTS: return "Exists";
-	case DPC_MC_E2BIG: return "Value too large";
-	case DPC_MC_EINVAL: return "Invalid arguments";
-	case DPC_MC_NOT_STORED: return "Not stored";
-	case DPC_MC_DELTA_BADVAL: return "Non-numeric value";
-	case DPC_MC_UNKNOWN_COMMAND: return "Unknown command";
-	case DPC_MC_ENOMEM: return "Out of memory";
-	case DPC_MC_NOT_SUPPORTED: return "Not supported";
-	case DPC_MC_EINTERNAL: return "Internal error";
-	case DPC_MC_EBUSY: return "Busy";
-	case DPC_MC_ETMPFAIL: return "Temporary failure";
-	}
-	return "Unknown status";
-}
-
 static int status_exit(uint16_t s)
 {
 	switch (s) {
@@ -521,7 +501,7 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 		off += (size_t)k;
 		if (o->verbose)
 			fprintf(stderr, "%s: status 0x%04x (%s), flags %" PRIu32 ", cas %" PRIu64 "\n",
-				dpc_mc_op_name(res.opcode), res.status, status_name(res.status),
+				dpc_mc_op_name(res.opcode), res.status, dpc_mc_status_text(res.status),
 				res.extlen >= 4 ? dpc_get_be32(res.extras) : 0, res.cas);
 		if (res.opcode == DPC_OP_NOOP || (res.opcode == DPC_OP_STAT && res.keylen == 0)) {
 			saw_end = true;
@@ -530,7 +510,7 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 		if (res.status != DPC_MC_OK) {
 			ret = status_exit(res.status);
 			if (ret == EXIT_ERR || cmd->op != DPC_OP_GET || argc == 1)
-				fprintf(stderr, "dpcache-cli: %s\n", status_name(res.status));
+				fprintf(stderr, "dpcache-cli: %s\n", dpc_mc_status_text(res.status));
 			if (res.vlen > 0 && ret == EXIT_ERR)
 				fprintf(stderr, "dpcache-cli: server says: %.*s\n", (int)res.vlen, res.value);
 			continue;

@@ -24,10 +24,6 @@
 #include "dpcache/store.h"
 #include "handler.h"
 
-/** dpcached's own version; the memcached VERSION reply carries DPC_MC_VERSION. */
-#define DPCACHED_VERSION "0.1.0"
-#define DPC_MC_VERSION "1.6.21-dpcache-" DPCACHED_VERSION
-
 /** The dpcache logtype (registered in main.c before anything logs; read-only afterwards). */
 extern int dpc_logtype;
 #define DPC_LOG(level, fmt, ...) \

@@ -3,8 +3,10 @@
  * The worker poll loop.  Per iteration (STYLE.md #6, #11):
  *   1. rte_eth_rx_burst(32); classify every frame (dpc_pkt_classify);
  *      answer ARP and ICMP echo in place; drop and count the rest by reason;
- *      memcached datagrams: check the frame header, route (here, or the
- *      owner's ring for writes to another partition);
+ *      memcached datagrams: check the frame header, parse each once
+ *      (dpc_handler_parse(): one descriptor per datagram, its keys hashed
+ *      once) and route it (here, or the owner's ring for writes to another
+ *      partition);
  *   2. stage 1: dpc_handler_prefetch() for every local datagram of the
  *      burst (hash, prefetch bucket lines), stage 2:
  *      dpc_handler_prefetch_item() (prefetch the matching items), stage 3:
@@ -132,7 +134,8 @@ static void resp_drop(struct dpc_worker *w)
  * per DPC_UDP_MAX_DATA bytes, frame headers (same request id, seq 0..n-1,
  * total n) and Ethernet/IPv4/UDP headers written once the count is known.
  */
-static void process_one(struct dpc_worker *w, struct rte_mbuf *req, const struct dpc_pkt_info *info)
+static void process_one(struct dpc_worker *w, struct rte_mbuf *req, const struct dpc_pkt_info *info,
+			const struct dpc_dgram *d)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(req, const uint8_t *);
 	const uint8_t *payload = frame + info->payload_off;
@@ -144,8 +147,7 @@ static void process_one(struct dpc_worker *w, struct rte_mbuf *req, const struct
 	w->nresp = 0;
 	w->wr.p = w->wr.end = NULL;
 	w->wr.total = 0;
-	rc = dpc_handler_process(&w->h, payload + DPC_UDP_FRAME_LEN,
-				 (size_t)info->payload_len - DPC_UDP_FRAME_LEN, &w->wr);
+	rc = dpc_handler_process_dgram(&w->h, d, &w->wr);
 	if (dpc_unlikely(rc < 0)) {
 		/* -EBADMSG is counted by the handler; -ENOMEM is ours (pool or datagram limit). */
 		if (rc == -ENOMEM)
@@ -187,6 +189,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 {
 	struct rte_mbuf *local[DPC_BURST], *fwd[DPC_BURST], *dead[DPC_BURST];
 	struct dpc_pkt_info linfo[DPC_BURST];
+	struct dpc_dgram dg[DPC_BURST];
 	unsigned fdst[DPC_BURST];
 	unsigned nl = 0, nf = 0, nd = 0;
 	uint64_t bytes = 0;
@@ -220,9 +223,11 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 				dead[nd++] = m;
 				break;
 			}
-			route = w->nworkers == 1 ? DPC_ROUTE_HERE :
-				dpc_handler_route(&w->h, data + info.payload_off + DPC_UDP_FRAME_LEN,
-						  (size_t)info.payload_len - DPC_UDP_FRAME_LEN);
+			/* parsed into the next local slot; a forwarded one leaves it free */
+			dpc_handler_parse(&w->h, data + info.payload_off + DPC_UDP_FRAME_LEN,
+					  (size_t)info.payload_len - DPC_UDP_FRAME_LEN, w->nworkers > 1,
+					  &dg[nl]);
+			route = dpc_handler_route(&dg[nl]);
 			if (route == DPC_ROUTE_HERE || (unsigned)route == w->id ||
 			    (unsigned)route >= w->nworkers) {
 				linfo[nl] = info;
@@ -266,23 +271,15 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 		}
 	}
 	/* Stage 1: hash and prefetch every local datagram's first key ... */
-	for (unsigned i = 0; i < nl; i++) {
-		const uint8_t *p = rte_pktmbuf_mtod(local[i], const uint8_t *) + linfo[i].payload_off;
-
-		dpc_handler_prefetch(&w->h, p + DPC_UDP_FRAME_LEN,
-				     (size_t)linfo[i].payload_len - DPC_UDP_FRAME_LEN);
-	}
+	for (unsigned i = 0; i < nl; i++)
+		dpc_handler_prefetch(&w->h, &dg[i]);
 	/* ... stage 2: with the buckets arriving, prefetch the items they point to
 	 * (one DRAM miss per GET otherwise, taken one datagram at a time) ... */
-	for (unsigned i = 0; i < nl; i++) {
-		const uint8_t *p = rte_pktmbuf_mtod(local[i], const uint8_t *) + linfo[i].payload_off;
-
-		dpc_handler_prefetch_item(&w->h, p + DPC_UDP_FRAME_LEN,
-					  (size_t)linfo[i].payload_len - DPC_UDP_FRAME_LEN);
-	}
+	for (unsigned i = 0; i < nl; i++)
+		dpc_handler_prefetch_item(&w->h, &dg[i]);
 	/* ... stage 3: answer them while those lines arrive. */
 	for (unsigned i = 0; i < nl; i++)
-		process_one(w, local[i], &linfo[i]);
+		process_one(w, local[i], &linfo[i], &dg[i]);
 	if (nl > 0)
 		rte_pktmbuf_free_bulk(local, nl);
 	if (nd > 0)
@@ -293,6 +290,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 static unsigned ring_drain(struct dpc_worker *w)
 {
 	struct rte_mbuf *pkts[DPC_BURST];
+	struct dpc_dgram dg[DPC_BURST];
 	unsigned total = 0;
 
 	while (total < DPC_RING_DRAIN) {
@@ -304,11 +302,13 @@ static unsigned ring_drain(struct dpc_worker *w)
 			const struct dpc_pkt_info *info = pkt_info(w, pkts[i]);
 			const uint8_t *p = rte_pktmbuf_mtod(pkts[i], const uint8_t *) + info->payload_off;
 
-			dpc_handler_prefetch(&w->h, p + DPC_UDP_FRAME_LEN,
-					     (size_t)info->payload_len - DPC_UDP_FRAME_LEN);
+			/* routed where it arrived: this worker owns it */
+			dpc_handler_parse(&w->h, p + DPC_UDP_FRAME_LEN,
+					  (size_t)info->payload_len - DPC_UDP_FRAME_LEN, false, &dg[i]);
+			dpc_handler_prefetch(&w->h, &dg[i]);
 		}
 		for (unsigned i = 0; i < n; i++)
-			process_one(w, pkts[i], pkt_info(w, pkts[i]));
+			process_one(w, pkts[i], pkt_info(w, pkts[i]), &dg[i]);
 		rte_pktmbuf_free_bulk(pkts, n);
 		dpc_stat_add(w->st, forwarded_in, n);
 		total += n;

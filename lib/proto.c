@@ -52,23 +52,10 @@ void dpc_frame_encode(uint8_t *buf, const struct dpc_udp_frame *f)
  * 0 (unknown) where memcached's binary dispatch has no case either.
  */
 static const uint16_t op_table[256] = {
-	[DPC_OP_GET] = K(DPC_OP_GET), [DPC_OP_SET] = K(DPC_OP_SET), [DPC_OP_ADD] = K(DPC_OP_ADD),
-	[DPC_OP_REPLACE] = K(DPC_OP_REPLACE), [DPC_OP_DELETE] = K(DPC_OP_DELETE),
-	[DPC_OP_INCREMENT] = K(DPC_OP_INCREMENT), [DPC_OP_DECREMENT] = K(DPC_OP_DECREMENT),
-	[DPC_OP_QUIT] = K(DPC_OP_QUIT), [DPC_OP_FLUSH] = K(DPC_OP_FLUSH),
-	[DPC_OP_GETQ] = Q(DPC_OP_GET), [DPC_OP_NOOP] = K(DPC_OP_NOOP),
-	[DPC_OP_VERSION] = K(DPC_OP_VERSION), [DPC_OP_GETK] = K(DPC_OP_GETK),
-	[DPC_OP_GETKQ] = Q(DPC_OP_GETK), [DPC_OP_APPEND] = K(DPC_OP_APPEND),
-	[DPC_OP_PREPEND] = K(DPC_OP_PREPEND), [DPC_OP_STAT] = K(DPC_OP_STAT),
-	[DPC_OP_SETQ] = Q(DPC_OP_SET), [DPC_OP_ADDQ] = Q(DPC_OP_ADD),
-	[DPC_OP_REPLACEQ] = Q(DPC_OP_REPLACE), [DPC_OP_DELETEQ] = Q(DPC_OP_DELETE),
-	[DPC_OP_INCREMENTQ] = Q(DPC_OP_INCREMENT),
-	[DPC_OP_DECREMENTQ] = Q(DPC_OP_DECREMENT),
-	[DPC_OP_QUITQ] = Q(DPC_OP_QUIT), [DPC_OP_FLUSHQ] = Q(DPC_OP_FLUSH),
-	[DPC_OP_APPENDQ] = Q(DPC_OP_APPEND), [DPC_OP_PREPENDQ] = Q(DPC_OP_PREPEND),
-	[DPC_OP_TOUCH] = K(DPC_OP_TOUCH), [DPC_OP_GAT] = K(DPC_OP_GAT),
-	[DPC_OP_GATQ] = Q(DPC_OP_GAT), [DPC_OP_GATK] = K(DPC_OP_GATK),
-	[DPC_OP_GATKQ] = Q(DPC_OP_GATK),
+#define DPC_X_OP(name, code, base, quiet) \
+	[DPC_OP_##name] = DPC_OP_##base | F_KNOWN | ((quiet) ? F_QUIET : 0),
+	DPC_MC_OPCODES(DPC_X_OP)
+#undef DPC_X_OP
 };
 
 bool dpc_mc_is_quiet(uint8_t op)
@@ -98,39 +85,20 @@ bool dpc_mc_is_write(uint8_t base_op)
 const char *dpc_mc_op_name(uint8_t op)
 {
 	switch (op) {
-	case DPC_OP_GET: return "GET";
-	case DPC_OP_SET: return "SET";
-	case DPC_OP_ADD: return "ADD";
-	case DPC_OP_REPLACE: return "REPLACE";
-	case DPC_OP_DELETE: return "DELETE";
-	case DPC_OP_INCREMENT: return "INCREMENT";
-	case DPC_OP_DECREMENT: return "DECREMENT";
-	case DPC_OP_QUIT: return "QUIT";
-	case DPC_OP_FLUSH: return "FLUSH";
-	case DPC_OP_GETQ: return "GETQ";
-	case DPC_OP_NOOP: return "NOOP";
-	case DPC_OP_VERSION: return "VERSION";
-	case DPC_OP_GETK: return "GETK";
-	case DPC_OP_GETKQ: return "GETKQ";
-	case DPC_OP_APPEND: return "APPEND";
-	case DPC_OP_PREPEND: return "PREPEND";
-	case DPC_OP_STAT: return "STAT";
-	case DPC_OP_SETQ: return "SETQ";
-	case DPC_OP_ADDQ: return "ADDQ";
-	case DPC_OP_REPLACEQ: return "REPLACEQ";
-	case DPC_OP_DELETEQ: return "DELETEQ";
-	case DPC_OP_INCREMENTQ: return "INCREMENTQ";
-	case DPC_OP_DECREMENTQ: return "DECREMENTQ";
-	case DPC_OP_QUITQ: return "QUITQ";
-	case DPC_OP_FLUSHQ: return "FLUSHQ";
-	case DPC_OP_APPENDQ: return "APPENDQ";
-	case DPC_OP_PREPENDQ: return "PREPENDQ";
-	case DPC_OP_TOUCH: return "TOUCH";
-	case DPC_OP_GAT: return "GAT";
-	case DPC_OP_GATQ: return "GATQ";
-	case DPC_OP_GATK: return "GATK";
-	case DPC_OP_GATKQ: return "GATKQ";
+#define DPC_X_OP(name, code, base, quiet) case DPC_OP_##name: return #name;
+	DPC_MC_OPCODES(DPC_X_OP)
+#undef DPC_X_OP
 	default: return "UNKNOWN";
+	}
+}
+
+const char *dpc_mc_status_text(uint16_t status)
+{
+	switch (status) {
+#define DPC_X_ST(name, code, text) case DPC_MC_##name: return text;
+	DPC_MC_STATUSES(DPC_X_ST)
+#undef DPC_X_ST
+	default: return "Unknown status";
 	}
 }
 

@@ -15,7 +15,6 @@
 #include "dpcache/textproto.h"
 
 #define MAX_TOKENS 8
-#define MC_REL_MAX 2592000u
 
 static const char E_ERROR[] = "ERROR";
 static const char E_FORMAT[] = "CLIENT_ERROR bad command line format";
@@ -66,7 +65,7 @@ static bool to_exptime(const struct tok *t, uint32_t *out)
 		struct tok u = {t->p + 1, t->n - 1};
 		if (!to_u64(&u, 0x80000000ull, &v))
 			return false;
-		*out = v == 0 ? 0 : MC_REL_MAX + 1;
+		*out = v == 0 ? 0 : DPC_EXPTIME_REL_MAX + 1;
 		return true;
 	}
 	if (!to_u64(t, 0x7fffffffull, &v))

@@ -5,9 +5,23 @@
  * (after the 8-byte frame header) into the response byte stream, against
  * the cache.  DPDK-free so that it is unit-tested and fuzzed without EAL.
  * Two codecs, chosen per datagram as memcached does: a payload starting
- * with the binary magic 0x80 is binary protocol; one starting with a
- * lowercase letter is the text protocol (textproto.h); anything else is
- * dropped as bad magic.
+ * with the binary magic 0x80 is binary protocol (proto.h); one starting
+ * with a lowercase letter is the text protocol (textproto.h); anything
+ * else goes to the binary codec and is dropped as bad magic.
+ *
+ * Files, one concern each:
+ *   handler.c     parse once into a dpc_dgram, routing, prefetch, dispatch
+ *   proto_bin.c   the binary protocol (batched multi-get, writes, errors)
+ *   proto_text.c  the text protocol
+ *   proto_stats.c STAT / "stats" groups, for both protocols
+ *
+ * Use over a burst (dataplane/worker.c): dpc_handler_parse() every
+ * datagram once; dpc_handler_route() says where it runs; then
+ * dpc_handler_prefetch() over the burst, dpc_handler_prefetch_item() over
+ * the burst, dpc_handler_process_dgram() for each.  All three stages read
+ * the one descriptor: the framing is parsed by one parser (dpc_mc_parse()
+ * or dpc_txt_parse()) and each key of the first DPC_DGRAM_HASHES is
+ * hashed once, in dpc_handler_parse().
  *
  * Ownership: a datagram whose requests write to partition p must be
  * processed by p's owner (dpc_handler_route() says which); reads are
@@ -16,11 +30,13 @@
 #ifndef DPCACHE_HANDLER_H
 #define DPCACHE_HANDLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dpcache/proto.h"
 #include "dpcache/stats.h"
 #include "dpcache/store.h"
+#include "dpcache/textproto.h"
 #include "dpcache/wr.h"
 
 /** Per-worker handler context.  One per worker thread; never shared. */
@@ -32,40 +48,88 @@ struct dpc_handler {
 	/** All workers' counters, for the STAT opcode (read relaxed). */
 	struct dpc_worker_stats *const *all_stats;
 	unsigned nworkers;
-	const char *version;               /**< VERSION reply, e.g. "1.6.21-dpcache-0.1" */
+	const char *version;               /**< VERSION reply; NULL: DPC_MC_VERSION */
 };
 
 /** dpc_handler_route(): process here, or forward to the owner. */
 #define DPC_ROUTE_HERE (-1)
 
-/**
- * Decide where a datagram must be processed.  Returns DPC_ROUTE_HERE if
- * it writes no partition other than h->part, else the partition that owns
- * its first foreign write (the glue forwards the datagram to that owner).
- * Writes in the same datagram to a third partition are answered with
- * DPC_MC_ETMPFAIL by the owner (documented in docs/design.md).
- * Cheap: parses headers only.
- */
-int dpc_handler_route(const struct dpc_handler *h, const uint8_t *payload, size_t len);
+/** Keys per datagram whose hash dpc_handler_parse() keeps (later ones are hashed when used). */
+#define DPC_DGRAM_HASHES 8u
+
+enum dpc_dgram_proto { DPC_DGRAM_BIN, DPC_DGRAM_TEXT };
 
 /**
- * Process every request in @p payload, appending responses to @p w.
+ * One datagram, parsed once (dpc_handler_parse()): its codec, its first
+ * request, where it must run, and the hashes of its first keys in
+ * datagram order (a binary request has at most one key; a text get/gat
+ * counts each key of its list).  Lives on the caller's stack, one per
+ * datagram of a burst; points into the payload, which must outlive it.
+ */
+struct dpc_dgram {
+	const uint8_t *payload;
+	uint32_t len;
+	uint8_t proto;          /**< enum dpc_dgram_proto */
+	uint8_t nhash;          /**< valid entries of hash[] */
+	int16_t route;          /**< DPC_ROUTE_HERE or the owner partition */
+	int first;              /**< parser result for the first request (> 0 bytes, or < 0) */
+	union {
+		struct dpc_mc_req bin;
+		struct dpc_txt_req txt;
+	} req;                  /**< the first request, when first > 0 */
+	uint64_t hash[DPC_DGRAM_HASHES];
+};
+
+/**
+ * Parse a datagram's payload into @p d: the first request in full, the
+ * hashes of its first DPC_DGRAM_HASHES keys and, when @p route is true
+ * and the cache has several partitions, the owner it must run on (this
+ * walks every request, with the same parser that processing uses).
+ * Never fails: what is malformed is answered or counted when processed.
+ * Any thread; reads @p h only.
+ */
+void dpc_handler_parse(const struct dpc_handler *h, const uint8_t *payload, size_t len, bool route,
+		       struct dpc_dgram *d);
+
+/**
+ * Where @p d must be processed: DPC_ROUTE_HERE if it writes no partition
+ * other than h->part (or was parsed with route false), else the partition
+ * that owns its first foreign write (the glue forwards the datagram to
+ * that owner).  Writes in the same datagram to a third partition are
+ * answered with DPC_MC_ETMPFAIL by the owner (documented in docs/design.md).
+ */
+static inline int dpc_handler_route(const struct dpc_dgram *d)
+{
+	return d->route;
+}
+
+/** Stage 1 of a burst: prefetch the bucket of @p d's first key (no-op without one). */
+void dpc_handler_prefetch(const struct dpc_handler *h, const struct dpc_dgram *d);
+
+/**
+ * Stage 2, after dpc_handler_prefetch() on the whole burst: prefetch the
+ * item of the first key (dpc_cache_prefetch_item()), so that the item
+ * misses of a burst overlap instead of being taken one datagram at a time.
+ */
+void dpc_handler_prefetch_item(const struct dpc_handler *h, const struct dpc_dgram *d);
+
+/**
+ * Process every request of @p d, appending responses to @p w.
  * Returns 0 (response complete, possibly empty: quiet requests only), or
  * a negative errno: -ENOMEM (writer could not grow: drop the response) or
  * -EBADMSG (datagram dropped: bad magic / truncated before any response;
  * counted in stats).  Requests before a malformed one are still answered.
+ * The worker that owns h (h->part) only; reads run concurrently with
+ * other workers' writes (store.h).
+ */
+int dpc_handler_process_dgram(struct dpc_handler *h, const struct dpc_dgram *d, struct dpc_wr *w);
+
+/**
+ * dpc_handler_parse() (no routing) then dpc_handler_process_dgram(): for
+ * callers that take datagrams one at a time (tests, fuzzers, TCP).
+ * Same results; -EINVAL for a NULL argument in debug builds.
  */
 int dpc_handler_process(struct dpc_handler *h, const uint8_t *payload, size_t len,
 			struct dpc_wr *w);
-
-/** Stage-1 helper for batching across a burst: hash the first key and prefetch its bucket. */
-void dpc_handler_prefetch(const struct dpc_handler *h, const uint8_t *payload, size_t len);
-
-/**
- * Stage-2 helper, after dpc_handler_prefetch() on the whole burst: prefetch
- * the item of the first key (dpc_cache_prefetch_item()), so that the item
- * misses of a burst overlap instead of being taken one datagram at a time.
- */
-void dpc_handler_prefetch_item(const struct dpc_handler *h, const uint8_t *payload, size_t len);
 
 #endif /* DPCACHE_HANDLER_H */

@@ -23,6 +23,16 @@
 #define dpc_cache_aligned dpc_aligned(DPC_CACHE_LINE)
 #define DPC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/** dpcached's own version; the memcached VERSION reply carries DPC_MC_VERSION. */
+#define DPCACHED_VERSION "0.1.0"
+#define DPC_MC_VERSION "1.6.21-dpcache-" DPCACHED_VERSION
+
+/**
+ * memcached's exptime rule: 0 = never, 1..DPC_EXPTIME_REL_MAX (30 days) =
+ * seconds from now, larger = absolute unix time.
+ */
+#define DPC_EXPTIME_REL_MAX 2592000u
+
 /** Largest key memcached accepts. */
 #define DPC_KEY_MAX 250u
 /** Largest value accepted by default (memcached's default item size limit). */

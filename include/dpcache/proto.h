@@ -35,26 +35,81 @@ void dpc_frame_encode(uint8_t *buf, const struct dpc_udp_frame *f);
 #define DPC_MC_RES_MAGIC 0x81u
 #define DPC_MC_HDR_LEN 24u
 
+/*
+ * The binary opcodes memcached 1.6 serves, defined once (STYLE.md #12):
+ * X(name, code, base, quiet).  Quiet variants fold onto their base
+ * opcode; the codec's opcode table and names are generated from this.
+ */
+#define DPC_MC_OPCODES(X) \
+	X(GET,        0x00, GET,       0) \
+	X(SET,        0x01, SET,       0) \
+	X(ADD,        0x02, ADD,       0) \
+	X(REPLACE,    0x03, REPLACE,   0) \
+	X(DELETE,     0x04, DELETE,    0) \
+	X(INCREMENT,  0x05, INCREMENT, 0) \
+	X(DECREMENT,  0x06, DECREMENT, 0) \
+	X(QUIT,       0x07, QUIT,      0) \
+	X(FLUSH,      0x08, FLUSH,     0) \
+	X(GETQ,       0x09, GET,       1) \
+	X(NOOP,       0x0a, NOOP,      0) \
+	X(VERSION,    0x0b, VERSION,   0) \
+	X(GETK,       0x0c, GETK,      0) \
+	X(GETKQ,      0x0d, GETK,      1) \
+	X(APPEND,     0x0e, APPEND,    0) \
+	X(PREPEND,    0x0f, PREPEND,   0) \
+	X(STAT,       0x10, STAT,      0) \
+	X(SETQ,       0x11, SET,       1) \
+	X(ADDQ,       0x12, ADD,       1) \
+	X(REPLACEQ,   0x13, REPLACE,   1) \
+	X(DELETEQ,    0x14, DELETE,    1) \
+	X(INCREMENTQ, 0x15, INCREMENT, 1) \
+	X(DECREMENTQ, 0x16, DECREMENT, 1) \
+	X(QUITQ,      0x17, QUIT,      1) \
+	X(FLUSHQ,     0x18, FLUSH,     1) \
+	X(APPENDQ,    0x19, APPEND,    1) \
+	X(PREPENDQ,   0x1a, PREPEND,   1) \
+	X(TOUCH,      0x1c, TOUCH,     0) \
+	X(GAT,        0x1d, GAT,       0) \
+	X(GATQ,       0x1e, GAT,       1) \
+	X(GATK,       0x23, GATK,      0) \
+	X(GATKQ,      0x24, GATK,      1)
+
 enum dpc_mc_opcode {
-	DPC_OP_GET = 0x00, DPC_OP_SET = 0x01, DPC_OP_ADD = 0x02, DPC_OP_REPLACE = 0x03,
-	DPC_OP_DELETE = 0x04, DPC_OP_INCREMENT = 0x05, DPC_OP_DECREMENT = 0x06,
-	DPC_OP_QUIT = 0x07, DPC_OP_FLUSH = 0x08, DPC_OP_GETQ = 0x09, DPC_OP_NOOP = 0x0a,
-	DPC_OP_VERSION = 0x0b, DPC_OP_GETK = 0x0c, DPC_OP_GETKQ = 0x0d,
-	DPC_OP_APPEND = 0x0e, DPC_OP_PREPEND = 0x0f, DPC_OP_STAT = 0x10,
-	DPC_OP_SETQ = 0x11, DPC_OP_ADDQ = 0x12, DPC_OP_REPLACEQ = 0x13,
-	DPC_OP_DELETEQ = 0x14, DPC_OP_INCREMENTQ = 0x15, DPC_OP_DECREMENTQ = 0x16,
-	DPC_OP_QUITQ = 0x17, DPC_OP_FLUSHQ = 0x18, DPC_OP_APPENDQ = 0x19,
-	DPC_OP_PREPENDQ = 0x1a, DPC_OP_TOUCH = 0x1c, DPC_OP_GAT = 0x1d,
-	DPC_OP_GATQ = 0x1e, DPC_OP_GATK = 0x23, DPC_OP_GATKQ = 0x24,
+#define DPC_X_OP(name, code, base, quiet) DPC_OP_##name = code,
+	DPC_MC_OPCODES(DPC_X_OP)
+#undef DPC_X_OP
 };
 
+/*
+ * Response statuses, defined once: X(name, code, text).  The text is what
+ * memcached 1.6 sends as the value of an error response (proto_bin.c
+ * write_bin_error()); statuses memcached never sends carry our own words.
+ * The handler's error responses and dpcache-cli's messages both use it.
+ */
+#define DPC_MC_STATUSES(X) \
+	X(OK,              0x0000, "Success") \
+	X(KEY_ENOENT,      0x0001, "Not found") \
+	X(KEY_EEXISTS,     0x0002, "Data exists for key.") \
+	X(E2BIG,           0x0003, "Too large.") \
+	X(EINVAL,          0x0004, "Invalid arguments") \
+	X(NOT_STORED,      0x0005, "Not stored.") \
+	X(DELTA_BADVAL,    0x0006, "Non-numeric server-side value for incr or decr") \
+	X(AUTH_ERROR,      0x0020, "Auth failure.") \
+	X(UNKNOWN_COMMAND, 0x0081, "Unknown command") \
+	X(ENOMEM,          0x0082, "Out of memory") \
+	X(NOT_SUPPORTED,   0x0083, "Not supported") \
+	X(EINTERNAL,       0x0084, "Internal error") \
+	X(EBUSY,           0x0085, "Busy") \
+	X(ETMPFAIL,        0x0086, "Temporary failure")
+
 enum dpc_mc_status {
-	DPC_MC_OK = 0x0000, DPC_MC_KEY_ENOENT = 0x0001, DPC_MC_KEY_EEXISTS = 0x0002,
-	DPC_MC_E2BIG = 0x0003, DPC_MC_EINVAL = 0x0004, DPC_MC_NOT_STORED = 0x0005,
-	DPC_MC_DELTA_BADVAL = 0x0006, DPC_MC_UNKNOWN_COMMAND = 0x0081,
-	DPC_MC_ENOMEM = 0x0082, DPC_MC_NOT_SUPPORTED = 0x0083, DPC_MC_EINTERNAL = 0x0084,
-	DPC_MC_EBUSY = 0x0085, DPC_MC_ETMPFAIL = 0x0086,
+#define DPC_X_ST(name, code, text) DPC_MC_##name = code,
+	DPC_MC_STATUSES(DPC_X_ST)
+#undef DPC_X_ST
 };
+
+/** The text of a status (DPC_MC_STATUSES), or "Unknown status".  Thread-safe. */
+const char *dpc_mc_status_text(uint16_t status);
 
 /**
  * One decoded request.  Pointers point into the caller's buffer.  Quiet

@@ -75,17 +75,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 
-	int route = dpc_handler_route(hd, data, size);
+	/* parse once; route, prefetch and processing all read the descriptor */
+	struct dpc_dgram d;
+	dpc_handler_parse(hd, data, size, true, &d);
+	int route = dpc_handler_route(&d);
 	if (route != DPC_ROUTE_HERE &&
 	    (route < 0 || (unsigned)route >= NPARTS || (unsigned)route == hd->part))
 		abort();
-	dpc_handler_prefetch(hd, data, size);
+	if (d.nhash > DPC_DGRAM_HASHES || (d.first > 0 && (size_t)d.first > size))
+		abort();
+	dpc_handler_prefetch(hd, &d);
+	dpc_handler_prefetch_item(hd, &d);
 
 	memset(&w, 0, sizeof(w));
 	w.p = w.end = areas;
 	w.next = next_area;
 	nareas = 0;
-	int rc = dpc_handler_process(hd, data, size, &w);
+	int rc = dpc_handler_process_dgram(hd, &d, &w);
 	if (rc != 0 && rc != -ENOMEM && rc != -EBADMSG)
 		abort();
 	if (rc == -EBADMSG && w.total != 0)

@@ -232,6 +232,15 @@ static int get_is(struct fx *f, const char *key, const char *val)
 	return 1;
 }
 
+/* Where dpc_handler_parse() routes a datagram arriving at handler @h. */
+static int route_of(const struct dpc_handler *h, const uint8_t *payload, size_t len)
+{
+	struct dpc_dgram d;
+
+	dpc_handler_parse(h, payload, len, true, &d);
+	return dpc_handler_route(&d);
+}
+
 /* ---- tests --------------------------------------------------------------------------- */
 
 static void test_set_get(void **state)
@@ -330,7 +339,10 @@ static void test_multiget(void **state)
 		add(&f->m, DPC_OP_GETKQ, NULL, 0, key, NULL, 0, 0, 1000 + i);
 	}
 	add(&f->m, DPC_OP_NOOP, NULL, 0, NULL, NULL, 0, 0, 9999);
-	dpc_handler_prefetch(&f->h[0], f->m.b, f->m.n);
+	struct dpc_dgram d;
+	dpc_handler_parse(&f->h[0], f->m.b, f->m.n, true, &d);
+	dpc_handler_prefetch(&f->h[0], &d);
+	dpc_handler_prefetch_item(&f->h[0], &d);
 	run(f);
 	assert_int_equal(f->rc, 0);
 	assert_int_equal(f->nres, 36);
@@ -818,14 +830,14 @@ static void test_partitions(void **state)
 	/* GETs go anywhere; writes go to their owner */
 	add(&f->m, DPC_OP_GET, NULL, 0, k1, NULL, 0, 0, 1);
 	add(&f->m, DPC_OP_GET, NULL, 0, k2, NULL, 0, 0, 2);
-	assert_int_equal(dpc_handler_route(&f->h[0], f->m.b, f->m.n), DPC_ROUTE_HERE);
+	assert_int_equal(route_of(&f->h[0], f->m.b, f->m.n), DPC_ROUTE_HERE);
 	f->m.n = 0;
 	add_set(&f->m, DPC_OP_SET, k0, "zero", 0, 0, 0, 1);
-	assert_int_equal(dpc_handler_route(&f->h[0], f->m.b, f->m.n), DPC_ROUTE_HERE);
+	assert_int_equal(route_of(&f->h[0], f->m.b, f->m.n), DPC_ROUTE_HERE);
 	add_set(&f->m, DPC_OP_SETQ, k2, "two", 0, 0, 0, 2);
 	add_set(&f->m, DPC_OP_SET, k1, "one", 0, 0, 0, 3);
-	assert_int_equal(dpc_handler_route(&f->h[0], f->m.b, f->m.n), 2);
-	assert_int_equal(dpc_handler_route(&f->h[2], f->m.b, f->m.n), 0);
+	assert_int_equal(route_of(&f->h[0], f->m.b, f->m.n), 2);
+	assert_int_equal(route_of(&f->h[2], f->m.b, f->m.n), 0);
 
 	/* processed on 2 (its first foreign write's owner): k0 and k1 are foreign */
 	run_on(f, 2);
@@ -842,7 +854,7 @@ static void test_partitions(void **state)
 	add_set(&f->m, DPC_OP_SET, k1, "one", 0, 0, 0, 4);
 	add(&f->m, DPC_OP_DELETE, NULL, 0, k1, NULL, 0, 0, 5);
 	add_set(&f->m, DPC_OP_SET, k1, "uno", 0, 0, 0, 6);
-	assert_int_equal(dpc_handler_route(&f->h[1], f->m.b, f->m.n), DPC_ROUTE_HERE);
+	assert_int_equal(route_of(&f->h[1], f->m.b, f->m.n), DPC_ROUTE_HERE);
 	run_on(f, 1);
 	assert_int_equal(f->nres, 3);
 	expect(&f->res[2], DPC_OP_SET, DPC_MC_OK, 6);
@@ -854,7 +866,7 @@ static void test_partitions(void **state)
 
 	/* INCR, TOUCH and GAT are writes too */
 	add_arith(&f->m, DPC_OP_INCREMENT, k1, 1, 0, 0, 8);
-	assert_int_equal(dpc_handler_route(&f->h[0], f->m.b, f->m.n), 1);
+	assert_int_equal(route_of(&f->h[0], f->m.b, f->m.n), 1);
 	add_exp(&f->m, DPC_OP_GAT, k1, 0, 9);
 	add_exp(&f->m, DPC_OP_TOUCH, k1, 0, 10);
 	run_on(f, 0);
@@ -862,8 +874,8 @@ static void test_partitions(void **state)
 	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(f->res[i].status, DPC_MC_ETMPFAIL);
 	/* malformed and empty datagrams route here (and are dropped there) */
-	assert_int_equal(dpc_handler_route(&f->h[0], (const uint8_t *)"junk", 4), DPC_ROUTE_HERE);
-	assert_int_equal(dpc_handler_route(&f->h[0], NULL, 0), DPC_ROUTE_HERE);
+	assert_int_equal(route_of(&f->h[0], (const uint8_t *)"junk", 4), DPC_ROUTE_HERE);
+	assert_int_equal(route_of(&f->h[0], NULL, 0), DPC_ROUTE_HERE);
 
 	/* STAT sums every worker */
 	add(&f->m, DPC_OP_STAT, NULL, 0, NULL, NULL, 0, 0, 11);
@@ -965,15 +977,86 @@ static void test_text_partitions(void **state)
 
 	key_for(k1, sizeof(k1), 1, 3, 0);
 	snprintf(line, sizeof(line), "set %s 0 0 1\r\nx\r\n", k1);
-	assert_int_equal(dpc_handler_route(&f->h[0], (const uint8_t *)line, strlen(line)), 1);
-	assert_int_equal(dpc_handler_route(&f->h[1], (const uint8_t *)line, strlen(line)), DPC_ROUTE_HERE);
+	assert_int_equal(route_of(&f->h[0], (const uint8_t *)line, strlen(line)), 1);
+	assert_int_equal(route_of(&f->h[1], (const uint8_t *)line, strlen(line)), DPC_ROUTE_HERE);
 	text_run(f, 0, line, "SERVER_ERROR temporary failure\r\n");
 	text_run(f, 1, line, "STORED\r\n");
 	snprintf(line, sizeof(line), "get %s\r\n", k1);
-	assert_int_equal(dpc_handler_route(&f->h[0], (const uint8_t *)line, strlen(line)), DPC_ROUTE_HERE);
+	assert_int_equal(route_of(&f->h[0], (const uint8_t *)line, strlen(line)), DPC_ROUTE_HERE);
 	text_run(f, 2, line, NULL);
 	assert_int_equal(f->rc, 0);
 	assert_memory_equal(f->fw.buf, "VALUE ", 6);
+}
+
+/*
+ * Parse once: the descriptor holds each of the first keys' hashes in
+ * datagram order (text key lists count each key), and processing uses
+ * those hashes rather than hashing again: a descriptor whose hash says
+ * "another partition" makes the owner refuse the write.
+ */
+static void test_parse_once(void **state)
+{
+	struct fx *f = *state;
+	struct dpc_dgram d;
+	char k0[32], k1[32], k2[32], line[256];
+
+	key_for(k0, sizeof(k0), 0, 3, 0);
+	key_for(k1, sizeof(k1), 1, 3, 0);
+	key_for(k2, sizeof(k2), 2, 3, 0);
+
+	/* binary: GET k0, NOOP (no key), SET k1, DELETE k2 */
+	add(&f->m, DPC_OP_GET, NULL, 0, k0, NULL, 0, 0, 1);
+	add(&f->m, DPC_OP_NOOP, NULL, 0, NULL, NULL, 0, 0, 2);
+	add_set(&f->m, DPC_OP_SET, k1, "v", 0, 0, 0, 3);
+	add(&f->m, DPC_OP_DELETE, NULL, 0, k2, NULL, 0, 0, 4);
+	dpc_handler_parse(&f->h[1], f->m.b, f->m.n, true, &d);
+	assert_int_equal(d.proto, DPC_DGRAM_BIN);
+	assert_int_equal(d.first, DPC_MC_HDR_LEN + strlen(k0));
+	assert_int_equal(d.req.bin.base, DPC_OP_GET);
+	/* routed to 2 by the DELETE, after hashing k0, k1, k2 */
+	assert_int_equal(dpc_handler_route(&d), 2);
+	assert_int_equal(d.nhash, 3);
+	assert_true(d.hash[0] == dpc_hash(k0, strlen(k0)));
+	assert_true(d.hash[1] == dpc_hash(k1, strlen(k1)));
+	assert_true(d.hash[2] == dpc_hash(k2, strlen(k2)));
+	/* without routing only the first request is parsed */
+	dpc_handler_parse(&f->h[1], f->m.b, f->m.n, false, &d);
+	assert_int_equal(dpc_handler_route(&d), DPC_ROUTE_HERE);
+	assert_int_equal(d.nhash, 1);
+
+	/* processing reads the kept hash: SET k1 on its owner, told k1 is k2's */
+	f->m.n = 0;
+	add_set(&f->m, DPC_OP_SET, k1, "v", 0, 0, 0, 5);
+	dpc_handler_parse(&f->h[1], f->m.b, f->m.n, true, &d);
+	assert_int_equal(dpc_handler_route(&d), DPC_ROUTE_HERE);
+	d.hash[0] = dpc_hash(k2, strlen(k2));
+	flat_reset(&f->fw, AREAS);
+	assert_int_equal(dpc_handler_process_dgram(&f->h[1], &d, &f->fw.w), 0);
+	assert_true(dpc_mc_parse_res(f->fw.buf, f->fw.w.total, &f->res[0]) > 0);
+	expect(&f->res[0], DPC_OP_SET, DPC_MC_ETMPFAIL, 5);
+	f->m.n = 0;
+	urcu_qsbr_quiescent_state();
+
+	/* text: a key list counts each key; "gat" goes where its first key lives */
+	snprintf(line, sizeof(line), "get %s %s\r\ndelete %s\r\ngat 0 %s %s\r\n", k0, k1, k2, k1, k0);
+	dpc_handler_parse(&f->h[0], (const uint8_t *)line, strlen(line), true, &d);
+	assert_int_equal(d.proto, DPC_DGRAM_TEXT);
+	assert_int_equal(d.req.txt.cmd, DPC_TXT_GET);
+	assert_int_equal(dpc_handler_route(&d), 2);
+	assert_int_equal(d.nhash, 3);
+	assert_true(d.hash[1] == dpc_hash(k1, strlen(k1)));
+	assert_true(d.hash[2] == dpc_hash(k2, strlen(k2)));
+	snprintf(line, sizeof(line), "get %s\r\ngat 0 %s %s\r\n", k0, k1, k0);
+	dpc_handler_parse(&f->h[0], (const uint8_t *)line, strlen(line), true, &d);
+	assert_int_equal(dpc_handler_route(&d), 1);
+
+	/* empty and junk datagrams: no key, here */
+	dpc_handler_parse(&f->h[0], NULL, 0, true, &d);
+	assert_int_equal(d.nhash, 0);
+	assert_int_equal(dpc_handler_route(&d), DPC_ROUTE_HERE);
+	dpc_handler_parse(&f->h[0], (const uint8_t *)"\x80junk", 5, true, &d);
+	assert_int_equal(d.nhash, 0);
+	assert_true(d.first < 0);
 }
 
 int main(void)
@@ -993,6 +1076,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_partitions, setup3, teardown),
 		cmocka_unit_test_setup_teardown(test_text, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_text_partitions, setup3, teardown),
+		cmocka_unit_test_setup_teardown(test_parse_once, setup3, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
