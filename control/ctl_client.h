@@ -47,7 +47,9 @@ void dpc_ctl_reply_free(struct dpc_ctl_reply *r);
 /** Value of @p key in the answer, or NULL. */
 const char *dpc_ctl_reply_get(const struct dpc_ctl_reply *r, const char *key);
 
-#define DPC_CTL_STORE_N 10u
+/* The number of entries of DPC_CTL_STORE_STATS (ctl.h), counted from the list. */
+#define DPC_CTL_STORE_ONE(field, metric, type, help) +1u
+#define DPC_CTL_STORE_N (0u DPC_CTL_STORE_STATS(DPC_CTL_STORE_ONE))
 
 /** A stats answer, in the client's own counter order (names it does not know are dropped). */
 struct dpc_ctl_stats {

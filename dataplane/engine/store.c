@@ -172,6 +172,7 @@ void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_
 	out->index_evictions = dpc_ctr_ld(&p->ctr.index_ev);
 	out->nospace = dpc_ctr_ld(&p->ctr.nospace);
 	out->flushes = dpc_ctr_ld(&p->flushes);
+	out->index_moves = atomic_load_explicit(&p->tbl.moves, memory_order_relaxed);
 }
 
 double dpc_cache_meta_bytes_per_item(const struct dpc_cache *c)

@@ -98,6 +98,13 @@ static void move_entry(struct dpc_bucket *src, unsigned s, struct dpc_bucket *ds
 		atomic_store_explicit(&dst->ver, vd + 2, memory_order_release);
 }
 
+/* Single-writer counter: relaxed load and store, no LOCK prefix. */
+static void count_move(struct dpc_table *t)
+{
+	atomic_store_explicit(&t->moves, atomic_load_explicit(&t->moves, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
 struct bfs_node {
 	uint32_t bucket;
 	int16_t parent;  /* index in the queue, -1 for a root */
@@ -166,6 +173,7 @@ int dpc_table_insert(struct dpc_table *t, uint32_t b1, uint32_t b2, uint64_t slo
 			return -ENOSPC;
 		}
 		move_entry(src, q[cur].slot, &t->b[q[cur].bucket], free_slot);
+		count_move(t);
 		moved = true;
 		free_slot = q[cur].slot;
 		cur = par;

@@ -66,6 +66,7 @@ struct dpc_table {
 	uint32_t nb;            /**< number of buckets (any value >= 2) */
 	size_t bytes;           /**< mapping size */
 	bool huge;              /**< mapped with MAP_HUGETLB */
+	_Atomic uint64_t moves; /**< cuckoo moves done (owner-written, relaxed reads) */
 };
 
 /** Map and zero @p nb buckets.  Returns 0 or -errno. Cold path. */

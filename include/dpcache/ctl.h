@@ -57,7 +57,10 @@
 	X(nospace,           "dpcache_store_nospace_requests_total", "counter", \
 	  "Writes refused for lack of memory (transient)") \
 	X(flushes,           "dpcache_store_flushes_total",          "counter", \
-	  "flush_all requests applied")
+	  "flush_all requests applied") \
+	/* engine: index and eviction internals */ \
+	X(index_moves,       "dpcache_store_index_moves_total",      "counter", \
+	  "Cuckoo moves: index entries moved to their other bucket to make room")
 
 /**
  * Where instance @p name's control socket is, computed the way DPDK 22.11

@@ -98,6 +98,7 @@ struct dpc_store_stats {
 	uint64_t index_evictions; /**< items dropped because both buckets and the cuckoo path were full */
 	uint64_t nospace;         /**< writes refused with DPC_NOSPACE */
 	uint64_t flushes;
+	uint64_t index_moves;     /**< cuckoo moves (an entry moved to its other bucket) */
 };
 
 /* ---- life cycle -------------------------------------------------------- */

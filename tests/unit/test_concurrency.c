@@ -222,16 +222,35 @@ static uint64_t total_evictions(const struct dpc_cache *c, unsigned nparts)
 		struct dpc_store_stats s;
 
 		dpc_cache_stats(c, p, &s);
-		n += s.evictions + s.reinserted;
+		n += s.evictions + s.reinserted + s.index_evictions;
 	}
 	return n;
 }
 
+static uint64_t total_moves(const struct dpc_cache *c, unsigned nparts)
+{
+	uint64_t n = 0;
+
+	for (unsigned p = 0; p < nparts; p++) {
+		struct dpc_store_stats s;
+
+		dpc_cache_stats(c, p, &s);
+		n += s.index_moves;
+	}
+	return n;
+}
+
+/*
+ * @p hint sizes the index (item_size_hint): the values written average
+ * ~530 bytes, so a hint of 512 leaves the index below its target load and
+ * a larger one makes it dense (full buckets: cuckoo moves under readers).
+ * @p want_moves: keep going (bounded) until moves happened, and assert it.
+ */
 static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_t mem,
-		     enum dpc_evict_policy pol, double seconds)
+		     enum dpc_evict_policy pol, double seconds, unsigned hint, bool want_moves)
 {
 	struct dpc_cache_params prm = {
-		.nparts = nparts, .mem_bytes = mem, .item_size_hint = 512, .max_value = 4096,
+		.nparts = nparts, .mem_bytes = mem, .item_size_hint = hint, .max_value = 4096,
 		.policy = pol, .numa_socket = -1,
 	};
 	struct shared *sh = calloc(1, sizeof(*sh));
@@ -239,7 +258,7 @@ static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_
 	struct owner_arg oa[8];
 	struct timespec ts = { .tv_sec = (time_t)seconds,
 			       .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9) };
-	uint64_t evictions = 0;
+	uint64_t evictions = 0, moves = 0;
 
 	assert_non_null(sh);
 	sh->c = dpc_cache_create(&prm);
@@ -255,7 +274,9 @@ static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_
 	/* The point is eviction under readers: on an oversubscribed machine
 	 * grace periods lag and most writes get DPC_NOSPACE, so keep going
 	 * (bounded) until the owners have really evicted something. */
-	for (unsigned extra = 0; extra < 600 && total_evictions(sh->c, nparts) == 0; extra++) {
+	for (unsigned extra = 0; extra < 600 && (total_evictions(sh->c, nparts) == 0 ||
+						 (want_moves && total_moves(sh->c, nparts) == 0));
+	     extra++) {
 		const struct timespec tick = { .tv_sec = 0, .tv_nsec = 100000000 };
 
 		nanosleep(&tick, NULL);
@@ -266,17 +287,21 @@ static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_
 	for (unsigned i = 0; i < nreaders; i++)
 		pthread_join(rt[i], NULL);
 	evictions = total_evictions(sh->c, nparts);
+	moves = total_moves(sh->c, nparts);
 	print_message("%u parts, %u owners, %u readers: owner ops %llu (nospace %llu), reads %llu, "
-		      "hits %llu, evictions+reinserts %llu, bad %llu\n", nparts, nowners, nreaders,
-		      (unsigned long long)sh->owner_ops, (unsigned long long)sh->nospace,
-		      (unsigned long long)sh->reads, (unsigned long long)sh->hits,
-		      (unsigned long long)evictions, (unsigned long long)sh->bad);
+		      "hits %llu, evictions+reinserts %llu, cuckoo moves %llu, bad %llu\n", nparts,
+		      nowners, nreaders, (unsigned long long)sh->owner_ops,
+		      (unsigned long long)sh->nospace, (unsigned long long)sh->reads,
+		      (unsigned long long)sh->hits, (unsigned long long)evictions,
+		      (unsigned long long)moves, (unsigned long long)sh->bad);
 	if (sh->bad)
 		print_error("first bad read: %s\n", sh->first_bad);
 	assert_int_equal(sh->bad, 0);
 	assert_true(sh->owner_ops > 1000);
 	assert_true(sh->hits > 1000);
 	assert_true(evictions > 0);     /* the owner really evicted while readers read */
+	if (want_moves)
+		assert_true(moves > 0);  /* and really moved entries between buckets */
 	dpc_cache_free(sh->c);
 	free(sh);
 }
@@ -284,27 +309,28 @@ static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_
 static void test_one_owner_two_readers(void **state)
 {
 	(void)state;
-	run_case(1, 1, 2, 4u << 20, DPC_EVICT_CLOCK, 1.5);
+	run_case(1, 1, 2, 4u << 20, DPC_EVICT_CLOCK, 1.5, 512, false);
 }
 
 static void test_fifo_policy(void **state)
 {
 	(void)state;
-	run_case(1, 1, 2, 4u << 20, DPC_EVICT_FIFO, 1.0);
+	run_case(1, 1, 2, 4u << 20, DPC_EVICT_FIFO, 1.0, 512, false);
 }
 
 /* More threads than cores: 2 owners and 8 readers, preempted at random points. */
 static void test_oversubscribed(void **state)
 {
 	(void)state;
-	run_case(2, 2, 8, 8u << 20, DPC_EVICT_CLOCK, 2.0);
+	run_case(2, 2, 8, 8u << 20, DPC_EVICT_CLOCK, 2.0, 512, false);
 }
 
-/* Dense index (small items, many moves): cuckoo moves race with readers. */
+/* Dense index (an index sized for 4 KiB items holding ~530-byte ones):
+ * cuckoo moves race with readers, and the test checks that they happened. */
 static void test_many_parts_readers(void **state)
 {
 	(void)state;
-	run_case(4, 4, 4, 16u << 20, DPC_EVICT_CLOCK, 1.5);
+	run_case(4, 4, 4, 16u << 20, DPC_EVICT_CLOCK, 1.5, 4096, true);
 }
 
 int main(void)
