@@ -326,7 +326,7 @@ static void housekeeping(struct dpc_worker *w, uint64_t now)
 	w->next_sec_tsc = now + w->tsc_hz;
 	/* The store counts evictions per partition; mirror them into our counters. */
 	dpc_cache_stats(w->h.cache, w->h.part, &ss);
-	w->st->evictions = ss.evictions;
+	dpc_stat_set(w->st, evictions, ss.evictions);
 	if (!w->clock_keeper)
 		return;
 	dpc_cache_set_time(w->h.cache, (uint32_t)time(NULL)); /* vDSO, not a syscall */

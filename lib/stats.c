@@ -37,5 +37,7 @@ uint64_t dpc_stat_get(const struct dpc_worker_stats *s, unsigned i)
 {
 	if (i >= DPC_WORKER_STATS_N)
 		return 0;
-	return *(const uint64_t *)(const void *)((const char *)s + dpc_stat_offsets[i]);
+	const _Atomic uint64_t *c = (const _Atomic uint64_t *)(const void *)((const char *)s +
+									     dpc_stat_offsets[i]);
+	return atomic_load_explicit(c, memory_order_relaxed);
 }

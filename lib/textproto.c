@@ -200,6 +200,8 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		size_t rest = len - consumed;
 		if (req->vlen > max_value) {
 			size_t swallow = (size_t)req->vlen + 2;
+			/* memcached unlinks the old value of a refused SET (only SET) */
+			req->drop_key = storage == DPC_TXT_SET;
 			return refuse(req, E_TOO_LARGE, consumed + (swallow < rest ? swallow : rest));
 		}
 		if (rest < (size_t)req->vlen + 2 || buf[consumed + req->vlen] != '\r' ||
@@ -279,8 +281,9 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		return (int)consumed;
 	}
 	if (tok_is(&t[0], "version")) {
+		/* memcached 1.6 ignores any further tokens */
 		req->cmd = DPC_TXT_VERSION;
-		return nt == 1 ? (int)consumed : refuse(req, E_ERROR, consumed);
+		return (int)consumed;
 	}
 	if (tok_is(&t[0], "verbosity")) {
 		req->cmd = DPC_TXT_VERBOSITY;
@@ -290,12 +293,15 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		return (int)consumed;
 	}
 	if (tok_is(&t[0], "stats")) {
+		/* memcached reads the group and (for "detail") one more token; the rest is ignored */
 		req->cmd = DPC_TXT_STATS;
-		if (nt > 2)
-			return refuse(req, E_ERROR, consumed);
-		if (nt == 2) {
+		if (nt >= 2) {
 			req->arg = t[1].p;
 			req->arglen = t[1].n;
+		}
+		if (nt >= 3) {
+			req->arg2 = t[2].p;
+			req->arg2len = t[2].n;
 		}
 		return (int)consumed;
 	}

@@ -27,6 +27,8 @@ static bool txt_is_write(const struct dpc_txt_req *r)
 	case DPC_TXT_PREPEND: case DPC_TXT_CAS: case DPC_TXT_DELETE: case DPC_TXT_INCR:
 	case DPC_TXT_DECR: case DPC_TXT_TOUCH:
 		return true;
+	case DPC_TXT_ERROR:
+		return r->drop_key; /* a SET refused as too large removes the old value */
 	default:
 		return false;
 	}

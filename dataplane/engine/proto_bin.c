@@ -115,14 +115,35 @@ static int bin_stat(void *ctx, const char *name, const char *val)
 	return dpc_wr_put(c->w, val, vlen);
 }
 
+/* STAT [group]: memcached's answers per group (handler_internal.h). */
 static int do_stat(struct dpc_handler *h, const struct dpc_mc_req *req, struct dpc_wr *w)
 {
 	struct bin_stat_ctx ctx = {req, w};
 	uint8_t hdr[DPC_MC_HDR_LEN];
-	int rc = dpc_proto_stats(h, req->key, req->keylen, bin_stat, &ctx);
+	const uint8_t *g = req->key, *sub = NULL;
+	size_t glen = req->keylen, sublen = 0;
+	int rc = 0;
 
-	if (rc == -ENOENT)
+	/* "detail on": the group, a space, its argument */
+	const uint8_t *sp = glen ? memchr(g, ' ', glen) : NULL;
+	if (sp != NULL) {
+		sub = sp + 1;
+		sublen = glen - (size_t)(sub - g);
+		glen = (size_t)(sp - g);
+	}
+	switch (dpc_stats_classify(g, glen, sub, sublen)) {
+	case DPC_STATS_LIST:
+		rc = dpc_proto_stats(h, g, glen, bin_stat, &ctx);
+		break;
+	case DPC_STATS_DETAIL_DUMP:
+		rc = bin_stat(&ctx, "detailed", "END\r\n");
+		break;
+	case DPC_STATS_RESET: /* acknowledged; the counters stay monotonic (docs/design.md) */
+	case DPC_STATS_DETAIL_SET:
+		break;
+	default: /* unknown group, "detail" without on|off|dump */
 		return put_error(h, req, DPC_MC_KEY_ENOENT, w);
+	}
 	if (rc < 0)
 		return rc;
 	/* the empty terminator */
@@ -194,12 +215,14 @@ static int do_write(struct dpc_handler *h, const struct dpc_mc_req *req, const s
 		}
 		st = dpc_store_set(c, part, mode, k, req->value, req->vlen, req->flags, req->exptime,
 				   req->cas, &cas);
+		dpc_count_store(s, st, req->cas != 0);
 		ws = set_status(req->base, st, req->cas);
 		break;
 	}
 	case DPC_OP_DELETE:
 		dpc_stat_inc(s, cmd_delete);
 		st = dpc_store_delete(c, part, k, req->cas);
+		dpc_count_delete(s, st, req->cas != 0);
 		ws = plain_status(st);
 		break;
 	case DPC_OP_INCREMENT: case DPC_OP_DECREMENT: {
@@ -210,8 +233,8 @@ static int do_write(struct dpc_handler *h, const struct dpc_mc_req *req, const s
 			dpc_stat_inc(s, cmd_decr);
 		st = dpc_store_arith(c, part, k, incr, req->delta, req->initial, req->exptime, req->cas,
 				     &val, &cas);
-		if (st == DPC_NOT_FOUND && req->cas == 0)
-			dpc_stat_inc(s, incr_misses);
+		if (st != DPC_NOT_FOUND || req->cas == 0)
+			dpc_count_arith(s, incr, st);
 		ws = plain_status(st);
 		if (ws == DPC_MC_OK) {
 			if (req->quiet)
@@ -231,6 +254,7 @@ static int do_write(struct dpc_handler *h, const struct dpc_mc_req *req, const s
 		else
 			dpc_stat_inc(s, cmd_gat);
 		st = dpc_store_touch(c, part, k, req->exptime, &v);
+		dpc_count_touch(s, st);
 		if (!touch) {
 			if (st == DPC_OK)
 				dpc_stat_inc(s, get_hits);
@@ -249,8 +273,6 @@ static int do_write(struct dpc_handler *h, const struct dpc_mc_req *req, const s
 	}
 	if (ws == DPC_MC_OK)
 		return put_ok(req, cas, w);
-	if (st == DPC_EXISTS && req->cas != 0)
-		dpc_stat_inc(s, cas_mismatch);
 	return put_error(h, req, ws, w);
 }
 

@@ -105,6 +105,7 @@ static int txt_get(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 				continue;
 			}
 			st = dpc_store_touch(h->cache, h->part, &k, req->exptime, &v);
+			dpc_count_touch(s, st);
 		} else {
 			dpc_stat_inc(s, cmd_get);
 			st = dpc_cache_get(h->cache, &k, &v);
@@ -132,6 +133,12 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 
 	switch (req->cmd) {
 	case DPC_TXT_ERROR:
+		if (dpc_unlikely(req->drop_key) && dpc_txt_keyed(req)) {
+			/* a SET refused as too large: memcached unlinks the old value too */
+			k.hash = dpc_dgram_hash(d, kj, req->key, req->keylen);
+			if (dpc_hash_part(k.hash, nparts) == h->part)
+				(void)dpc_store_delete(h->cache, h->part, &k, 0);
+		}
 		return txt_error(h, req->error, w);
 	case DPC_TXT_GET: case DPC_TXT_GETS: case DPC_TXT_GAT: case DPC_TXT_GATS:
 		return txt_get(h, d, nk, req, nparts, w);
@@ -148,10 +155,22 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 	case DPC_TXT_STATS: {
 		int rc;
 		dpc_stat_inc(s, cmd_stat);
-		rc = dpc_proto_stats(h, req->arg, req->arglen, txt_stat, w);
-		if (rc == -ENOENT)
+		switch (dpc_stats_classify(req->arg, req->arglen, req->arg2, req->arg2len)) {
+		case DPC_STATS_LIST:
+			rc = dpc_proto_stats(h, req->arg, req->arglen, txt_stat, w);
+			return rc < 0 ? rc : put_line(w, "END");
+		case DPC_STATS_RESET:
+			/* acknowledged; the counters stay monotonic (docs/design.md) */
+			return put_line(w, "RESET");
+		case DPC_STATS_DETAIL_SET:
+			return put_line(w, "OK");
+		case DPC_STATS_DETAIL_DUMP:
+			return put_line(w, "END");
+		case DPC_STATS_DETAIL_USAGE:
+			return txt_error(h, "CLIENT_ERROR usage: stats detail on|off|dump", w);
+		default:
 			return txt_error(h, "ERROR", w);
-		return rc < 0 ? rc : put_line(w, "END");
+		}
 	}
 	case DPC_TXT_QUIT:
 		dpc_stat_inc(s, cmd_quit);
@@ -168,6 +187,7 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 	case DPC_TXT_DELETE:
 		dpc_stat_inc(s, cmd_delete);
 		st = dpc_store_delete(h->cache, h->part, &k, 0);
+		dpc_count_delete(s, st, false);
 		return txt_reply(req, st == DPC_OK ? "DELETED" : "NOT_FOUND", w);
 	case DPC_TXT_INCR: case DPC_TXT_DECR: {
 		bool incr = req->cmd == DPC_TXT_INCR;
@@ -178,14 +198,13 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 			dpc_stat_inc(s, cmd_decr);
 		/* the text protocol never creates: exptime 0xffffffff */
 		st = dpc_store_arith(h->cache, h->part, &k, incr, req->delta, 0, 0xffffffffu, 0, &val, &cas);
+		dpc_count_arith(s, incr, st);
 		if (st == DPC_OK) {
 			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val);
 			return txt_reply(req, buf, w);
 		}
-		if (st == DPC_NOT_FOUND) {
-			dpc_stat_inc(s, incr_misses);
+		if (st == DPC_NOT_FOUND)
 			return txt_reply(req, "NOT_FOUND", w);
-		}
 		if (st == DPC_NON_NUMERIC)
 			return txt_error(h, "CLIENT_ERROR cannot increment or decrement non-numeric value",
 					 w);
@@ -194,6 +213,7 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 	case DPC_TXT_TOUCH:
 		dpc_stat_inc(s, cmd_touch);
 		st = dpc_store_touch(h->cache, h->part, &k, req->exptime, NULL);
+		dpc_count_touch(s, st);
 		return txt_reply(req, st == DPC_OK ? "TOUCHED" : "NOT_FOUND", w);
 	default: { /* storage */
 		enum dpc_set_mode mode;
@@ -207,8 +227,7 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 		}
 		st = dpc_store_set(h->cache, h->part, mode, &k, req->value, req->vlen, req->flags,
 				   req->exptime, req->cmd == DPC_TXT_CAS ? req->cas : 0, &cas);
-		if (st == DPC_EXISTS && req->cmd == DPC_TXT_CAS)
-			dpc_stat_inc(s, cas_mismatch);
+		dpc_count_store(s, st, req->cmd == DPC_TXT_CAS);
 		const char *r = txt_store_result(req->cmd, st);
 		return r[0] == 'S' && r[1] == 'E' ? txt_error(h, r, w) : txt_reply(req, r, w);
 	}

@@ -5,14 +5,18 @@
  * generates the struct, reset, aggregation, names, help texts and units
  * printed by dpcachectl, the STAT opcode and the Prometheus endpoint.
  *
- * Single writer: each worker owns its struct (cache-line aligned) and
- * updates it with plain stores (dpc_stat_add); readers on other threads
- * load with relaxed atomics (dpc_stats_read).  No locks, no LOCK-prefixed
- * atomics on counters.
+ * Single writer: each worker owns its struct (cache-line aligned).  One
+ * idiom, C11 atomics: the owner updates a counter with a relaxed load and
+ * a relaxed store (dpc_stat_add, dpc_stat_set: plain moves on x86, no
+ * read-modify-write), readers on other threads load it relaxed
+ * (dpc_stats_read, dpc_stat_get).  No locks, no LOCK-prefixed atomics on
+ * counters: never write `st->field += n` (on an _Atomic that is a LOCK'd
+ * RMW), use the macros.
  */
 #ifndef DPCACHE_STATS_H
 #define DPCACHE_STATS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -51,10 +55,21 @@
 	X(get_hits,        "requests", "GETs (and GATs) that found the key") \
 	X(get_misses,      "requests", "GETs (and GATs) that did not find the key") \
 	X(cas_mismatch,    "requests", "Writes refused because the CAS did not match") \
-	X(incr_misses,     "requests", "INCR/DECR on a missing key with no initial value") \
+	X(incr_misses,     "requests", "INCR on a missing key with no initial value") \
 	X(errors_inval,    "requests", "Requests answered with Invalid arguments") \
 	X(errors_too_large,"requests", "Requests answered with Value too large") \
 	X(errors_nospace,  "requests", "Writes refused for lack of memory (transient)") \
+	/* protocol: per-command outcomes, as memcached's STAT names them */ \
+	X(delete_hits,     "requests", "DELETEs that removed an item") \
+	X(delete_misses,   "requests", "DELETEs of a missing key") \
+	X(incr_hits,       "requests", "INCRs of an existing item") \
+	X(decr_hits,       "requests", "DECRs of an existing item") \
+	X(decr_misses,     "requests", "DECR on a missing key with no initial value") \
+	X(cas_hits,        "requests", "CAS writes that matched and stored") \
+	X(cas_misses,      "requests", "CAS writes to a missing key") \
+	X(touch_hits,      "requests", "TOUCH/GAT requests that found the key") \
+	X(touch_misses,    "requests", "TOUCH/GAT requests that did not find the key") \
+	X(total_items,     "items",    "Items stored (successful storage commands)") \
 	X(forwarded_out,   "packets",  "Datagrams handed to the owner worker's ring") \
 	X(forwarded_in,    "packets",  "Datagrams received from other workers' rings") \
 	X(resp_datagrams,  "packets",  "Response datagrams sent") \
@@ -74,7 +89,7 @@
 	X(idle_sleeps,     "sleeps",   "Idle back-off sleeps (idle_sleep_us) taken by the worker")
 
 struct dpc_worker_stats {
-#define DPC_X_FIELD(name, unit, help) uint64_t name;
+#define DPC_X_FIELD(name, unit, help) _Atomic uint64_t name;
 	DPC_WORKER_STATS(DPC_X_FIELD)
 #undef DPC_X_FIELD
 } dpc_cache_aligned;
@@ -88,9 +103,17 @@ enum {
 /* Keep each worker's counters on lines of its own (no false sharing). */
 static_assert(sizeof(struct dpc_worker_stats) % DPC_CACHE_LINE == 0, "stats must fill whole cache lines");
 
-/** Owner-only increment: a plain load and store, no atomic RMW. */
-#define dpc_stat_add(st, field, n) ((st)->field += (uint64_t)(n))
+/** Owner-only increment: a relaxed load and a relaxed store, no atomic RMW. */
+#define dpc_stat_add(st, field, n) \
+	atomic_store_explicit(&(st)->field, \
+			      atomic_load_explicit(&(st)->field, memory_order_relaxed) + (uint64_t)(n), \
+			      memory_order_relaxed)
 #define dpc_stat_inc(st, field) dpc_stat_add(st, field, 1)
+/** Owner-only assignment (a figure mirrored from elsewhere), relaxed. */
+#define dpc_stat_set(st, field, v) \
+	atomic_store_explicit(&(st)->field, (uint64_t)(v), memory_order_relaxed)
+/** Any thread: one counter, relaxed. */
+#define dpc_stat_load(st, field) atomic_load_explicit(&(st)->field, memory_order_relaxed)
 
 /**
  * Count a dropped frame under its kind's counter (generated from pkt.h's
@@ -111,19 +134,24 @@ static inline void dpc_stat_count_drop(struct dpc_worker_stats *st, enum dpc_pkt
 /** Copy a worker's counters from another thread (relaxed 64-bit loads). */
 static inline void dpc_stats_read(const struct dpc_worker_stats *src, struct dpc_worker_stats *dst)
 {
-#define DPC_X_READ(name, unit, help) dst->name = __atomic_load_n(&src->name, __ATOMIC_RELAXED);
+#define DPC_X_READ(name, unit, help) dpc_stat_set(dst, name, dpc_stat_load(src, name));
 	DPC_WORKER_STATS(DPC_X_READ)
 #undef DPC_X_READ
 }
 
 static inline void dpc_stats_add_into(struct dpc_worker_stats *acc, const struct dpc_worker_stats *s)
 {
-#define DPC_X_ADD(name, unit, help) acc->name += s->name;
+#define DPC_X_ADD(name, unit, help) dpc_stat_add(acc, name, dpc_stat_load(s, name));
 	DPC_WORKER_STATS(DPC_X_ADD)
 #undef DPC_X_ADD
 }
 
-static inline void dpc_stats_reset(struct dpc_worker_stats *s) { memset(s, 0, sizeof(*s)); }
+static inline void dpc_stats_reset(struct dpc_worker_stats *s)
+{
+#define DPC_X_ZERO(name, unit, help) dpc_stat_set(s, name, 0);
+	DPC_WORKER_STATS(DPC_X_ZERO)
+#undef DPC_X_ZERO
+}
 
 /** Names/units/help by index 0..DPC_WORKER_STATS_N-1 (lib/stats.c). */
 extern const char *const dpc_stat_names[];

@@ -41,9 +41,14 @@ struct dpc_txt_req {
 	uint64_t delta;      /**< INCR/DECR */
 	/** DPC_TXT_ERROR: memcached's answer line without CRLF, e.g. "ERROR" */
 	const char *error;
-	/** STATS: the group argument (NULL if none) */
-	const uint8_t *arg;
-	size_t arglen;
+	/** STATS: the group argument (NULL if none) and the one after it ("detail on") */
+	const uint8_t *arg, *arg2;
+	size_t arglen, arg2len;
+	/**
+	 * DPC_TXT_ERROR for a SET refused as too large: @c key is set and its
+	 * old value must be removed (memcached never leaves stale data then).
+	 */
+	bool drop_key;
 };
 
 /**

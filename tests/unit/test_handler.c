@@ -652,6 +652,60 @@ static void test_stat(void **state)
 	assert_int_equal(f->stats[0].cmd_stat, 3);
 }
 
+/* STAT groups as memcached 1.6 answers them over binary (issue: "detail on" got KEY_ENOENT). */
+static void test_stat_groups(void **state)
+{
+	struct fx *f = *state;
+	static const char *const empty[] = {"detail on", "detail off", "reset", "items"};
+
+	for (unsigned i = 0; i < DPC_ARRAY_SIZE(empty); i++) {
+		/* just the empty terminator */
+		add(&f->m, DPC_OP_STAT, NULL, 0, empty[i], NULL, 0, 0, 60 + i);
+		run(f);
+		assert_int_equal(f->nres, 1);
+		expect(&f->res[0], DPC_OP_STAT, DPC_MC_OK, 60 + i);
+		assert_int_equal(f->res[0].bodylen, 0);
+	}
+	add(&f->m, DPC_OP_STAT, NULL, 0, "detail dump", NULL, 0, 0, 70);
+	run(f);
+	assert_int_equal(f->nres, 2);
+	assert_int_equal(f->res[0].keylen, 8);
+	assert_memory_equal(f->res[0].key, "detailed", 8);
+	expect_val(&f->res[0], "END\r\n");
+	assert_int_equal(f->res[1].bodylen, 0);
+	add(&f->m, DPC_OP_STAT, NULL, 0, "slabs", NULL, 0, 0, 71);
+	run(f);
+	assert_int_equal(f->nres, 3);
+	assert_non_null(find_stat(f, "active_slabs"));
+	assert_non_null(find_stat(f, "total_malloced"));
+	add(&f->m, DPC_OP_STAT, NULL, 0, "sizes", NULL, 0, 0, 72);
+	run(f);
+	assert_int_equal(f->nres, 2);
+	expect_val(find_stat(f, "sizes_status"), "disabled");
+	static const char *const unknown[] = {"detail", "detail foo", "conns", "nonsense"};
+	for (unsigned i = 0; i < DPC_ARRAY_SIZE(unknown); i++) {
+		add(&f->m, DPC_OP_STAT, NULL, 0, unknown[i], NULL, 0, 0, 80 + i);
+		run(f);
+		assert_int_equal(f->nres, 1);
+		expect(&f->res[0], DPC_OP_STAT, DPC_MC_KEY_ENOENT, 80 + i);
+		expect_val(&f->res[0], "Not found");
+	}
+	/* memcached's per-command outcome names, counted */
+	add_set(&f->m, DPC_OP_SET, "o", "1", 0, 0, 0, 1);
+	add(&f->m, DPC_OP_DELETE, NULL, 0, "o", NULL, 0, 0, 2);
+	add(&f->m, DPC_OP_DELETE, NULL, 0, "o", NULL, 0, 0, 3);
+	add_exp(&f->m, DPC_OP_TOUCH, "o", 0, 4);
+	add(&f->m, DPC_OP_STAT, NULL, 0, NULL, NULL, 0, 0, 5);
+	run(f);
+	assert_int_equal(stat_val(f, "delete_hits"), 1);
+	assert_int_equal(stat_val(f, "delete_misses"), 1);
+	assert_int_equal(stat_val(f, "touch_misses"), 1);
+	assert_int_equal(stat_val(f, "total_items"), 1);
+	assert_non_null(find_stat(f, "uptime"));
+	assert_non_null(find_stat(f, "rusage_user"));
+	assert_non_null(find_stat(f, "cas_badval"));
+}
+
 static void test_large_values(void **state)
 {
 	struct fx *f = *state;
@@ -970,6 +1024,38 @@ static void test_text(void **state)
 	assert_true(f->stats[0].cmd_unknown >= 3);
 }
 
+/* Text forms memcached 1.6 answers differently from a strict reading (found by the differential). */
+static void test_text_parity(void **state)
+{
+	struct fx *f = *state;
+	static char line[MAXV + 128];
+
+	/* memcached ignores tokens after "version" (memccapable -a checks this after most commands) */
+	text_run(f, 0, "version foo bar\r\n", "VERSION 9.9.9-test\r\n");
+	/* stats groups and their odd forms */
+	text_run(f, 0, "stats detail on\r\nstats detail off\r\nstats detail dump\r\n", "OK\r\nOK\r\nEND\r\n");
+	text_run(f, 0, "stats detail\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+	text_run(f, 0, "stats detail foo\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+	text_run(f, 0, "stats reset\r\nstats items\r\nstats reset extra\r\n", "RESET\r\nEND\r\nRESET\r\n");
+	text_run(f, 0, "stats sizes\r\n", "STAT sizes_status disabled\r\nEND\r\n");
+	text_run(f, 0, "stats nonsense\r\nstats a b c\r\n", "ERROR\r\nERROR\r\n");
+	text_run(f, 0, "stats settings extra\r\n", NULL);
+	assert_memory_equal(f->fw.buf, "STAT maxbytes ", 14);
+
+	/* a SET refused as too large removes the old value (memcached does; binary did already) */
+	text_run(f, 0, "set big 0 0 3\r\nold\r\n", "STORED\r\n");
+	int n = snprintf(line, sizeof(line), "set big 0 0 %u\r\n", MAXV + 1);
+	memset(line + n, 'x', MAXV + 1);
+	memcpy(line + n + MAXV + 1, "\r\nget big\r\n", 12);
+	text_run(f, 0, line, "SERVER_ERROR object too large for cache\r\nEND\r\n");
+	/* ... only SET: a refused ADD/APPEND leaves the item alone */
+	text_run(f, 0, "set big 0 0 3\r\nold\r\n", "STORED\r\n");
+	n = snprintf(line, sizeof(line), "append big 0 0 %u\r\n", MAXV + 1);
+	memset(line + n, 'x', MAXV + 1);
+	memcpy(line + n + MAXV + 1, "\r\nget big\r\n", 12);
+	text_run(f, 0, line, "SERVER_ERROR object too large for cache\r\nVALUE big 0 3\r\nold\r\nEND\r\n");
+}
+
 static void test_text_partitions(void **state)
 {
 	struct fx *f = *state;
@@ -1071,6 +1157,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ttl_touch_gat, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_noop_version_quit, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_stat, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_stat_groups, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_text_parity, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_large_values, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_partitions, setup3, teardown),
