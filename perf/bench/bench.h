@@ -4,7 +4,8 @@
  * dpcache-bench internals (private to perf/bench/): settings, the transport
  * interface (DPDK port or kernel UDP sockets), the workload (keys, values,
  * key popularity), the load engine, the conformance check, the reflector
- * and the reports.  Single-threaded: the whole bench runs on one lcore.
+ * and the reports.  A load run has one engine per EAL lcore (engine.c);
+ * everything else (check, reflect) runs on the main lcore alone.
  */
 #ifndef DPCACHE_BENCH_H
 #define DPCACHE_BENCH_H
@@ -68,7 +69,8 @@ struct bench_cfg {
 	uint8_t dst_mac[6];
 	bool udp_csum;             /**< compute UDP checksums (else 0, allowed in IPv4) */
 	unsigned nb_mbufs;
-	unsigned queues;           /**< queue pairs opened and polled (0: the --steer count, or 1) */
+	unsigned queues;           /**< queue pairs opened (0: the --steer count, or 1) */
+	unsigned ncores;           /**< bench lcores (the EAL's; 1 over kernel UDP) */
 	/* reflect */
 	uint16_t reflect_port;     /**< first UDP port answered */
 	double reflect_s;          /**< 0 = until SIGINT/SIGTERM */
@@ -114,6 +116,15 @@ struct bench_rxd {
 
 struct bench_tp;
 
+/** A DPDK port's own counters (rte_eth_stats), beside the bench's: where a NIC drops. */
+struct bench_port_stats {
+	uint16_t port;
+	uint64_t ipackets, opackets, ibytes, obytes;
+	uint64_t imissed;     /**< dropped by the NIC: RX ring full */
+	uint64_t ierrors, oerrors;
+	uint64_t rx_nombuf;   /**< RX mbuf allocation failures */
+};
+
 struct bench_tp_ops {
 	/** Get up to @p n empty datagram buffers; returns how many. */
 	unsigned (*tx_get)(struct bench_tp *tp, struct bench_txd *d, unsigned n);
@@ -125,6 +136,11 @@ struct bench_tp_ops {
 	/** Receive up to @p max payloads (non-blocking); the previous batch is released. */
 	unsigned (*rx)(struct bench_tp *tp, struct bench_rxd *d, unsigned max);
 	void (*close)(struct bench_tp *tp);
+	/**
+	 * The port's counters (NULL for kernel sockets).  0, or -ENOENT from a
+	 * transport that shares its port with the one that reports it (one row per port).
+	 */
+	int (*port_stats)(struct bench_tp *tp, struct bench_port_stats *st);
 };
 
 struct bench_tp {
@@ -138,8 +154,20 @@ struct bench_tp {
 
 /** Kernel UDP sockets (sendmmsg/recvmmsg).  NULL + errno. */
 struct bench_tp *bench_tp_udp_open(const struct bench_cfg *c);
-/** A DPDK port (EAL already initialised); resolves servers' MACs by ARP.  NULL + errno. */
+/**
+ * A DPDK port (EAL already initialised) with bench_tp_queues(c) queue pairs;
+ * resolves servers' MACs by ARP.  The transport of bench lcore 0 of
+ * c->ncores: it owns the queues q with q % ncores == 0.  NULL + errno.
+ */
 struct bench_tp *bench_tp_dpdk_open(struct bench_cfg *c);
+/**
+ * The transport of bench lcore @p core on @p first's port: the queues
+ * q % ncores == core, UDP source port src_port + core (so that every reply
+ * can be told apart by its destination port).  Closed before @p first.  NULL + errno.
+ */
+struct bench_tp *bench_tp_dpdk_open_core(struct bench_tp *first, unsigned core);
+/** Queue pairs a DPDK port is opened with: the largest of --queues, --steer and the lcores. */
+unsigned bench_tp_queues(const struct bench_cfg *c);
 
 struct rte_mempool;
 struct rte_ether_addr;
@@ -176,21 +204,46 @@ static inline uint64_t bench_rng_below(struct bench_rng *r, uint64_t n)
 }
 
 struct bench_keyspace {
-	uint64_t n;
+	uint64_t n;           /**< keys in all (the per-key arrays' length) */
 	unsigned key_size;
 	uint8_t *server;      /**< per key: ketama server index (NULL if one server) */
 	uint8_t *part;        /**< per key: partition (NULL if no steering) */
-	uint32_t *version;    /**< per key: last version written */
-	/* popularity: uniform, or Zipf through an alias table over ranks */
+	uint32_t *version;    /**< per key: last version written (by the lcore whose slice holds it) */
+	/*
+	 * What is drawn from: ndraw keys, draw j -> key draw_map[j] if there is
+	 * a map, else j * draw_stride + draw_off.  The whole key space for one
+	 * lcore; a slice of it per lcore with several (bench_keyspace_slice()).
+	 */
+	uint64_t ndraw;
+	uint32_t *draw_map;
+	uint32_t draw_stride, draw_off;
+	/* popularity over the ndraw keys: uniform, or Zipf through an alias table over ranks */
 	double zipf_s;
 	float *alias_prob;
 	uint32_t *alias_idx;
-	uint64_t perm_mul;    /**< rank -> key: (rank * perm_mul) mod n */
+	uint64_t perm_mul;    /**< rank -> draw index: (rank * perm_mul) mod ndraw */
+	bool slice;           /**< the per-key arrays belong to another keyspace (not freed) */
 };
 
 /** Build the ketama and steering maps (keys are not stored: see bench_key_put()). 0 or -errno. */
 int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c);
+/**
+ * Lcore @p core's slice of @p all among @p ncores (sharing its per-key
+ * arrays, which must outlive the slice): with steering (all->part), the
+ * keys whose partition p has p % ncores == core, so that every partition
+ * (and its queue) belongs to one lcore; else every ncores-th key from
+ * @p core.  Own popularity table (same Zipf exponent) over the slice.
+ * 0, -ENOENT if the slice is empty, -ENOMEM.
+ */
+int bench_keyspace_slice(struct bench_keyspace *s, const struct bench_keyspace *all, unsigned core,
+			 unsigned ncores);
 void bench_keyspace_free(struct bench_keyspace *ks);
+
+/** Key of draw index @p j (0 <= j < ks->ndraw). */
+static inline uint64_t bench_key_at(const struct bench_keyspace *ks, uint64_t j)
+{
+	return ks->draw_map ? ks->draw_map[j] : j * ks->draw_stride + ks->draw_off;
+}
 
 static inline uint8_t bench_hexc(unsigned d)
 {
@@ -270,7 +323,12 @@ struct bench_result {
 	struct bench_counters warm;  /**< the warm-up phase (hit ratio while the cache fills) */
 	struct dpc_hist *lat;   /**< request latency in TSC ticks */
 	uint64_t busy_cycles;   /**< TSC the bench spent in poll iterations that did work */
-	double cpu_seconds;     /**< CPU time this thread got during the measurement */
+	double cpu_seconds;     /**< CPU time the thread(s) got during the measurement (sum) */
+	unsigned lcore;         /**< the EAL lcore of a per-lcore row */
+	unsigned ncores;        /**< lcores merged into this result */
+	const struct bench_result *per_core;   /**< ncores rows when ncores > 1, else NULL */
+	const struct bench_port_stats *ports;  /**< per DPDK port: counters over warm-up + measurement */
+	unsigned nports;
 };
 
 /** Print for people. */
@@ -281,8 +339,14 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 
 /* ---- modes -------------------------------------------------------------------- */
 
-/** Load run (prefill, warm-up, measure).  Returns 0, or 1 if errors were seen, or -errno. */
-int bench_run_load(struct bench_cfg *c, struct bench_tp *tp);
+/**
+ * Load run (prefill, warm-up, measure) on c->ncores lcores: tps[i] is lcore
+ * i's transport (i = 0 the main lcore, then the EAL's worker lcores in
+ * order).  Each has its own slice of the keys, seed, window and 1/ncores of
+ * --rate; counters and histograms are merged at the end, with a row per
+ * lcore.  Returns 0, or 1 if errors were seen, or -errno.
+ */
+int bench_run_load(struct bench_cfg *c, struct bench_tp **tps);
 /** Conformance check; 0 if every check passed, 1 if any failed. */
 int bench_run_check(struct bench_cfg *c, struct bench_tp *tp);
 /** Reflector: answer GET/GETK/GETKQ/NOOP/SET on a DPDK port as fast as possible. */
@@ -298,9 +362,9 @@ void bench_reflector_close(struct bench_reflector *r);
 /** --dry-run: a DPDK transport that polls @p peer at every receive (one thread does both). */
 struct bench_tp *bench_tp_dpdk_open_peer(struct bench_cfg *c, struct bench_reflector *peer);
 /**
- * --dry-run: create a pair of net_ring ports wired to each other; sets
- * *@p a (the bench's) and *@p b (the reflector's).  0 or -errno.
+ * --dry-run: create pair @p idx (one per bench lcore) of net_ring ports wired
+ * to each other; sets *@p a (the bench's) and *@p b (the reflector's).  0 or -errno.
  */
-int bench_ring_pair(uint16_t *a, uint16_t *b);
+int bench_ring_pair(unsigned idx, uint16_t *a, uint16_t *b);
 
 #endif /* DPCACHE_BENCH_H */

@@ -2,7 +2,10 @@
 /*
  * dpcache-bench load engine.
  *
- * One thread.  Every request in flight owns a slot; the memcached UDP
+ * One engine per bench lcore, sharing nothing but the read-only
+ * configuration and the per-key arrays of the key space (each key belongs
+ * to one lcore's slice, so its version is written by that lcore only).
+ * Every request in flight owns a slot; the memcached UDP
  * request id is (generation << idx_bits | slot index), so a reply finds
  * its slot in O(1) and a reply to a request already given up (timeout)
  * is recognised as late.  The opaque field carries a per-request sequence
@@ -24,6 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
 
 #include "dpcache/byteorder.h"
 #include "bench.h"
@@ -54,6 +61,11 @@ struct slot {
 struct engine {
 	struct bench_cfg *cfg;
 	struct bench_tp *tp;
+	unsigned core, lcore;     /* bench lcore index (0 = main) and its EAL lcore id */
+	struct bench_result pf, m; /* this lcore's prefill and measurement */
+	struct bench_port_stats port0, port1;  /* core 0: port counters at the start and end */
+	int port_rc;
+	int rc;
 	struct bench_keyspace ks;
 	struct bench_rng rng;
 	struct slot *slots;
@@ -527,7 +539,7 @@ static unsigned send_burst(struct engine *e, unsigned n, const uint64_t *sched, 
 		n = e->nfree;
 	if (prefill) {
 		/* a lower bound of the batches left, so that every buffer taken is filled */
-		uint64_t left = e->pf_nretry + (e->ks.n - e->pf_next + e->cfg->prefill_batch - 1) /
+		uint64_t left = e->pf_nretry + (e->ks.ndraw - e->pf_next + e->cfg->prefill_batch - 1) /
 				e->cfg->prefill_batch;
 		if (n > left)
 			n = (unsigned)left;
@@ -549,12 +561,12 @@ static unsigned send_burst(struct engine *e, unsigned n, const uint64_t *sched, 
 				e->pf_nretry--;
 				start = e->pf_retry_start[e->pf_nretry];
 				m = e->pf_retry_n[e->pf_nretry];
-			} else if (e->pf_next < e->ks.n) {
+			} else if (e->pf_next < e->ks.ndraw) {
 				start = (uint32_t)e->pf_next;
 				key = e->pf_order[start];
 				m = 1;
 				/* extend the batch while keys share the destination */
-				while (m < e->cfg->prefill_batch && start + m < e->ks.n &&
+				while (m < e->cfg->prefill_batch && start + m < e->ks.ndraw &&
 				       key_server(e, e->pf_order[start + m]) == key_server(e, key) &&
 				       key_part(e, e->pf_order[start + m]) == key_part(e, key))
 					m++;
@@ -615,7 +627,8 @@ static size_t resp_max(const struct bench_cfg *c)
 	return (m > pf ? m : pf) + 64;
 }
 
-static int engine_init(struct engine *e, struct bench_cfg *cfg, struct bench_tp *tp)
+static int engine_init(struct engine *e, struct bench_cfg *cfg, struct bench_tp *tp,
+		       const struct bench_keyspace *all, unsigned core, unsigned lcore)
 {
 	unsigned want = cfg->outstanding;
 	size_t rmax;
@@ -624,11 +637,14 @@ static int engine_init(struct engine *e, struct bench_cfg *cfg, struct bench_tp 
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
 	e->tp = tp;
-	bench_rng_seed(&e->rng, cfg->seed);
-	rc = bench_keyspace_init(&e->ks, cfg);
+	e->core = core;
+	e->lcore = lcore;
+	/* lcore 0 draws what a one-lcore run drew; the others, streams of their own */
+	bench_rng_seed(&e->rng, cfg->seed + core * 0x9e3779b97f4a7c15ull);
+	rc = bench_keyspace_slice(&e->ks, all, core, cfg->ncores);
 	if (rc < 0) {
-		fprintf(stderr, "dpcache-bench: cannot build %llu keys of %u bytes: %s\n",
-			(unsigned long long)cfg->keys, cfg->key_size, strerror(-rc));
+		fprintf(stderr, "dpcache-bench: lcore %u: no keys of its own (%s): give more --keys, "
+			"or --steer at least the number of bench lcores\n", core, strerror(-rc));
 		return rc;
 	}
 	e->window = want;
@@ -695,7 +711,8 @@ static int engine_init(struct engine *e, struct bench_cfg *cfg, struct bench_tp 
 		e->exp_tab = malloc((e->exp_mask + 1) * sizeof(*e->exp_tab));
 		if (!e->exp_tab)
 			return -ENOMEM;
-		double mean = (double)bench_tsc_hz() / cfg->rate * 256.0;
+		/* the aggregate --rate, split evenly over the lcores */
+		double mean = (double)bench_tsc_hz() / (cfg->rate / cfg->ncores) * 256.0;
 		for (unsigned i = 0; i <= e->exp_mask; i++)
 			e->exp_tab[i] = (uint64_t)(-log(((double)i + 0.5) / (e->exp_mask + 1)) * mean);
 	}
@@ -746,6 +763,8 @@ static void progress(struct engine *e, const char *what, double t, uint64_t *las
 		t, what, rate / 1e6, (unsigned long long)c->completed, e->window - e->nfree,
 		(unsigned long long)c->timeouts,
 		(unsigned long long)(c->err_status + c->err_content + c->err_proto));
+	if (e->cfg->ncores > 1)
+		fprintf(stderr, "  (lcore 0 of %u)", e->cfg->ncores);
 	/* the hit ratio of this interval: with --fill-on-miss, how fast the cache warms */
 	if (looked)
 		fprintf(stderr, "  hits %.2f %%", 100.0 * (double)hits / (double)looked);
@@ -765,7 +784,7 @@ static int prefill(struct engine *e, struct bench_result *res)
 
 	e->phase = PH_PREFILL;
 	/* counting sort of keys by destination: batches of SETQ never span two */
-	e->pf_order = malloc(e->ks.n * sizeof(*e->pf_order));
+	e->pf_order = malloc(e->ks.ndraw * sizeof(*e->pf_order));
 	cnt = calloc(ndest + 1, sizeof(*cnt));
 	e->pf_retry_cap = e->nslots * 2 + 64;
 	e->pf_retry_start = malloc(e->pf_retry_cap * sizeof(*e->pf_retry_start));
@@ -775,31 +794,38 @@ static int prefill(struct engine *e, struct bench_result *res)
 		return -ENOMEM;
 	}
 	unsigned np = e->cfg->steer > 1 ? e->cfg->steer : 1;
-	for (uint64_t k = 0; k < e->ks.n; k++)
+	/* this lcore's slice of the keys */
+	for (uint64_t j = 0; j < e->ks.ndraw; j++) {
+		uint64_t k = bench_key_at(&e->ks, j);
+
 		cnt[key_server(e, k) * np + key_part(e, k) + 1]++;
+	}
 	for (unsigned i = 1; i <= ndest; i++)
 		cnt[i] += cnt[i - 1];
-	for (uint64_t k = 0; k < e->ks.n; k++)
+	for (uint64_t j = 0; j < e->ks.ndraw; j++) {
+		uint64_t k = bench_key_at(&e->ks, j);
+
 		e->pf_order[cnt[key_server(e, k) * np + key_part(e, k)]++] = (uint32_t)k;
+	}
 	free(cnt);
 	e->pf_next = 0;
 	for (;;) {
 		uint64_t now = bench_tsc();
 
 		rx_all(e);
-		if (e->pf_next >= e->ks.n && !e->pf_nretry && e->nfree == e->window)
+		if (e->pf_next >= e->ks.ndraw && !e->pf_nretry && e->nfree == e->window)
 			break;
 		if (bench_stop_requested() || now - t0 > 300 * hz) {
 			scan_timeouts(e, now, true);
 			break;
 		}
-		if (e->nfree && (e->pf_next < e->ks.n || e->pf_nretry))
+		if (e->nfree && (e->pf_next < e->ks.ndraw || e->pf_nretry))
 			(void)send_burst(e, e->nfree < BENCH_BURST ? e->nfree : BENCH_BURST, NULL, true);
 		if (now >= next_scan) {
 			scan_timeouts(e, now, false);
 			next_scan = now + e->timeout_ticks / 4 + 1;
 		}
-		if (e->cfg->progress && now >= next_prog) {
+		if (e->cfg->progress && e->core == 0 && now >= next_prog) {
 			progress(e, "prefill", (double)(now - t0) / (double)hz, &last_done, &last_t);
 			next_prog += hz;
 		}
@@ -880,7 +906,7 @@ static void measure(struct engine *e, struct bench_result *res)
 				cpu1 = thread_cpu_s();
 			}
 		}
-		if (cfg->progress && now >= next_prog) {
+		if (cfg->progress && e->core == 0 && now >= next_prog) {
 			progress(e, e->phase == PH_WARMUP ? "warmup" : "measure",
 				 (double)(now - t0) / (double)hz, &last_done, &last_t);
 			next_prog += hz;
@@ -896,30 +922,172 @@ static void measure(struct engine *e, struct bench_result *res)
 	res->cpu_seconds = cpu1 - cpu0;
 }
 
-int bench_run_load(struct bench_cfg *cfg, struct bench_tp *tp)
+/* ---- several lcores ------------------------------------------------------------------ */
+
+/* Lcores that finished their prefill: the measurement starts on all once all are there. */
+static unsigned prefill_done;
+
+static void barrier_wait(unsigned ncores)
 {
-	struct engine *e = calloc(1, sizeof(*e));
+	uint64_t hz = bench_tsc_hz(), t0 = bench_tsc();
+
+	__atomic_add_fetch(&prefill_done, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&prefill_done, __ATOMIC_ACQUIRE) < ncores) {
+		if (bench_stop_requested() || bench_tsc() - t0 > 400 * hz)
+			break;   /* an lcore failed or hangs: measure anyway, its row shows it */
+		rte_pause();
+	}
+}
+
+static int core_main(void *arg)
+{
+	struct engine *e = arg;
+	const struct bench_cfg *cfg = e->cfg;
+
+	if (cfg->prefill) {
+		e->rc = prefill(e, &e->pf);
+		if (e->rc < 0) {
+			__atomic_add_fetch(&prefill_done, 1, __ATOMIC_ACQ_REL);  /* do not hold the others */
+			return e->rc;
+		}
+	}
+	barrier_wait(cfg->ncores);
+	if (e->core == 0 && e->tp->ops->port_stats)
+		e->port_rc = e->tp->ops->port_stats(e->tp, &e->port0);
+	measure(e, &e->m);
+	e->m.lcore = e->lcore;
+	e->m.ncores = 1;
+	return 0;
+}
+
+static void counters_add(struct bench_counters *d, const struct bench_counters *c)
+{
+	d->sent += c->sent;
+	d->completed += c->completed;
+	d->gets += c->gets;
+	d->get_hits += c->get_hits;
+	d->get_misses += c->get_misses;
+	d->sets += c->sets;
+	d->set_ok += c->set_ok;
+	d->fills += c->fills;
+	d->fills_dropped += c->fills_dropped;
+	d->err_status += c->err_status;
+	d->err_content += c->err_content;
+	d->err_proto += c->err_proto;
+	d->timeouts += c->timeouts;
+	d->late += c->late;
+	d->tx_refused += c->tx_refused;
+	d->rx_dgrams += c->rx_dgrams;
+	d->rx_bytes += c->rx_bytes;
+	d->tx_bytes += c->tx_bytes;
+}
+
+/* Merge the lcores' results into @p m (histogram into @p lat), the per-lcore rows into @p rows. */
+static void merge(struct engine **es, unsigned n, struct bench_result *pf, struct bench_result *m,
+		  struct dpc_hist *lat, struct bench_result *rows)
+{
+	memset(pf, 0, sizeof(*pf));
+	memset(m, 0, sizeof(*m));
+	pf->phase = "prefill";
+	m->phase = "measure";
+	m->lat = lat;
+	m->ncores = n;
+	for (unsigned i = 0; i < n; i++) {
+		const struct engine *e = es[i];
+
+		counters_add(&pf->c, &e->pf.c);
+		if (e->pf.seconds > pf->seconds)
+			pf->seconds = e->pf.seconds;
+		counters_add(&m->c, &e->m.c);
+		counters_add(&m->warm, &e->m.warm);
+		if (e->m.seconds > m->seconds)
+			m->seconds = e->m.seconds;
+		m->offered_rate = e->m.offered_rate;
+		m->busy_cycles += e->m.busy_cycles;
+		m->cpu_seconds += e->m.cpu_seconds;
+		(void)dpc_hist_merge(lat, e->hist);
+		rows[i] = e->m;
+		rows[i].lcore = e->lcore;
+	}
+	m->per_core = n > 1 ? rows : NULL;
+}
+
+int bench_run_load(struct bench_cfg *cfg, struct bench_tp **tps)
+{
+	unsigned n = cfg->ncores ? cfg->ncores : 1, lc, i;
+	struct bench_keyspace all;
+	struct engine **es = calloc(n, sizeof(*es));
+	struct bench_result *rows = calloc(n, sizeof(*rows));
 	struct bench_result pf, m;
+	struct bench_port_stats port;
+	struct dpc_hist *lat = dpc_hist_create(bench_tsc_hz() * 10, 7);
 	int rc;
 
-	if (!e)
-		return -ENOMEM;
-	memset(&pf, 0, sizeof(pf));
-	memset(&m, 0, sizeof(m));
-	rc = engine_init(e, cfg, tp);
-	if (rc < 0)
+	memset(&all, 0, sizeof(all));
+	if (!es || !rows || !lat) {
+		rc = -ENOMEM;
 		goto out;
-	if (cfg->prefill) {
-		rc = prefill(e, &pf);
+	}
+	rc = bench_keyspace_init(&all, cfg);
+	if (rc < 0) {
+		fprintf(stderr, "dpcache-bench: cannot build %llu keys of %u bytes: %s\n",
+			(unsigned long long)cfg->keys, cfg->key_size, strerror(-rc));
+		goto out;
+	}
+	/* lcore 0 is the one we run on (the main lcore, or the only thread over kernel UDP) */
+	lc = n > 1 ? rte_get_main_lcore() : 0;
+	for (i = 0; i < n; i++) {
+		es[i] = calloc(1, sizeof(*es[i]));
+		if (!es[i]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = engine_init(es[i], cfg, tps[i], &all, i, lc);
 		if (rc < 0)
 			goto out;
-		if (cfg->progress || !cfg->json_path || strcmp(cfg->json_path, "-") != 0)
-			fprintf(stderr, "prefill: %llu keys in %.2f s, %llu stored, %llu lost datagrams, "
-				"%llu errors\n", (unsigned long long)e->ks.n, pf.seconds,
-				(unsigned long long)pf.c.set_ok, (unsigned long long)pf.c.timeouts,
-				(unsigned long long)(pf.c.err_status + pf.c.err_content + pf.c.err_proto));
+		if (n > 1)
+			lc = rte_get_next_lcore(lc, 1, 0);
 	}
-	measure(e, &m);
+	__atomic_store_n(&prefill_done, 0, __ATOMIC_RELAXED);
+	for (i = 1; i < n; i++) {
+		rc = rte_eal_remote_launch(core_main, es[i], es[i]->lcore);
+		if (rc < 0) {
+			fprintf(stderr, "dpcache-bench: cannot start lcore %u: %s\n", es[i]->lcore,
+				strerror(-rc));
+			goto out;
+		}
+	}
+	(void)core_main(es[0]);
+	if (n > 1)
+		rte_eal_mp_wait_lcore();
+	for (i = 0; i < n; i++) {
+		if (es[i]->rc < 0) {
+			rc = es[i]->rc;
+			goto out;
+		}
+	}
+	merge(es, n, &pf, &m, lat, rows);
+	if (es[0]->tp->ops->port_stats && es[0]->port_rc == 0 &&
+	    es[0]->tp->ops->port_stats(es[0]->tp, &es[0]->port1) == 0) {
+		const struct bench_port_stats *a = &es[0]->port0, *b = &es[0]->port1;
+
+		port.port = b->port;
+		port.ipackets = b->ipackets - a->ipackets;
+		port.opackets = b->opackets - a->opackets;
+		port.ibytes = b->ibytes - a->ibytes;
+		port.obytes = b->obytes - a->obytes;
+		port.imissed = b->imissed - a->imissed;
+		port.ierrors = b->ierrors - a->ierrors;
+		port.oerrors = b->oerrors - a->oerrors;
+		port.rx_nombuf = b->rx_nombuf - a->rx_nombuf;
+		m.ports = &port;
+		m.nports = 1;
+	}
+	if (cfg->prefill && (cfg->progress || !cfg->json_path || strcmp(cfg->json_path, "-") != 0))
+		fprintf(stderr, "prefill: %llu keys in %.2f s, %llu stored, %llu lost datagrams, "
+			"%llu errors\n", (unsigned long long)all.n, pf.seconds,
+			(unsigned long long)pf.c.set_ok, (unsigned long long)pf.c.timeouts,
+			(unsigned long long)(pf.c.err_status + pf.c.err_content + pf.c.err_proto));
 	bench_report_text(stdout, cfg, &m);
 	if (cfg->json_path) {
 		FILE *f = strcmp(cfg->json_path, "-") == 0 ? stdout : fopen(cfg->json_path, "w");
@@ -936,7 +1104,14 @@ int bench_run_load(struct bench_cfg *cfg, struct bench_tp *tp)
 	}
 	rc = (m.c.err_status + m.c.err_content + m.c.err_proto + pf.c.err_content + pf.c.err_proto) ? 1 : 0;
 out:
-	engine_free(e);
-	free(e);
+	for (i = 0; es && i < n; i++) {
+		if (es[i])
+			engine_free(es[i]);
+		free(es[i]);
+	}
+	free(es);
+	free(rows);
+	dpc_hist_free(lat);
+	bench_keyspace_free(&all);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 
 #include "bench.h"
 
@@ -115,6 +116,12 @@ void bench_usage(FILE *out)
 "usage: dpcache-bench [EAL args --] [flags]\n"
 "  With EAL args (e.g. --no-pci --vdev=net_memif0,role=client,socket=/tmp/x.sock) the\n"
 "  transport is DPDK port --port-id; without, kernel UDP sockets.\n"
+"  A load run uses every EAL lcore (-l 1-4, --lcores=...): one engine per lcore, each with\n"
+"  its own queue pair(s) (q %% lcores == lcore), its own slice of the keys (with --steer, the\n"
+"  keys of its own partitions), its own seed, window (--outstanding) and UDP source port\n"
+"  (--src-port + lcore); --rate is the aggregate, split evenly.  Counters and histograms are\n"
+"  merged at the end, with a row per lcore; the port's rte_eth_stats (imissed, ierrors,\n"
+"  rx_nombuf...) are printed beside the bench's own counters.\n"
 "modes:\n"
 "  (default)             load run: [prefill], warm-up, measure; report\n"
 "  --check               conformance: every opcode once, PASS/FAIL per check, exit 0 if all pass\n"
@@ -129,8 +136,8 @@ void bench_usage(FILE *out)
 "workload:\n"
 "  --keys N (100000)  --key-size B (16)  --value-size B (32)  --get-ratio F (0.9)\n"
 "  --dist uniform|zipf:S (uniform)  --batch N (1: GET; >1: GETKQ x N + NOOP)\n"
-"  --outstanding N       closed loop window (64); open loop cap (4096)\n"
-"  --rate R              open loop, Poisson arrivals at R requests/s (K/M suffixes)\n"
+"  --outstanding N       closed loop window (64); open loop cap (4096); per lcore\n"
+"  --rate R              open loop, Poisson arrivals at R requests/s in all (K/M suffixes)\n"
 "  --warmup S (1)  --duration S (5)  --prefill  --prefill-batch N (auto)\n"
 "  --fill-on-miss        look-aside caching, as applications use a cache: every GET miss is\n"
 "                        followed by a SET of that key (sent before any new request; in open\n"
@@ -144,7 +151,7 @@ void bench_usage(FILE *out)
 "  --port-id N (0)  --src-ip A (198.18.0.2)  --src-port P (40000)  --dst-mac M (else ARP)\n"
 "  --udp-csum (compute UDP checksums; default 0 = none, valid in IPv4)\n"
 "  --mbufs N             mbuf pool size (default: 2048 per queue pair + 1024, as 2^k - 1)\n"
-"  --queues N            queue pairs to open and poll (default: --steer N, else 1).  A server\n"
+"  --queues N            queue pairs to open (default: --steer N or the lcores, else 1).  A server\n"
 "                        with N workers over memif answers on N queues (a write forwarded to\n"
 "                        its owner is answered on the owner's queue): without --steer, give\n"
 "                        --queues N or those answers are never seen\n"
@@ -516,11 +523,51 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 	return 0;
 }
 
+/* The transports of the bench lcores (tps[0..n)), or NULL + errno (what was opened is closed). */
+static struct bench_tp **open_transports(struct bench_cfg *cfg, struct bench_reflector **peers)
+{
+	unsigned n = cfg->ncores;
+	struct bench_tp **tps = calloc(n, sizeof(*tps));
+	int err = 0;
+
+	if (!tps)
+		return NULL;
+	for (unsigned i = 0; i < n && !err; i++) {
+		if (cfg->dry_run) {
+			/* one ring pair and reflector per lcore, polled by that lcore inline */
+			uint16_t pa, pb;
+
+			if (bench_ring_pair(i, &pa, &pb) < 0) {
+				err = ENOMEM;
+				break;
+			}
+			cfg->port_id = pa;
+			cfg->reflect_port = cfg->servers[0].port;
+			peers[i] = bench_reflector_open(cfg, pb, 1);
+			tps[i] = peers[i] ? bench_tp_dpdk_open_peer(cfg, peers[i]) : NULL;
+		} else if (cfg->transport == BENCH_TP_UDP) {
+			tps[i] = bench_tp_udp_open(cfg);
+		} else {
+			tps[i] = i == 0 ? bench_tp_dpdk_open(cfg) : bench_tp_dpdk_open_core(tps[0], i);
+		}
+		if (!tps[i])
+			err = errno ? errno : EIO;
+	}
+	if (!err)
+		return tps;
+	for (unsigned i = n; i-- > 0;)
+		if (tps[i])
+			tps[i]->ops->close(tps[i]);
+	free(tps);
+	errno = err;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_cfg cfg;
-	struct bench_tp *tp = NULL;
-	struct bench_reflector *peer = NULL;
+	struct bench_tp **tps = NULL;
+	struct bench_reflector *peers[RTE_MAX_LCORE] = { NULL };
 	int dashdash = -1, eal_argc, rc;
 	bool eal = false;
 
@@ -565,46 +612,40 @@ int main(int argc, char **argv)
 	}
 	bench_install_signals();
 	bench_tsc_calibrate();
+	/* a load run uses every EAL lcore (-l/--lcores), one queue pair or more each */
+	cfg.ncores = eal && cfg.mode == BENCH_MODE_LOAD ? rte_lcore_count() : 1;
+	if (cfg.ncores > 1 && cfg.steer > 1 && cfg.steer < cfg.ncores) {
+		fprintf(stderr, "dpcache-bench: --steer %u with %u lcores: every lcore needs a "
+			"partition (and its queue) of its own\n", cfg.steer, cfg.ncores);
+		rc = 2;
+		goto out;
+	}
 	if (cfg.mode == BENCH_MODE_REFLECT) {
 		rc = bench_run_reflect(&cfg);
 		goto out;
 	}
-	if (cfg.dry_run) {
-		uint16_t pa, pb;
-
-		rc = bench_ring_pair(&pa, &pb);
-		if (rc == 0) {
-			cfg.port_id = pa;
-			cfg.reflect_port = cfg.servers[0].port;
-			peer = bench_reflector_open(&cfg, pb, 1);
-		}
-		if (rc < 0 || !peer) {
-			fprintf(stderr, "dpcache-bench: --dry-run: cannot create the ring pair\n");
-			rc = 2;
-			goto out;
-		}
-	}
-	if (cfg.dry_run)
-		tp = bench_tp_dpdk_open_peer(&cfg, peer);
-	else
-		tp = cfg.transport == BENCH_TP_UDP ? bench_tp_udp_open(&cfg) : bench_tp_dpdk_open(&cfg);
-	if (!tp) {
+	tps = open_transports(&cfg, peers);
+	if (!tps) {
 		fprintf(stderr, "dpcache-bench: cannot open the %s transport: %s\n",
-			cfg.transport == BENCH_TP_UDP ? "udp" : "dpdk", strerror(errno));
+			cfg.dry_run ? "--dry-run" : cfg.transport == BENCH_TP_UDP ? "udp" : "dpdk",
+			strerror(errno));
 		rc = 2;
 		goto out;
 	}
 	if (cfg.mode == BENCH_MODE_CHECK)
-		rc = bench_run_check(&cfg, tp);
+		rc = bench_run_check(&cfg, tps[0]);
 	else
-		rc = bench_run_load(&cfg, tp);
+		rc = bench_run_load(&cfg, tps);
 	if (rc < 0) {
 		fprintf(stderr, "dpcache-bench: %s\n", strerror(-rc));
 		rc = 2;
 	}
-	tp->ops->close(tp);
+	for (unsigned i = cfg.ncores; i-- > 0;)
+		tps[i]->ops->close(tps[i]);
+	free(tps);
 out:
-	bench_reflector_close(peer);
+	for (unsigned i = 0; i < RTE_MAX_LCORE; i++)
+		bench_reflector_close(peers[i]);
 	if (eal)
 		rte_eal_cleanup();
 	return rc < 0 ? 2 : rc;

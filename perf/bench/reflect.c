@@ -290,6 +290,9 @@ int bench_run_reflect(struct bench_cfg *c)
 	uint64_t hz = bench_tsc_hz(), t0, next, last_rx = 0, end;
 	uint16_t nq = (uint16_t)(c->steer > 1 ? c->steer : 1);
 
+	if (c->queues > nq)
+		nq = (uint16_t)c->queues;   /* as many as a bench with several lcores opens */
+
 	r = bench_reflector_open(c, c->port_id, nq);
 	if (!r)
 		return -errno;

@@ -31,6 +31,7 @@ void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct benc
 	char dist[32];
 	double s = r->seconds > 0 ? r->seconds : 1e-9;
 	uint64_t lost = c->timeouts;
+	unsigned ncores = r->ncores ? r->ncores : 1;
 
 	dist_name(cfg, dist, sizeof(dist));
 	fprintf(out, "dpcache-bench %s%s transport=%s servers=%u (%s%s) keys=%llu key=%uB value=%uB "
@@ -68,9 +69,10 @@ void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct benc
 		(unsigned long long)c->err_status, (unsigned long long)c->err_content,
 		(unsigned long long)c->err_proto);
 	if (c->completed && r->cpu_seconds > 0)
-		fprintf(out, "  cpu       the bench thread ran %.1f %% of the time, %.1f ns of CPU per "
-			"request%s\n",
-			100 * r->cpu_seconds / s, r->cpu_seconds * 1e9 / (double)c->completed,
+		fprintf(out, "  cpu       the bench thread%s ran %.1f %% of the time%s, %.1f ns of CPU per "
+			"request%s\n", ncores > 1 ? "s" : "",
+			100 * r->cpu_seconds / s / ncores, ncores > 1 ? " (mean over the lcores)" : "",
+			r->cpu_seconds * 1e9 / (double)c->completed,
 			cfg->dry_run ? " (bench + reflector in one thread)" : "");
 	if (c->completed && r->busy_cycles) {
 		double ns = bench_tsc_to_us(r->busy_cycles) * 1e3 / (double)c->completed;
@@ -85,6 +87,34 @@ void bench_report_text(FILE *out, const struct bench_cfg *cfg, const struct benc
 			fprintf(out, "  %s %.2f", pct_names[i],
 				bench_tsc_to_us(dpc_hist_percentile(r->lat, pcts[i])));
 		fprintf(out, "  max %.2f\n", bench_tsc_to_us(dpc_hist_max(r->lat)));
+	}
+	for (unsigned i = 0; i < r->nports; i++) {
+		const struct bench_port_stats *p = &r->ports[i];
+
+		fprintf(out, "  port %u    (rte_eth_stats, warm-up + measurement) rx %llu, tx %llu, "
+			"imissed %llu, "
+			"ierrors %llu, oerrors %llu, rx_nombuf %llu\n", p->port,
+			(unsigned long long)p->ipackets, (unsigned long long)p->opackets,
+			(unsigned long long)p->imissed, (unsigned long long)p->ierrors,
+			(unsigned long long)p->oerrors, (unsigned long long)p->rx_nombuf);
+	}
+	if (!r->per_core)
+		return;
+	fprintf(out, "  per lcore  lcore    M req/s   hits %%      lost   tx refused   p50 us   p99 us  "
+		"cpu %%\n");
+	for (unsigned i = 0; i < ncores; i++) {
+		const struct bench_result *q = &r->per_core[i];
+		const struct bench_counters *k = &q->c;
+		double qs = q->seconds > 0 ? q->seconds : 1e-9;
+		bool h = q->lat && dpc_hist_count(q->lat);
+
+		fprintf(out, "             %5u %10.4f %8.3f %9llu %12llu %8.2f %8.2f %6.1f\n", q->lcore,
+			(double)k->completed / qs / 1e6,
+			100 * ratio(k->get_hits, k->get_hits + k->get_misses),
+			(unsigned long long)k->timeouts, (unsigned long long)k->tx_refused,
+			h ? bench_tsc_to_us(dpc_hist_percentile(q->lat, 50)) : 0.0,
+			h ? bench_tsc_to_us(dpc_hist_percentile(q->lat, 99)) : 0.0,
+			100 * q->cpu_seconds / qs);
 	}
 }
 
@@ -125,6 +155,7 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 {
 	const struct bench_counters *c = &r->c;
 	double s = r->seconds > 0 ? r->seconds : 1e-9;
+	unsigned ncores = r->ncores ? r->ncores : 1;
 	char dist[32];
 
 	dist_name(cfg, dist, sizeof(dist));
@@ -159,8 +190,9 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 		(double)c->sets / s, ratio(c->get_hits, c->get_hits + c->get_misses),
 		ratio(c->timeouts, c->sent));
 	json_counters(out, c);
-	fprintf(out, ", \"cpu_share\": %.4f, \"cpu_ns_per_req\": %.2f, \"dry_run\": %s",
-		r->cpu_seconds / s, c->completed ? r->cpu_seconds * 1e9 / (double)c->completed : 0.0,
+	fprintf(out, ", \"lcores\": %u, \"cpu_share\": %.4f, \"cpu_ns_per_req\": %.2f, \"dry_run\": %s",
+		ncores, r->cpu_seconds / s / ncores,
+		c->completed ? r->cpu_seconds * 1e9 / (double)c->completed : 0.0,
 		cfg->dry_run ? "true" : "false");
 	fprintf(out, ", \"bench_busy_ns_per_req\": %.2f",
 		c->completed ? bench_tsc_to_us(r->busy_cycles) * 1e3 / (double)c->completed : 0.0);
@@ -176,5 +208,35 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 		fprintf(out, ", \"max\": %.3f, \"rel_error\": %g", bench_tsc_to_us(dpc_hist_max(r->lat)),
 			dpc_hist_rel_error(r->lat));
 	}
-	fprintf(out, "}},\n \"tsc_hz\": %llu}\n", (unsigned long long)bench_tsc_hz());
+	fprintf(out, "}");
+	/* the DPDK port's own counters: a NIC's drops show here, not in ours */
+	fprintf(out, ",\n  \"ports\": [");
+	for (unsigned i = 0; i < r->nports; i++) {
+		const struct bench_port_stats *p = &r->ports[i];
+
+		fprintf(out, "%s{\"port\": %u, \"ipackets\": %llu, \"opackets\": %llu, \"ibytes\": %llu, "
+			"\"obytes\": %llu, \"imissed\": %llu, \"ierrors\": %llu, \"oerrors\": %llu, "
+			"\"rx_nombuf\": %llu}", i ? ", " : "", p->port,
+			(unsigned long long)p->ipackets, (unsigned long long)p->opackets,
+			(unsigned long long)p->ibytes, (unsigned long long)p->obytes,
+			(unsigned long long)p->imissed, (unsigned long long)p->ierrors,
+			(unsigned long long)p->oerrors, (unsigned long long)p->rx_nombuf);
+	}
+	fprintf(out, "],\n  \"per_lcore\": [");
+	for (unsigned i = 0; r->per_core && i < ncores; i++) {
+		const struct bench_result *q = &r->per_core[i];
+		const struct bench_counters *k = &q->c;
+		double qs = q->seconds > 0 ? q->seconds : 1e-9;
+		bool h = q->lat && dpc_hist_count(q->lat);
+
+		fprintf(out, "%s\n   {\"lcore\": %u, \"seconds\": %.6f, \"req_per_s\": %.1f, "
+			"\"hit_ratio\": %.6f, \"cpu_share\": %.4f, \"p50\": %.3f, \"p99\": %.3f, ",
+			i ? "," : "", q->lcore, q->seconds, (double)k->completed / qs,
+			ratio(k->get_hits, k->get_hits + k->get_misses), q->cpu_seconds / qs,
+			h ? bench_tsc_to_us(dpc_hist_percentile(q->lat, 50)) : 0.0,
+			h ? bench_tsc_to_us(dpc_hist_percentile(q->lat, 99)) : 0.0);
+		json_counters(out, k);
+		fprintf(out, "}");
+	}
+	fprintf(out, "]},\n \"tsc_hz\": %llu}\n", (unsigned long long)bench_tsc_hz());
 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dpcache-bench transport over a DPDK port (memif, af_xdp, af_packet, tap,
- * a NIC): one lcore, bursts of 32, Ethernet/IPv4/UDP headers copied from a
+ * a NIC): bursts of 32, Ethernet/IPv4/UDP headers copied from a
  * precomputed template per (server, partition) with only the lengths and
  * the IPv4 checksum patched.  With --steer N the port has N queue pairs
  * and partition p's requests leave on TX queue p (memif: straight to the
- * worker that owns p).  Answers ARP for its own address; resolves the
- * servers' MACs by ARP unless --dst-mac is given.
+ * worker that owns p).  With several bench lcores, each has a transport of
+ * its own on the same port (bench_tp_dpdk_open_core()): the queue pairs
+ * q % ncores == core, polled by that lcore only, and a UDP source port of
+ * its own.  Answers ARP for its own address; resolves the servers' MACs by
+ * ARP unless --dst-mac is given.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,8 +38,10 @@
 struct tp_dpdk {
 	struct bench_tp tp;
 	uint16_t port;
-	uint16_t nq;
-	uint16_t rxq_next;
+	uint16_t nq;           /* queue pairs of the port */
+	uint16_t qs[BENCH_MAX_STEER], nqs;  /* the ones this lcore owns */
+	uint16_t rxq_next;     /* index into qs */
+	bool owner;            /* set the port up: stops and closes it */
 	struct rte_mempool *pool;
 	struct rte_ether_addr mac;
 	uint32_t src_ip;       /* network order */
@@ -155,6 +160,12 @@ static unsigned tx_burst_retry(struct tp_dpdk *t, uint16_t q, struct rte_mbuf **
 	return done;
 }
 
+/* TX queue of partition @p part: its own with --steer (one of ours: see the key slices), else our first. */
+static inline uint16_t txq(const struct tp_dpdk *t, uint16_t part)
+{
+	return (uint16_t)(t->nparts > 1 ? part % t->nq : t->qs[0]);
+}
+
 static unsigned dpdk_tx_send(struct bench_tp *tp, struct bench_txd *d, unsigned n)
 {
 	struct tp_dpdk *t = (struct tp_dpdk *)tp;
@@ -165,7 +176,7 @@ static unsigned dpdk_tx_send(struct bench_tp *tp, struct bench_txd *d, unsigned 
 
 	for (unsigned i = 0; i < n; i++) {
 		finish_frame(t, t->txm[i], &d[i]);
-		qmask |= 1ull << (t->nq > 1 ? d[i].part % t->nq : 0);
+		qmask |= 1ull << txq(t, d[i].part);
 	}
 	while (qmask) {
 		uint16_t q = (uint16_t)__builtin_ctzll(qmask);
@@ -173,7 +184,7 @@ static unsigned dpdk_tx_send(struct bench_tp *tp, struct bench_txd *d, unsigned 
 
 		qmask &= qmask - 1;
 		for (unsigned i = 0; i < n; i++) {
-			if ((t->nq > 1 ? d[i].part % t->nq : 0) == q) {
+			if (txq(t, d[i].part) == q) {
 				q_m[k] = t->txm[i];
 				q_i[k++] = i;
 			}
@@ -230,7 +241,7 @@ static void handle_arp(struct tp_dpdk *t, struct rte_mbuf *m)
 	ra->arp_data.arp_sip = t->src_ip;
 	r->data_len = (uint16_t)(sizeof(*re) + sizeof(*ra));
 	r->pkt_len = r->data_len;
-	if (tx_burst_retry(t, 0, &r, 1) != 1)
+	if (tx_burst_retry(t, t->qs[0], &r, 1) != 1)
 		rte_pktmbuf_free(r);
 	else
 		t->tp.arp_replies++;
@@ -249,10 +260,10 @@ static unsigned dpdk_rx(struct bench_tp *tp, struct bench_rxd *d, unsigned max)
 		max = BENCH_BURST;
 	if (t->peer)
 		(void)bench_reflector_poll(t->peer);
-	for (uint16_t k = 0; k < t->nq && got < max; k++) {
-		uint16_t q = t->rxq_next;
+	for (uint16_t k = 0; k < t->nqs && got < max; k++) {
+		uint16_t q = t->qs[t->rxq_next];
 
-		t->rxq_next = (uint16_t)((q + 1) % t->nq);
+		t->rxq_next = (uint16_t)(t->rxq_next + 1 == t->nqs ? 0 : t->rxq_next + 1);
 		got += rte_eth_rx_burst(t->port, q, t->rxm + got, (uint16_t)(max - got));
 	}
 	t->nrx = got;
@@ -293,11 +304,36 @@ static void dpdk_close(struct bench_tp *tp)
 		return;
 	if (t->nrx)
 		rte_pktmbuf_free_bulk(t->rxm, t->nrx);
-	rte_eth_dev_stop(t->port);
-	rte_eth_dev_close(t->port);
+	if (t->owner) {
+		rte_eth_dev_stop(t->port);
+		rte_eth_dev_close(t->port);
+	}
 	free(t->tmpl);
 	free(t->tmpl_sum);
 	free(t);
+}
+
+static int dpdk_port_stats(struct bench_tp *tp, struct bench_port_stats *st)
+{
+	struct tp_dpdk *t = (struct tp_dpdk *)tp;
+	struct rte_eth_stats es;
+	int rc;
+
+	if (!t->owner)
+		return -ENOENT;
+	rc = rte_eth_stats_get(t->port, &es);
+	if (rc < 0)
+		return rc;
+	st->port = t->port;
+	st->ipackets = es.ipackets;
+	st->opackets = es.opackets;
+	st->ibytes = es.ibytes;
+	st->obytes = es.obytes;
+	st->imissed = es.imissed;
+	st->ierrors = es.ierrors;
+	st->oerrors = es.oerrors;
+	st->rx_nombuf = es.rx_nombuf;
+	return 0;
 }
 
 static const struct bench_tp_ops dpdk_ops = {
@@ -305,7 +341,28 @@ static const struct bench_tp_ops dpdk_ops = {
 	.tx_send = dpdk_tx_send,
 	.rx = dpdk_rx,
 	.close = dpdk_close,
+	.port_stats = dpdk_port_stats,
 };
+
+unsigned bench_tp_queues(const struct bench_cfg *c)
+{
+	unsigned nq = c->steer > 1 ? c->steer : 1;
+
+	if (c->queues > nq)
+		nq = c->queues;
+	if (c->ncores > nq)
+		nq = c->ncores;
+	return nq;
+}
+
+/* This lcore's queues: q % ncores == core. */
+static void own_queues(struct tp_dpdk *t, unsigned core, unsigned ncores)
+{
+	t->nqs = 0;
+	for (uint16_t q = 0; q < t->nq; q++)
+		if (q % (ncores ? ncores : 1) == core)
+			t->qs[t->nqs++] = q;
+}
 
 static int send_arp_request(struct tp_dpdk *t, uint32_t ip)
 {
@@ -330,7 +387,7 @@ static int send_arp_request(struct tp_dpdk *t, uint32_t ip)
 	ra->arp_data.arp_tip = ip;
 	r->data_len = (uint16_t)(sizeof(*re) + sizeof(*ra));
 	r->pkt_len = r->data_len;
-	if (tx_burst_retry(t, 0, &r, 1) != 1) {
+	if (tx_burst_retry(t, t->qs[0], &r, 1) != 1) {
 		rte_pktmbuf_free(r);
 		return -EAGAIN;
 	}
@@ -444,17 +501,22 @@ int bench_dpdk_port_setup(uint16_t port, uint16_t nq, unsigned nb_mbufs, bool wa
 	}
 }
 
-int bench_ring_pair(uint16_t *a, uint16_t *b)
+int bench_ring_pair(unsigned idx, uint16_t *a, uint16_t *b)
 {
 	struct rte_ring *ab, *ba;
+	char n[4][32];
 	int pa, pb;
 
-	ab = rte_ring_create("bench_dry_ab", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ba = rte_ring_create("bench_dry_ba", 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(n[0], sizeof(n[0]), "bench_dry_ab%u", idx);
+	snprintf(n[1], sizeof(n[1]), "bench_dry_ba%u", idx);
+	snprintf(n[2], sizeof(n[2]), "bench_dry_a%u", idx);
+	snprintf(n[3], sizeof(n[3]), "bench_dry_b%u", idx);
+	ab = rte_ring_create(n[0], 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	ba = rte_ring_create(n[1], 4096, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (!ab || !ba)
 		return -rte_errno;
-	pa = rte_eth_from_rings("bench_dry_a", &ba, 1, &ab, 1, rte_socket_id());
-	pb = rte_eth_from_rings("bench_dry_b", &ab, 1, &ba, 1, rte_socket_id());
+	pa = rte_eth_from_rings(n[2], &ba, 1, &ab, 1, rte_socket_id());
+	pb = rte_eth_from_rings(n[3], &ab, 1, &ba, 1, rte_socket_id());
 	if (pa < 0 || pb < 0)
 		return -rte_errno;
 	*a = (uint16_t)pa;
@@ -485,7 +547,10 @@ struct bench_tp *bench_tp_dpdk_open_peer(struct bench_cfg *c, struct bench_refle
 	t->udp_csum = c->udp_csum;
 	t->nservers = c->nservers;
 	t->nparts = c->steer > 1 ? c->steer : 1;
-	t->nq = (uint16_t)(c->queues ? c->queues : t->nparts);
+	/* --dry-run: a ring pair per lcore, one queue each */
+	t->nq = (uint16_t)(peer ? 1 : bench_tp_queues(c));
+	t->owner = true;
+	own_queues(t, 0, peer ? 1 : c->ncores);
 	t->tmpl = calloc((size_t)t->nservers * t->nparts, HDRS);
 	t->tmpl_sum = calloc((size_t)t->nservers * t->nparts, sizeof(*t->tmpl_sum));
 	if (!t->tmpl || !t->tmpl_sum)
@@ -518,4 +583,34 @@ fail:
 	free(t);
 	errno = rc < 0 ? -rc : EIO;
 	return NULL;
+}
+
+struct bench_tp *bench_tp_dpdk_open_core(struct bench_tp *first, unsigned core)
+{
+	const struct tp_dpdk *f = (const struct tp_dpdk *)first;
+	struct tp_dpdk *t = calloc(1, sizeof(*t));
+	size_t nt = (size_t)f->nservers * f->nparts;
+
+	if (!t)
+		return NULL;
+	*t = *f;
+	t->owner = false;
+	t->nrx = 0;
+	t->rxq_next = 0;
+	t->tp.rx_foreign = t->tp.rx_trunc = t->tp.tx_refused = t->tp.arp_replies = 0;
+	t->src_port = (uint16_t)(f->src_port + core);
+	own_queues(t, core, f->cfg->ncores);
+	t->tmpl = calloc(nt, HDRS);
+	t->tmpl_sum = calloc(nt, sizeof(*t->tmpl_sum));
+	if (!t->tmpl || !t->tmpl_sum || t->nqs == 0) {
+		free(t->tmpl);
+		free(t->tmpl_sum);
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (unsigned s = 0; s < t->nservers; s++)
+		for (unsigned p = 0; p < t->nparts; p++)
+			build_template(t, s, p, t->rmac[s]);
+	return &t->tp;
 }

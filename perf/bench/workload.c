@@ -157,7 +157,7 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
 /* Vose's alias method over ranks 0..n-1 with weight 1/(rank+1)^s. */
 static int zipf_init(struct bench_keyspace *ks)
 {
-	uint64_t n = ks->n;
+	uint64_t n = ks->ndraw;
 	double *p = NULL, sum = 0;
 	uint32_t *small = NULL, *large = NULL;
 	uint64_t ns = 0, nl = 0;
@@ -219,14 +219,14 @@ out:
 uint64_t bench_key_draw(const struct bench_keyspace *ks, struct bench_rng *r)
 {
 	uint64_t x = bench_rng_next(r);
-	uint64_t i = (uint64_t)(((unsigned __int128)x * ks->n) >> 64);
+	uint64_t i = (uint64_t)(((unsigned __int128)x * ks->ndraw) >> 64);
 
 	if (!ks->alias_prob)
-		return i;
+		return bench_key_at(ks, i);
 	/* low 24 bits (unused by the multiply-high above, practically) decide the coin */
 	float u = (float)(x & 0xffffff) * (1.0f / 16777216.0f);
 	uint64_t rank = u < ks->alias_prob[i] ? i : ks->alias_idx[i];
-	return (rank * ks->perm_mul) % ks->n;
+	return bench_key_at(ks, (rank * ks->perm_mul) % ks->ndraw);
 }
 
 int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c)
@@ -236,6 +236,8 @@ int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c)
 
 	memset(ks, 0, sizeof(*ks));
 	ks->n = c->keys;
+	ks->ndraw = c->keys;
+	ks->draw_stride = 1;
 	ks->key_size = c->key_size;
 	ks->zipf_s = c->zipf_s;
 	if (ks->n == 0 || ks->n > UINT32_MAX)
@@ -289,13 +291,61 @@ fail:
 	return rc;
 }
 
+int bench_keyspace_slice(struct bench_keyspace *s, const struct bench_keyspace *all, unsigned core,
+			 unsigned ncores)
+{
+	int rc;
+
+	*s = *all;
+	s->slice = true;
+	s->draw_map = NULL;
+	s->alias_prob = NULL;
+	s->alias_idx = NULL;
+	if (ncores <= 1) {
+		s->ndraw = all->n;
+		s->draw_stride = 1;
+		s->draw_off = 0;
+	} else if (all->part) {
+		uint64_t m = 0;
+
+		for (uint64_t k = 0; k < all->n; k++)
+			m += all->part[k] % ncores == core;
+		if (m == 0)
+			return -ENOENT;
+		s->draw_map = malloc(m * sizeof(*s->draw_map));
+		if (!s->draw_map)
+			return -ENOMEM;
+		s->ndraw = 0;
+		for (uint64_t k = 0; k < all->n; k++)
+			if (all->part[k] % ncores == core)
+				s->draw_map[s->ndraw++] = (uint32_t)k;
+	} else {
+		if (core >= all->n)
+			return -ENOENT;
+		s->draw_stride = ncores;
+		s->draw_off = core;
+		s->ndraw = (all->n - core + ncores - 1) / ncores;
+	}
+	if (s->zipf_s > 0) {
+		rc = zipf_init(s);
+		if (rc < 0) {
+			bench_keyspace_free(s);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 void bench_keyspace_free(struct bench_keyspace *ks)
 {
 	if (!ks)
 		return;
-	free(ks->server);
-	free(ks->part);
-	free(ks->version);
+	if (!ks->slice) {
+		free(ks->server);
+		free(ks->part);
+		free(ks->version);
+	}
+	free(ks->draw_map);
 	free(ks->alias_prob);
 	free(ks->alias_idx);
 	memset(ks, 0, sizeof(*ks));
