@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "dpcache/decimal.h"
 #include "dpcache/proto.h"
 #include "dpcache/textproto.h"
 
@@ -39,18 +40,7 @@ static bool tok_is(const struct tok *t, const char *s)
 /* Unsigned decimal, no sign, no overflow past @max. */
 static bool to_u64(const struct tok *t, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (t->n == 0 || t->n > 20)
-		return false;
-	for (size_t i = 0; i < t->n; i++) {
-		unsigned d = (unsigned)(t->p[i] - '0');
-		if (d > 9 || v > (max - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
+	return dpc_dec_parse_u64(t->p, t->n, max, out);
 }
 
 /*

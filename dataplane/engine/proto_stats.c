@@ -17,13 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpcache/decimal.h"
 #include "handler_internal.h"
 
 static int emit_u64(dpc_stat_emit_fn emit, void *ctx, const char *name, uint64_t v)
 {
-	char buf[24];
+	char buf[DPC_DEC_U64_BUF];
 
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	dpc_dec_format_u64(v, buf);
 	return emit(ctx, name, buf);
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dpcache/decimal.h"
 #include "handler_internal.h"
 
 static int put_line(struct dpc_wr *w, const char *s)
@@ -200,7 +201,7 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 		st = dpc_store_arith(h->cache, h->part, &k, incr, req->delta, 0, 0xffffffffu, 0, &val, &cas);
 		dpc_count_arith(s, incr, st);
 		if (st == DPC_OK) {
-			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val);
+			dpc_dec_format_u64(val, buf);
 			return txt_reply(req, buf, w);
 		}
 		if (st == DPC_NOT_FOUND)

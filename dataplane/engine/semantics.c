@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "dpcache/decimal.h"
 #include "dpcache/store.h"
 #include "store_internal.h"
 
@@ -26,7 +27,7 @@ uint32_t dpc_cache_abs_exptime(const struct dpc_cache *c, uint32_t exptime)
 {
 	if (exptime == 0)
 		return 0;
-	if (exptime <= DPC_TTL_REL_MAX)
+	if (exptime <= DPC_EXPTIME_REL_MAX)
 		return dpc_cache_time(c) + exptime;
 	return exptime;
 }
@@ -112,40 +113,6 @@ enum dpc_status dpc_store_delete(struct dpc_cache *c, unsigned part, const struc
 	return DPC_OK;
 }
 
-/* memcached accepts a decimal u64 of at most 20 digits (no sign, no blanks). */
-static bool parse_u64(const uint8_t *s, uint32_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 20)
-		return false;
-	for (uint32_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		uint64_t d = (uint64_t)(s[i] - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
-
-static uint32_t fmt_u64(uint64_t v, char buf[24])
-{
-	char tmp[24];
-	uint32_t n = 0, i = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		buf[i++] = tmp[--n];
-	return i;
-}
-
 enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct dpc_key *k,
 				bool incr, uint64_t delta, uint64_t initial, uint32_t exptime,
 				uint64_t cas, uint64_t *value_out, uint64_t *cas_out)
@@ -166,18 +133,18 @@ enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct
 		if (exptime == 0xffffffffu || cas != 0)
 			return DPC_NOT_FOUND;
 		v = initial;
-		st = dpc_write_item(p, k, b, buf, fmt_u64(v, buf), NULL, 0, 0,
+		st = dpc_write_item(p, k, b, buf, dpc_dec_format_u64(v, buf), NULL, 0, 0,
 				dpc_cache_abs_exptime(c, exptime), now, cas_out);
 	} else {
 		if (cas != 0 && cas != dpc_make_cas(p, l.pos))
 			return DPC_EXISTS;
-		if (!parse_u64(l.it->data + dpc_w0_klen(l.w), dpc_w0_vlen(l.w), &v))
+		if (!dpc_dec_parse_u64(l.it->data + dpc_w0_klen(l.w), dpc_w0_vlen(l.w), UINT64_MAX, &v))
 			return DPC_NON_NUMERIC;
 		if (incr)
 			v += delta;     /* wraps at 2^64, as memcached */
 		else
 			v = v > delta ? v - delta : 0;
-		st = dpc_write_item(p, k, b, buf, fmt_u64(v, buf), NULL, 0, l.it->flags,
+		st = dpc_write_item(p, k, b, buf, dpc_dec_format_u64(v, buf), NULL, 0, l.it->flags,
 				atomic_load_explicit(&l.it->exptime, memory_order_relaxed), now,
 				cas_out);
 	}

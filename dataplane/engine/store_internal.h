@@ -56,7 +56,6 @@ static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes");
 #define DPC_ITEM_VSHIFT  8u
 #define DPC_ITEM_VMASK   ((1u << 22) - 1)   /* values up to 4 MiB - 1 */
 
-#define DPC_TTL_REL_MAX 2592000u     /* memcached: larger exptimes are absolute */
 
 /* Owner-written counters, read relaxed by anyone (no atomic RMW). */
 struct dpc_part_ctrs {

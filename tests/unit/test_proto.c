@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dpcache/decimal.h"
 #include "dpcache/proto.h"
 #include "dpcache/textproto.h"
 
@@ -457,6 +458,44 @@ static void test_text_parse(void **state)
 	assert_int_equal(tparse("", &r), DPC_MC_PARSE_TRUNCATED);
 }
 
+/* The one decimal parser/formatter (text numbers, INCR values in items). */
+static void test_decimal(void **state)
+{
+	char buf[DPC_DEC_U64_BUF];
+	uint64_t v = 7;
+
+	(void)state;
+	assert_true(dpc_dec_parse_u64("18446744073709551615", 20, UINT64_MAX, &v));
+	assert_true(v == UINT64_MAX);
+	assert_false(dpc_dec_parse_u64("18446744073709551616", 20, UINT64_MAX, &v));
+	assert_false(dpc_dec_parse_u64("000000000000000000001", 21, UINT64_MAX, &v));
+	assert_false(dpc_dec_parse_u64("", 0, UINT64_MAX, &v));
+	assert_false(dpc_dec_parse_u64("12a", 3, UINT64_MAX, &v));
+	assert_false(dpc_dec_parse_u64("-1", 2, UINT64_MAX, &v));
+	assert_false(dpc_dec_parse_u64("4294967296", 10, UINT32_MAX, &v));
+	assert_true(dpc_dec_parse_u64("4294967295", 10, UINT32_MAX, &v));
+	assert_true(v == UINT32_MAX);
+	assert_int_equal(dpc_dec_format_u64(0, buf), 1);
+	assert_string_equal(buf, "0");
+	assert_int_equal(dpc_dec_format_u64(UINT64_MAX, buf), 20);
+	assert_string_equal(buf, "18446744073709551615");
+}
+
+/* Status texts, defined once (DPC_MC_STATUSES): memcached's words where it sends them. */
+static void test_status_text(void **state)
+{
+	(void)state;
+	assert_string_equal(dpc_mc_status_text(DPC_MC_KEY_ENOENT), "Not found");
+	assert_string_equal(dpc_mc_status_text(DPC_MC_KEY_EEXISTS), "Data exists for key.");
+	assert_string_equal(dpc_mc_status_text(DPC_MC_E2BIG), "Too large.");
+	assert_string_equal(dpc_mc_status_text(DPC_MC_NOT_STORED), "Not stored.");
+	assert_string_equal(dpc_mc_status_text(0x7777), "Unknown status");
+	assert_string_equal(dpc_mc_op_name(DPC_OP_GATKQ), "GATKQ");
+	assert_int_equal(dpc_mc_base_op(DPC_OP_GATKQ), DPC_OP_GATK);
+	assert_true(dpc_mc_is_quiet(DPC_OP_SETQ));
+	assert_false(dpc_mc_is_quiet(DPC_OP_SET));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +512,8 @@ int main(void)
 		cmocka_unit_test(test_res_encode),
 		cmocka_unit_test(test_req_encode),
 		cmocka_unit_test(test_text_parse),
+		cmocka_unit_test(test_decimal),
+		cmocka_unit_test(test_status_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
