@@ -31,7 +31,7 @@ bool dpc_evict_peek(struct dpc_part *p, uint32_t now, struct dpc_head *hd)
 	hd->tag = b.tag;
 	/* The item is indexed iff a slot holds exactly its reference (a newer
 	 * write of the key, or a delete, replaced or cleared it). */
-	hd->slot = dpc_table_find_exact(&p->tbl, b.i1, b.i2, dpc_ref_slot(b.tag, l->h));
+	hd->slot = dpc_table_find_exact(&p->tbl, b.i1, b.i2, dpc_ref_slot(b.tag, 0, l->h));
 	hd->flushed = false;
 	hd->dead = false;
 	if (hd->slot != NULL) {
@@ -72,7 +72,7 @@ bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, uint32_t w)
 	memcpy(ni, hd->it, hd->size);
 	atomic_store_explicit(&ni->w0, w, memory_order_relaxed);
 	/* Release: the copy is complete before readers find it. */
-	atomic_store_explicit(hd->slot, dpc_ref_slot(hd->tag, npos), memory_order_release);
+	atomic_store_explicit(hd->slot, dpc_ref_slot(hd->tag, 0, npos), memory_order_release);
 	dpc_ctr_add(&p->ctr.reinserted, 1);
 	l->h += hd->size;
 	return true;

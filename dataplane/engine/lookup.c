@@ -21,8 +21,9 @@
 static inline uint64_t cand_pos(const struct dpc_part *p, const struct dpc_bucket *bk,
 				unsigned bit, uint16_t tag, uint64_t from)
 {
-	(void)p;
-	return dpc_ref_live(dpc_table_cand(bk, bit, tag), from);
+	uint64_t s = dpc_table_cand(bk, bit, tag);
+
+	return s != 0 ? dpc_ref_pos(dpc_slot_ref(s), from, p->log.cap) : 0;
 }
 
 static inline uint64_t rd64(const uint8_t *p)
@@ -137,7 +138,8 @@ void dpc_cache_prefetch_item(const struct dpc_cache *c, uint64_t hash)
 	/* Relaxed: a hint; part_get() re-reads the slot with acquire before use. */
 	uint64_t s = atomic_load_explicit(&b1->slot[dpc_table_filter_slot((unsigned)__builtin_ctz(m))],
 					  memory_order_relaxed);
-	uint64_t pos = dpc_ref_live(dpc_slot_ref(s), dpc_log_valid_from(&p->log));
+	uint64_t pos = s != 0 ? dpc_ref_pos(dpc_slot_ref(s), dpc_log_valid_from(&p->log),
+					     p->log.cap) : 0;
 
 	if (pos != 0) {
 		const uint8_t *it = (const uint8_t *)dpc_item_at(p, pos);

@@ -62,9 +62,11 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 
 		for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++) {
 			uint64_t s = atomic_load_explicit(&bk->slot[i], memory_order_relaxed);
-			uint64_t pos = dpc_ref_pos(dpc_slot_ref(s));
+			if (s == 0 || dpc_slot_tag(s) != b.tag)
+				continue;
+			uint64_t pos = dpc_ref_pos(dpc_slot_ref(s), from, p->log.cap);
 
-			if (s == 0 || dpc_slot_tag(s) != b.tag || pos < from)
+			if (pos == 0)
 				continue;
 			struct dpc_item *it = dpc_item_at(p, pos);
 			uint32_t w = atomic_load_explicit(&it->w0, memory_order_relaxed);
@@ -85,12 +87,22 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 	return false;
 }
 
+/* An entry (slot value @p s) left the index: account for it if it still
+ * counted (its item lies at or above the head). */
+static void drop_ref_at_or_above_head(struct dpc_part *p, uint64_t s)
+{
+	uint64_t pos = s != 0 ? dpc_ref_pos(dpc_slot_ref(s), p->log.h, p->log.cap) : 0;
+
+	if (pos != 0)
+		dpc_account_drop(p, pos);
+}
+
 /* Publish the item at @p pos for key @p k: replace the key's entry in place,
  * or insert (cuckoo), or as a last resort drop the oldest entry. */
 static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b, uint64_t pos,
 		      uint32_t now)
 {
-	uint64_t sv = dpc_ref_slot(b.tag, pos);
+	uint64_t sv = dpc_ref_slot(b.tag, 0, pos);
 	struct dpc_loc l;
 
 	if (dpc_owner_find(p, k, b, now, &l)) {
@@ -99,20 +111,20 @@ static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh
 		dpc_account_drop(p, l.pos);
 		return;
 	}
-	uint64_t from = dpc_log_owner_from(&p->log);
+	struct dpc_ref_win live = dpc_owner_win(p);
 	uint64_t dropped;
-	int r = dpc_table_insert(&p->tbl, b.i1, b.i2, sv, from >> 2, &dropped);
+	int r = dpc_table_insert(&p->tbl, b.i1, b.i2, sv, &live, &dropped);
 
-	if (dropped != 0 && dpc_ref_pos(dpc_slot_ref(dropped)) >= p->log.h)
-		dpc_account_drop(p, dpc_ref_pos(dpc_slot_ref(dropped)));
+	/* A stale entry overwritten: flushed, but still counted until the head
+	 * passes it (at or above the head), so account for it now. */
+	drop_ref_at_or_above_head(p, dropped);
 	if (r < 0) {
-		_Atomic uint64_t *v = dpc_table_victim(&p->tbl, b.i1, b.i2);
+		_Atomic uint64_t *v = dpc_table_victim(&p->tbl, b.i1, b.i2, &live);
 		uint64_t old = atomic_load_explicit(v, memory_order_relaxed);
 
 		/* Release: the new item is complete before readers find it. */
 		atomic_store_explicit(v, sv, memory_order_release);
-		if (old != 0 && dpc_ref_pos(dpc_slot_ref(old)) >= p->log.h)
-			dpc_account_drop(p, dpc_ref_pos(dpc_slot_ref(old)));
+		drop_ref_at_or_above_head(p, old);
 		dpc_ctr_add(&p->ctr.index_ev, 1);
 	}
 }
@@ -252,7 +264,7 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	if (dpc_table_init(&p->tbl, nb, huge) < 0)
 		goto fail_nomem;
 	/* Positions start at cap by default: never 0 (an empty slot). */
-	if (dpc_log_init(&p->log, cap, seg, reserve, huge, origin ? origin : cap) < 0)
+	if (dpc_log_init(&p->log, cap, seg, reserve, huge, origin ? origin & ~3ull : cap) < 0)
 		goto fail_nomem;
 	atomic_init(&p->flush_at, 0);
 	return p;

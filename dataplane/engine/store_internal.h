@@ -150,28 +150,45 @@ static inline struct dpc_part *dpc_part_of(const struct dpc_cache *c, uint64_t h
 
 /* ---- the index reference of an item ------------------------------------- */
 
-/** The slot value for an item of tag @p tag at log position @p pos. */
-static inline uint64_t dpc_ref_slot(uint16_t tag, uint64_t pos)
+/*
+ * An index slot refers to an item by its log and position / 4, modulo
+ * 2^47 (table.h): a 64-bit position is recovered from a reference and a
+ * known live position at or below it (a reader's dpc_log_valid_from(), the
+ * owner's head), because every live item lies less than the log's size
+ * above that point.  Positions never wrap (64 bits); references do, every
+ * 2^49 bytes written, and that is harmless.
+ */
+static inline uint64_t dpc_ref_make(unsigned log, uint64_t pos)
 {
-	return dpc_slot_make(tag, pos >> 2);
+	return (uint64_t)log << DPC_REF_LOG_BIT | ((pos >> 2) & DPC_REF_POS_MASK);
 }
 
-/** The log position a slot's reference stands for. */
-static inline uint64_t dpc_ref_pos(uint64_t ref)
+/** The slot value for an item of tag @p tag at position @p pos of log @p log. */
+static inline uint64_t dpc_ref_slot(uint16_t tag, unsigned log, uint64_t pos)
 {
-	return ref << 2;
+	return dpc_slot_make(tag, dpc_ref_make(log, pos));
 }
 
 /**
- * The position a reference stands for if it is live (at or above @p from,
- * the reader's dpc_log_valid_from()), else 0 (retired, flushed, or an
- * empty slot).
+ * The position @p ref stands for if it lies in [@p from, @p from + @p cap)
+ * (live, for @p from the lowest live position of its log), else 0 (retired
+ * or flushed: positions are never 0).  @p from is a multiple of 4.
  */
-static inline uint64_t dpc_ref_live(uint64_t ref, uint64_t from)
+static inline uint64_t dpc_ref_pos(uint64_t ref, uint64_t from, uint64_t cap)
 {
-	uint64_t pos = dpc_ref_pos(ref);
+	uint64_t d = (ref - (from >> 2)) & DPC_REF_POS_MASK;
 
-	return pos >= from ? pos : 0;
+	return d < (cap >> 2) ? from + (d << 2) : 0;
+}
+
+/** The owner's window of live references (for the table's insert and victim choice). */
+static inline struct dpc_ref_win dpc_owner_win(const struct dpc_part *p)
+{
+	uint64_t from = dpc_log_owner_from(&p->log);
+	struct dpc_ref_win w = { .lo = { (from >> 2) & DPC_REF_POS_MASK, 0 },
+				 .span = { p->log.cap >> 2, 0 } };
+
+	return w;
 }
 
 /* ---- flush (sweep.c) ---------------------------------------------------- */

@@ -44,9 +44,9 @@ static unsigned sweep(struct dpc_part *p, uint32_t now, unsigned nbuckets)
 		p->sweep = p->sweep + 1 == p->tbl.nb ? 0 : p->sweep + 1;
 		for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++) {
 			uint64_t s = atomic_load_explicit(&bk->slot[i], memory_order_relaxed);
-			uint64_t pos = dpc_ref_pos(dpc_slot_ref(s));
+			uint64_t pos = s != 0 ? dpc_ref_pos(dpc_slot_ref(s), p->log.h, p->log.cap) : 0;
 
-			if (s == 0 || pos < p->log.h)
+			if (pos == 0)   /* empty (or below the head: never indexed) */
 				continue;
 			bool flushed = pos < fp;
 

@@ -56,15 +56,15 @@ void dpc_table_fini(struct dpc_table *t)
 	t->b = NULL;
 }
 
-static inline bool slot_free(uint64_t s, uint64_t stale_ref)
+static inline bool slot_free(uint64_t s, const struct dpc_ref_win *live)
 {
-	return s == 0 || dpc_slot_ref(s) < stale_ref;
+	return s == 0 || !dpc_ref_in(live, dpc_slot_ref(s));
 }
 
-static int find_free(const struct dpc_bucket *bk, uint64_t stale_ref)
+static int find_free(const struct dpc_bucket *bk, const struct dpc_ref_win *live)
 {
 	for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++)
-		if (slot_free(atomic_load_explicit(&bk->slot[i], memory_order_relaxed), stale_ref))
+		if (slot_free(atomic_load_explicit(&bk->slot[i], memory_order_relaxed), live))
 			return (int)i;
 	return -1;
 }
@@ -112,7 +112,7 @@ struct bfs_node {
 };
 
 int dpc_table_insert(struct dpc_table *t, uint32_t b1, uint32_t b2, uint64_t slotval,
-		     uint64_t stale_ref, uint64_t *dropped)
+		     const struct dpc_ref_win *live, uint64_t *dropped)
 {
 	struct bfs_node q[BFS_MAX];
 	int head = 0, tail = 0;
@@ -123,7 +123,7 @@ int dpc_table_insert(struct dpc_table *t, uint32_t b1, uint32_t b2, uint64_t slo
 	for (int pass = 0; pass < 2; pass++) {
 		struct dpc_bucket *bk = &t->b[pass ? b2 : b1];
 
-		f = find_free(bk, stale_ref);
+		f = find_free(bk, live);
 		if (f >= 0) {
 			*dropped = atomic_load_explicit(&bk->slot[f], memory_order_relaxed);
 			/* Release: the item is complete before a reader can find its ref. */
@@ -138,7 +138,7 @@ int dpc_table_insert(struct dpc_table *t, uint32_t b1, uint32_t b2, uint64_t slo
 		struct bfs_node n = q[head];
 		struct dpc_bucket *bk = &t->b[n.bucket];
 
-		f = n.parent >= 0 ? find_free(bk, stale_ref) : -1;
+		f = n.parent >= 0 ? find_free(bk, live) : -1;
 		if (f >= 0)
 			break;
 		for (unsigned i = 0; i < DPC_BUCKET_SLOTS && tail < BFS_MAX; i++) {
@@ -183,19 +183,21 @@ int dpc_table_insert(struct dpc_table *t, uint32_t b1, uint32_t b2, uint64_t slo
 	return 0;
 }
 
-_Atomic uint64_t *dpc_table_victim(struct dpc_table *t, uint32_t b1, uint32_t b2)
+_Atomic uint64_t *dpc_table_victim(struct dpc_table *t, uint32_t b1, uint32_t b2,
+				   const struct dpc_ref_win *live)
 {
 	_Atomic uint64_t *best = &t->b[b1].slot[0];
-	uint64_t best_ref = UINT64_MAX;
+	uint64_t best_dist = UINT64_MAX;
 
 	for (int pass = 0; pass < 2; pass++) {
 		struct dpc_bucket *bk = &t->b[pass ? b2 : b1];
 
 		for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++) {
 			uint64_t r = dpc_slot_ref(atomic_load_explicit(&bk->slot[i], memory_order_relaxed));
+			uint64_t d = dpc_ref_dist(live, r);
 
-			if (r < best_ref) {
-				best_ref = r;
+			if (d < best_dist) {
+				best_dist = d;
 				best = &bk->slot[i];
 			}
 		}

@@ -5,10 +5,14 @@
  * partition (see docs/design.md, "The table and the store").
  *
  * A bucket is one 64-byte cache line: a 32-bit version counter and 7 slots
- * of 8 bytes, each slot = 16-bit tag | 48-bit item reference (the item's log
- * position / 4; 0 = empty).  A key has two candidate buckets: b1 from the low
- * 32 hash bits, b2 = alt(b1, tag) where alt(b, tag) = (F(tag) - b) mod nb is
- * an involution, so an entry moves between its buckets knowing only its
+ * of 8 bytes, each slot = 16-bit tag | 48-bit item reference; 0 = empty
+ * (tags are never 0, so an occupied slot never reads 0).  A reference is
+ * the item's log (bit 47) and its log position / 4 modulo 2^47: references
+ * wrap every 2^49 bytes a log writes, so the table compares them only
+ * within a window of live positions (struct dpc_ref_win), never by size.
+ * A key has two candidate buckets: b1 from the low 32 hash bits,
+ * b2 = alt(b1, tag) where alt(b, tag) = (F(tag) - b) mod nb is an
+ * involution, so an entry moves between its buckets knowing only its
  * bucket and its tag (the item is never touched by a cuckoo move).
  *
  * Concurrency: one writer (the partition owner), any number of lock-free
@@ -47,6 +51,8 @@
 #define DPC_BUCKET_SLOTS 7u
 #define DPC_REF_BITS 48u
 #define DPC_REF_MASK ((1ull << DPC_REF_BITS) - 1)
+#define DPC_REF_LOG_BIT 47u                             /* which log */
+#define DPC_REF_POS_MASK ((1ull << DPC_REF_LOG_BIT) - 1)  /* position / 4, modulo 2^47 */
 
 struct dpc_bucket {
 	_Atomic uint32_t ver;   /**< odd while the owner moves an entry in or out */
@@ -78,14 +84,47 @@ static inline uint16_t dpc_slot_tag(uint64_t s) { return (uint16_t)(s >> DPC_REF
 static inline uint64_t dpc_slot_ref(uint64_t s) { return s & DPC_REF_MASK; }
 static inline uint64_t dpc_slot_make(uint16_t tag, uint64_t ref)
 {
-	return ((uint64_t)tag << DPC_REF_BITS) | ref;
+	return ((uint64_t)tag << DPC_REF_BITS) | (ref & DPC_REF_MASK);
+}
+
+/**
+ * The live references of each log: those whose position / 4 lies in
+ * [lo, lo + span) modulo 2^47.  span is at most the log's size / 4, far
+ * below 2^47, so a reference older than the window (retired, flushed) is
+ * told apart from a live one however often the references wrapped.
+ * span 0: the log does not exist.
+ */
+struct dpc_ref_win {
+	uint64_t lo[2];
+	uint64_t span[2];
+};
+
+static inline unsigned dpc_ref_log(uint64_t ref)
+{
+	return (unsigned)(ref >> DPC_REF_LOG_BIT) & 1u;
+}
+
+/** How far (in 4-byte units) @p ref lies above its log's lo, modulo 2^47. */
+static inline uint64_t dpc_ref_dist(const struct dpc_ref_win *w, uint64_t ref)
+{
+	return (ref - w->lo[dpc_ref_log(ref)]) & DPC_REF_POS_MASK;
+}
+
+static inline bool dpc_ref_in(const struct dpc_ref_win *w, uint64_t ref)
+{
+	return dpc_ref_dist(w, ref) < w->span[dpc_ref_log(ref)];
 }
 
 /* Bits of the key hash: bucket from bits 0..31, tag from bits 32..47;
  * the partition (dpc_hash_part) is chosen by the top bits 63..32 as a
  * multiply-shift, so for up to 2^16 partitions the tag bits stay uniform
  * within a partition. */
-static inline uint16_t dpc_table_tag(uint64_t h) { return (uint16_t)(h >> 32); }
+static inline uint16_t dpc_table_tag(uint64_t h)
+{
+	uint16_t t = (uint16_t)(h >> 32);
+
+	return t != 0 ? t : 1;   /* 0 would let an empty slot match */
+}
 
 static inline uint32_t dpc_table_b1(const struct dpc_table *t, uint64_t h)
 {
@@ -102,18 +141,20 @@ static inline uint32_t dpc_table_alt(const struct dpc_table *t, uint32_t b, uint
 /**
  * Owner only: put @p slotval (tag, ref) for a key whose candidates are
  * @p b1 / @p b2 into a free slot, making room by a bounded BFS cuckoo path
- * if both are full.  A slot is free when it is 0 or its ref is below
- * @p stale_ref (an entry older than the flush horizon).  On success returns
+ * if both are full.  A slot is free when it is 0 or its ref is outside the
+ * window @p live (an entry older than the head or the flush horizon).  On
+ * success returns
  * 0 and sets *@p dropped to the slot value that was overwritten (0, or a
  * stale entry the caller must account for; also set, and to be accounted,
  * on failure).  Returns -ENOSPC if no path was found within the bound
  * (caller evicts a victim: dpc_table_victim()).
  */
 int dpc_table_insert(struct dpc_table *t, uint32_t b1, uint32_t b2, uint64_t slotval,
-		     uint64_t stale_ref, uint64_t *dropped);
+		     const struct dpc_ref_win *live, uint64_t *dropped);
 
-/** Owner only: the slot with the oldest (smallest) ref among buckets b1, b2. */
-_Atomic uint64_t *dpc_table_victim(struct dpc_table *t, uint32_t b1, uint32_t b2);
+/** Owner only: the slot among buckets b1, b2 whose ref is oldest (lowest in @p live). */
+_Atomic uint64_t *dpc_table_victim(struct dpc_table *t, uint32_t b1, uint32_t b2,
+				   const struct dpc_ref_win *live);
 
 /** Owner only: the slot in b1/b2 holding exactly @p slotval, or NULL. */
 static inline _Atomic uint64_t *dpc_table_find_exact(struct dpc_table *t, uint32_t b1, uint32_t b2,
@@ -220,17 +261,16 @@ static inline unsigned dpc_table_filter_slot(unsigned bit)
 }
 
 /**
- * The reference in the slot of @p bk that filter bit @p bit selects, or 0
- * if that slot does not hold @p tag (any more).  Acquire: pairs with the
- * owner's release store that published the slot, so the item it refers to
- * is complete.
+ * The slot of @p bk that filter bit @p bit selects, or 0 if it does not hold
+ * @p tag (any more).  Acquire: pairs with the owner's release store that
+ * published the slot, so the item it refers to is complete.
  */
 static inline uint64_t dpc_table_cand(const struct dpc_bucket *bk, unsigned bit, uint16_t tag)
 {
 	uint64_t s = atomic_load_explicit(&bk->slot[dpc_table_filter_slot(bit)],
 					  memory_order_acquire);
 
-	return dpc_slot_tag(s) == tag ? dpc_slot_ref(s) : 0;
+	return dpc_slot_tag(s) == tag ? s : 0;
 }
 
 #endif /* DPCACHE_TABLE_H */

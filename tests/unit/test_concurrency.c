@@ -24,6 +24,7 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "store_internal.h"   /* dpc_cache_create_at(): a log that starts near a wrap point */
 
 #define NKEYS 20000u
 #define HDR 16u
@@ -134,6 +135,15 @@ static void *owner_main(void *arg)
 			make_value(val, id, ++seq, len);
 			st = dpc_store_set(c, oa->part, op < 5 ? DPC_ADD : DPC_SET, &k, val, len, seq,
 					   0, 0, NULL);
+			if (st == DPC_OK && op >= 5) {
+				/* A write the owner just made is found, with its value. */
+				struct dpc_item_view v;
+
+				if (dpc_cache_get(c, &k, &v) != DPC_OK)
+					report_bad(sh, "the owner's own write is not found", id);
+				else if (v.vlen != len || memcmp(v.val, val, len) != 0)
+					report_bad(sh, "the owner's own write reads back otherwise", id);
+			}
 		} else if (op < 85) {
 			st = dpc_store_delete(c, oa->part, &k, 0);
 		} else if (op < 90) {
@@ -240,14 +250,27 @@ static uint64_t total_moves(const struct dpc_cache *c, unsigned nparts)
 	return n;
 }
 
+/* Every partition's log has written 8 MiB past the wrap point above @p origin. */
+static bool past(const struct dpc_cache *c, uint64_t origin)
+{
+	uint64_t wrap = (origin + (1ull << 49)) & ~((1ull << 49) - 1);
+
+	for (unsigned p = 0; p < dpc_cache_nparts(c); p++)
+		if (atomic_load_explicit(&c->parts[p]->log.t_pub, memory_order_relaxed) <
+		    wrap + (8u << 20))
+			return false;
+	return true;
+}
+
 /*
  * @p hint sizes the index (item_size_hint): the values written average
  * ~530 bytes, so a hint of 512 leaves the index below its target load and
  * a larger one makes it dense (full buckets: cuckoo moves under readers).
  * @p want_moves: keep going (bounded) until moves happened, and assert it.
  */
-static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_t mem,
-		     enum dpc_evict_policy pol, double seconds, unsigned hint, bool want_moves)
+static void run_case_at(unsigned nparts, unsigned nowners, unsigned nreaders, size_t mem,
+			enum dpc_evict_policy pol, double seconds, unsigned hint, bool want_moves,
+			uint64_t origin)
 {
 	struct dpc_cache_params prm = {
 		.nparts = nparts, .mem_bytes = mem, .item_size_hint = hint, .max_value = 4096,
@@ -261,7 +284,7 @@ static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_
 	uint64_t evictions = 0, moves = 0;
 
 	assert_non_null(sh);
-	sh->c = dpc_cache_create(&prm);
+	sh->c = dpc_cache_create_at(&prm, origin);
 	assert_non_null(sh->c);
 	sh->nowners = nowners;
 	for (unsigned i = 0; i < nowners; i++) {
@@ -275,7 +298,8 @@ static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_
 	 * grace periods lag and most writes get DPC_NOSPACE, so keep going
 	 * (bounded) until the owners have really evicted something. */
 	for (unsigned extra = 0; extra < 600 && (total_evictions(sh->c, nparts) == 0 ||
-						 (want_moves && total_moves(sh->c, nparts) == 0));
+						 (want_moves && total_moves(sh->c, nparts) == 0) ||
+						 (origin != 0 && !past(sh->c, origin)));
 	     extra++) {
 		const struct timespec tick = { .tv_sec = 0, .tv_nsec = 100000000 };
 
@@ -302,8 +326,16 @@ static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_
 	assert_true(evictions > 0);     /* the owner really evicted while readers read */
 	if (want_moves)
 		assert_true(moves > 0);  /* and really moved entries between buckets */
+	if (origin != 0)
+		assert_true(past(sh->c, origin));   /* and wrote past the wrap point */
 	dpc_cache_free(sh->c);
 	free(sh);
+}
+
+static void run_case(unsigned nparts, unsigned nowners, unsigned nreaders, size_t mem,
+		     enum dpc_evict_policy pol, double seconds, unsigned hint, bool want_moves)
+{
+	run_case_at(nparts, nowners, nreaders, mem, pol, seconds, hint, want_moves, 0);
 }
 
 static void test_one_owner_two_readers(void **state)
@@ -333,6 +365,14 @@ static void test_many_parts_readers(void **state)
 	run_case(4, 4, 4, 16u << 20, DPC_EVICT_CLOCK, 1.5, 4096, true);
 }
 
+/* Item references wrap (2^50 bytes written): a partition that starts 2 MiB
+ * before that point writes past it while readers read. */
+static void test_wrap_point_readers(void **state)
+{
+	(void)state;
+	run_case_at(1, 1, 2, 4u << 20, DPC_EVICT_CLOCK, 1.0, 512, false, (1ull << 50) - (2u << 20));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_policy),
 		cmocka_unit_test(test_oversubscribed),
 		cmocka_unit_test(test_many_parts_readers),
+		cmocka_unit_test(test_wrap_point_readers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

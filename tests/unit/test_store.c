@@ -18,6 +18,7 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "store_internal.h"   /* dpc_cache_create_at(): a log that starts near a wrap point */
 
 #define T0 1700000000u   /* a fixed "now" for the tests */
 
@@ -846,6 +847,57 @@ static void test_bulk_full(void **state)
 	dpc_cache_free(c);
 }
 
+/*
+ * Item references are log positions / 4 kept in 48 bits of an index slot:
+ * they wrap every 2^50 bytes a partition writes (with S3-FIFO's log bit,
+ * every 2^49).  A partition that starts 2 MiB before 2^50 and writes 24
+ * MiB past it must keep answering every recent key, count its items
+ * exactly, and keep evicting.
+ */
+static void test_ref_wrap(void **state)
+{
+	const uint64_t wrap = 1ull << 50;
+	struct dpc_cache_params prm = {
+		.nparts = 1, .mem_bytes = 4u << 20, .item_size_hint = 100, .max_value = 1024,
+		.policy = DPC_EVICT_CLOCK, .numa_socket = -1,
+	};
+	struct dpc_cache *c = dpc_cache_create_at(&prm, wrap - (2u << 20));
+	char key[32], val[128];
+	struct dpc_store_stats s;
+	const int N = 300000;   /* ~ 34 MB of items */
+
+	(void)state;
+	assert_non_null(c);
+	dpc_cache_set_time(c, T0);
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "wrap:%d", i);
+		snprintf(val, sizeof(val), "v%d-%080d", i, i);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		expect_val(c, key, val);
+		if (i % 64 == 0)
+			dpc_store_maintain(c, 0, 8);
+	}
+	assert_true(c->parts[0]->log.t > wrap + (24u << 20));   /* really written past the wrap */
+	for (int i = N - 2000; i < N; i++) {
+		snprintf(key, sizeof(key), "wrap:%d", i);
+		snprintf(val, sizeof(val), "v%d-%080d", i, i);
+		expect_val(c, key, val);
+	}
+	dpc_cache_stats(c, 0, &s);
+	assert_true(s.evictions > (uint64_t)N / 2);
+	assert_true(s.items > 2000 && s.items < (uint64_t)N);
+	/* the index holds exactly the live items: count the keys that answer */
+	uint64_t found = 0;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "wrap:%d", i);
+		found += get(c, key, NULL, 0, NULL) == DPC_OK;
+	}
+	assert_int_equal(found, s.items);
+	dpc_cache_free(c);
+}
+
 /* Metadata per item at a full cache of 16-byte keys and 32-byte values. */
 static void test_meta_bytes(void **state)
 {
@@ -898,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_bulk),
 		cmocka_unit_test(test_bulk_full),
 		cmocka_unit_test(test_meta_bytes),
+		cmocka_unit_test(test_ref_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

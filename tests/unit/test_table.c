@@ -168,6 +168,7 @@ static void fill_table(uint32_t nb)
 	struct dpc_table t;
 	uint64_t *vals = calloc((size_t)nb * DPC_BUCKET_SLOTS, sizeof(*vals));
 	uint32_t *b1s = calloc((size_t)nb * DPC_BUCKET_SLOTS, sizeof(*b1s));
+	struct dpc_ref_win all = { .lo = { 0, 0 }, .span = { 1ull << 40, 0 } };   /* all live */
 	size_t n = 0;
 	uint64_t dropped;
 
@@ -180,7 +181,7 @@ static void fill_table(uint32_t nb)
 		uint32_t b1 = dpc_table_b1(&t, h);
 		uint64_t sv = dpc_slot_make(tag, n + 1);   /* unique ref per entry */
 
-		if (dpc_table_insert(&t, b1, dpc_table_alt(&t, b1, tag), sv, 0, &dropped) < 0)
+		if (dpc_table_insert(&t, b1, dpc_table_alt(&t, b1, tag), sv, &all, &dropped) < 0)
 			break;
 		assert_int_equal(dropped, 0);
 		vals[n] = sv;
@@ -204,7 +205,7 @@ static void fill_table(uint32_t nb)
 	uint64_t h = rng();
 	uint16_t tag = dpc_table_tag(h);
 	uint32_t b1 = dpc_table_b1(&t, h), b2 = dpc_table_alt(&t, b1, tag);
-	_Atomic uint64_t *v = dpc_table_victim(&t, b1, b2);
+	_Atomic uint64_t *v = dpc_table_victim(&t, b1, b2, &all);
 
 	for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++) {
 		assert_true(dpc_slot_ref(*v) <= dpc_slot_ref(t.b[b1].slot[i]));
@@ -223,26 +224,37 @@ static void test_load_factor(void **state)
 	fill_table(100003);
 }
 
-/* Stale entries (ref below the horizon) count as free and are reported. */
+/* Stale entries (ref outside the live window) count as free and are
+ * reported; the window is modular, so it works across the wrap of refs. */
 static void test_stale_slots(void **state)
 {
+	const uint64_t base = DPC_REF_POS_MASK - 4;   /* refs wrap to 0 after base + 4 */
+#define R(i) ((base + (i)) & DPC_REF_POS_MASK)
+	struct dpc_ref_win all = { .lo = { base, 0 }, .span = { 1000, 0 } };
+	struct dpc_ref_win later = { .lo = { base + 3, 0 }, .span = { 1000, 0 } };
 	struct dpc_table t;
 	uint64_t dropped;
 
 	(void)state;
 	assert_int_equal(dpc_table_init(&t, 2, false), 0);
 	for (uint64_t i = 1; i <= 2 * DPC_BUCKET_SLOTS; i++)
-		assert_int_equal(dpc_table_insert(&t, 0, 1, dpc_slot_make(7, i), 0, &dropped), 0);
+		assert_int_equal(dpc_table_insert(&t, 0, 1, dpc_slot_make(7, R(i)), &all, &dropped),
+				 0);
 	/* full: no free slot, no path */
-	assert_int_equal(dpc_table_insert(&t, 0, 1, dpc_slot_make(7, 100), 0, &dropped), -ENOSPC);
-	/* with a horizon of 3, refs 1 and 2 are stale */
-	assert_int_equal(dpc_table_insert(&t, 0, 1, dpc_slot_make(7, 101), 3, &dropped), 0);
-	assert_true(dpc_slot_ref(dropped) == 1 || dpc_slot_ref(dropped) == 2);
-	assert_non_null(dpc_table_find_exact(&t, 0, 1, dpc_slot_make(7, 101)));
+	assert_int_equal(dpc_table_insert(&t, 0, 1, dpc_slot_make(7, R(100)), &all, &dropped),
+			 -ENOSPC);
+	/* the oldest is the victim, although later refs wrapped to small numbers */
+	assert_int_equal(dpc_slot_ref(*dpc_table_victim(&t, 0, 1, &all)), R(1));
+	/* with the window starting at base + 3, refs base + 1 and + 2 are stale */
+	assert_int_equal(dpc_table_insert(&t, 0, 1, dpc_slot_make(7, R(101)), &later, &dropped),
+			 0);
+	assert_true(dpc_slot_ref(dropped) == R(1) || dpc_slot_ref(dropped) == R(2));
+	assert_non_null(dpc_table_find_exact(&t, 0, 1, dpc_slot_make(7, R(101))));
 	dpc_table_fini(&t);
 	dpc_table_fini(NULL);
 	assert_int_equal(dpc_table_init(&t, 1, false), -EINVAL);
 }
+#undef R
 
 int main(void)
 {
