@@ -22,7 +22,8 @@
 # PERF_SRV_LIMIT (300: a server is killed by its own `timeout` after that many seconds
 # even if this script dies), PERF_KEEP (keep the servers' logs), PERF_SRV_PIN (1: every
 # thread of dpcached and of the reflector stays on the server's CPUs, see below; 0: only
-# the lcores are pinned, EAL's rule puts the other threads on the remaining CPUs).
+# the lcores are pinned, EAL's rule puts the other threads on the remaining CPUs),
+# PERF_MC_MEMORY (2048 MB, memcached -m), PERF_MC_ARGS (-I 2m: extra memcached flags).
 
 set -uo pipefail
 
@@ -32,6 +33,8 @@ PERF_EAL_MEM=${PERF_EAL_MEM:---no-huge -m 512 --no-shconf}
 PERF_DPC_MEMORY=${PERF_DPC_MEMORY:-512M}
 PERF_MC_PORT=${PERF_MC_PORT:-11311}
 PERF_DPC_ARGS=${PERF_DPC_ARGS:-}
+PERF_MC_MEMORY=${PERF_MC_MEMORY:-2048}
+PERF_MC_ARGS=${PERF_MC_ARGS:--I 2m}
 PERF_RUN_LIMIT=${PERF_RUN_LIMIT:-30}
 PERF_SRV_LIMIT=${PERF_SRV_LIMIT:-300}
 # PERF_SRV_PIN=1 (default): start the server under `taskset -c <its lcores' CPUs>`.  dpcached
@@ -169,8 +172,10 @@ perf_start_reflector() {
 perf_start_memcached() {
 	command -v memcached >/dev/null || { perf_log "memcached not installed"; return 1; }
 	PERF_SRV_LOG=$PERF_TMP/memcached.log
+	# shellcheck disable=SC2086
 	perf_exec timeout -k 5 "$PERF_SRV_LIMIT" nice -n "$PERF_NICE" taskset -c "$PERF_SRV_CPU" \
-		memcached -U "$PERF_MC_PORT" -p 0 -t 1 -l 127.0.0.1 -m 2048 -I 2m -u root >"$PERF_SRV_LOG" 2>&1 &
+		memcached -U "$PERF_MC_PORT" -p 0 -t 1 -l 127.0.0.1 -m "$PERF_MC_MEMORY" $PERF_MC_ARGS \
+		-u root >"$PERF_SRV_LOG" 2>&1 &
 	PERF_PID=$!
 	# wait until it answers a NOOP over UDP
 	for _ in $(seq 50); do

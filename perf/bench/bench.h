@@ -46,6 +46,7 @@ struct bench_cfg {
 	/* workload */
 	uint64_t keys;
 	unsigned key_size, value_size;
+	unsigned value_min;        /**< > 0: values of value_min..value_size bytes (bench_value_len()) */
 	double get_ratio;
 	double zipf_s;             /**< 0 = uniform */
 	unsigned batch;            /**< 1 = plain GET; > 1 = GETKQ x n + NOOP */
@@ -223,7 +224,26 @@ struct bench_keyspace {
 	uint32_t *alias_idx;
 	uint64_t perm_mul;    /**< rank -> draw index: (rank * perm_mul) mod ndraw */
 	bool slice;           /**< the per-key arrays belong to another keyspace (not freed) */
+	/* value lengths: fixed (vlen_tab NULL), or one of BENCH_VLEN_TAB per key */
+	unsigned vlen_fixed;
+	uint32_t *vlen_tab;
 };
+
+#define BENCH_VLEN_TAB 1024u
+
+/**
+ * Value length of key @p k: the fixed --value-size, or with --value-size
+ * MIN-MAX one of BENCH_VLEN_TAB lengths spaced log-uniformly over
+ * [MIN, MAX], chosen by a hash of the key (the same for every write of the
+ * key, so that every hit can be checked, and like an application whose
+ * objects keep their size).
+ */
+static inline unsigned bench_value_len(const struct bench_keyspace *ks, uint64_t k)
+{
+	if (!ks->vlen_tab)
+		return ks->vlen_fixed;
+	return ks->vlen_tab[((k + 1) * 0x9e3779b97f4a7c15ull) >> 54];
+}
 
 /** Build the ketama and steering maps (keys are not stored: see bench_key_put()). 0 or -errno. */
 int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c);

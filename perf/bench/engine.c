@@ -248,16 +248,18 @@ static uint16_t build_mget(struct engine *e, struct slot *s, uint8_t *buf, uint6
 static uint8_t *put_set(struct engine *e, uint8_t *p, const uint8_t tmpl[24], uint32_t opaque,
 			uint64_t k, uint32_t version)
 {
-	unsigned ks = e->ks.key_size;
+	unsigned ks = e->ks.key_size, vl = bench_value_len(&e->ks, k);
 
 	p = put_hdr(p, tmpl, opaque);
+	if (e->ks.vlen_tab)   /* total body length: extras + key + this key's value */
+		dpc_put_be32(p - 16, 8u + ks + vl);
 	dpc_put_be32(p, bench_value_flags(k));
 	dpc_put_be32(p + 4, 0);
 	p += 8;
 	bench_key_put(p, ks, k);
 	p += ks;
-	bench_value_fill(p, e->cfg->value_size, k, version);
-	return p + e->cfg->value_size;
+	bench_value_fill(p, vl, k, version);
+	return p + vl;
 }
 
 static uint16_t build_set(struct engine *e, struct slot *s, uint8_t *buf, uint64_t k)
@@ -300,7 +302,7 @@ static bool check_hit(struct engine *e, const struct dpc_mc_res *r, uint64_t k)
 {
 	if (r->extlen != 4 || dpc_get_be32(r->extras) != bench_value_flags(k))
 		return false;
-	if (r->vlen != e->cfg->value_size)
+	if (r->vlen != bench_value_len(&e->ks, k))
 		return false;
 	/*
 	 * Without a prefill in this run, values may come from SETs of earlier

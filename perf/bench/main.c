@@ -134,7 +134,8 @@ void bench_usage(FILE *out)
 "  --steer N             N partitions per server: key's partition p = dpc_hash_part(dpc_hash(key), N)\n"
 "                        goes to UDP port P+p and (DPDK) TX queue p\n"
 "workload:\n"
-"  --keys N (100000)  --key-size B (16)  --value-size B (32)  --get-ratio F (0.9)\n"
+"  --keys N (100000)  --key-size B (16)  --value-size B|MIN-MAX (32)  --get-ratio F (0.9)\n"
+"                  (MIN-MAX: each key's value has its own length, log-uniform over the range)\n"
 "  --dist uniform|zipf:S (uniform)  --batch N (1: GET; >1: GETKQ x N + NOOP)\n"
 "  --outstanding N       closed loop window (64); open loop cap (4096); per lcore\n"
 "  --rate R              open loop, Poisson arrivals at R requests/s in all (K/M suffixes)\n"
@@ -360,10 +361,24 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 			if (parse_uint(a, 2, DPC_KEY_MAX, &c->key_size) < 0)
 				return bad("--key-size", a, "2 .. 250");
 			break;
-		case O_VALUE_SIZE:
-			if (parse_uint(a, 0, DPC_VALUE_MAX_DEFAULT, &c->value_size) < 0)
-				return bad("--value-size", a, "0 .. 1048576");
+		case O_VALUE_SIZE: {
+			/* B, or MIN-MAX: a length per key between them (bench_value_len()) */
+			const char *dash = strchr(a, '-');
+			char lo[24];
+
+			c->value_min = 0;
+			if (dash && (size_t)(dash - a) < sizeof(lo)) {
+				memcpy(lo, a, (size_t)(dash - a));
+				lo[dash - a] = 0;
+				if (parse_uint(lo, 1, DPC_VALUE_MAX_DEFAULT, &c->value_min) < 0 ||
+				    parse_uint(dash + 1, 1, DPC_VALUE_MAX_DEFAULT, &c->value_size) < 0 ||
+				    c->value_min > c->value_size)
+					return bad("--value-size", a, "B or MIN-MAX, 0 .. 1048576");
+			} else if (parse_uint(a, 0, DPC_VALUE_MAX_DEFAULT, &c->value_size) < 0) {
+				return bad("--value-size", a, "B or MIN-MAX, 0 .. 1048576");
+			}
 			break;
+		}
 		case O_GET_RATIO:
 			if (parse_double(a, 0, 1, &c->get_ratio) < 0)
 				return bad("--get-ratio", a, "0 .. 1");

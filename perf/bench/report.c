@@ -170,11 +170,12 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 	fprintf(out, "],\n \"workload\": {\"keys\": %llu, \"key_size\": %u, \"value_size\": %u, "
 		"\"get_ratio\": %g, \"dist\": \"%s\", \"batch\": %u, \"mode\": \"%s\", "
 		"\"outstanding\": %u, \"rate\": %.0f, \"warmup_s\": %g, \"duration_s\": %g, "
-		"\"steer\": %u, \"prefill\": %s, \"fill_on_miss\": %s, \"timeout_us\": %u},\n",
+		"\"steer\": %u, \"prefill\": %s, \"fill_on_miss\": %s, \"timeout_us\": %u, "
+		"\"value_min\": %u},\n",
 		(unsigned long long)cfg->keys, cfg->key_size, cfg->value_size, cfg->get_ratio, dist,
 		cfg->batch, cfg->rate > 0 ? "open" : "closed", cfg->outstanding, cfg->rate,
 		cfg->warmup_s, cfg->duration_s, cfg->steer, cfg->prefill ? "true" : "false",
-		cfg->fill_on_miss ? "true" : "false", cfg->timeout_us);
+		cfg->fill_on_miss ? "true" : "false", cfg->timeout_us, cfg->value_min);
 	if (prefill) {
 		fprintf(out, " \"prefill\": {\"seconds\": %.3f, ", prefill->seconds);
 		json_counters(out, &prefill->c);

@@ -240,8 +240,19 @@ int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c)
 	ks->draw_stride = 1;
 	ks->key_size = c->key_size;
 	ks->zipf_s = c->zipf_s;
+	ks->vlen_fixed = c->value_size;
 	if (ks->n == 0 || ks->n > UINT32_MAX)
 		return -EINVAL;
+	if (c->value_min > 0 && c->value_min < c->value_size) {
+		double lr = log((double)c->value_size / c->value_min);
+
+		ks->vlen_tab = malloc(BENCH_VLEN_TAB * sizeof(*ks->vlen_tab));
+		if (!ks->vlen_tab)
+			goto fail;
+		for (unsigned i = 0; i < BENCH_VLEN_TAB; i++)
+			ks->vlen_tab[i] = (uint32_t)lround(c->value_min *
+							   exp(lr * i / (BENCH_VLEN_TAB - 1)));
+	}
 	uint8_t kb[DPC_KEY_MAX];
 
 	ks->version = calloc(ks->n, sizeof(*ks->version));
@@ -344,6 +355,7 @@ void bench_keyspace_free(struct bench_keyspace *ks)
 		free(ks->server);
 		free(ks->part);
 		free(ks->version);
+		free(ks->vlen_tab);   /* a slice shares its keyspace's table */
 	}
 	free(ks->draw_map);
 	free(ks->alias_prob);
