@@ -447,7 +447,8 @@ void dpc_ctl_stats_json(FILE *f, const struct dpc_ctl_stats *s)
 	fprintf(f, "]}}");
 }
 
-/* Prometheus name of counter i: dpcache_<name>[_<unit>]_total (unit unless the name ends with it). */
+/* Prometheus name of counter i: dpcache_<name>[_<unit>]_total (unit unless the name ends with
+ * it; no _total for a gauge). */
 static void prom_counter_name(unsigned i, char *buf, size_t len)
 {
 	const char *n = dpc_stat_names[i], *u = dpc_stat_units[i];
@@ -455,10 +456,12 @@ static void prom_counter_name(unsigned i, char *buf, size_t len)
 	bool has_unit = (nl == ul && strcmp(n, u) == 0) ||
 			(nl > ul && strcmp(n + nl - ul, u) == 0 && n[nl - ul - 1] == '_');
 
+	const char *total = dpc_stat_is_gauge(i) ? "" : "_total"; /* a gauge is no total */
+
 	if (has_unit || ul == 0)
-		snprintf(buf, len, "dpcache_%s_total", n);
+		snprintf(buf, len, "dpcache_%s%s", n, total);
 	else
-		snprintf(buf, len, "dpcache_%s_%s_total", n, u);
+		snprintf(buf, len, "dpcache_%s_%s%s", n, u, total);
 }
 
 static void prom_help(FILE *f, const char *metric, const char *help, const char *type)
@@ -515,7 +518,7 @@ void dpc_ctl_stats_prom(FILE *f, const struct dpc_ctl_stats *s)
 		prom_counter_name(i, metric, sizeof(metric));
 		snprintf(help, sizeof(help), "%s (%s; worker=\"total\" is the sum)", dpc_stat_help[i],
 			 dpc_stat_units[i]);
-		prom_help(f, metric, help, "counter");
+		prom_help(f, metric, help, dpc_stat_is_gauge(i) ? "gauge" : "counter");
 		for (k = 0; k < s->nworkers; k++)
 			fprintf(f, "%s{worker=\"%u\"} %" PRIu64 "\n", metric, k, s->w[k][i]);
 		fprintf(f, "%s{worker=\"total\"} %" PRIu64 "\n", metric, s->total[i]);

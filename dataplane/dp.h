@@ -104,7 +104,47 @@ struct dpc_worker {
 	/* frames waiting for rte_eth_tx_burst */
 	struct rte_mbuf *tx[DPC_TX_BUF];
 	unsigned ntx;
+
+	/* IPv4 reassembly (reasm_rx.c); NULL when reasm_entries = 0 */
+	struct dpc_reasm *reasm;
+	bool reasm_live;                   /**< entries held or fragments on the death row */
+	uint8_t *big;                      /**< DPC_BIG_BUF bytes: a chained datagram, copied whole */
 } __rte_cache_aligned;
+
+/* ---- reasm_rx.c ------------------------------------------------------------ */
+
+struct dpc_reasm;
+/** A whole frame of the largest IPv4 datagram: Ethernet header + 65,535 bytes (+ slack). */
+#define DPC_BIG_BUF (DPC_ETH_HLEN + 65535u + 64u)
+/** Expired datagrams given up per poll iteration at most (bounded work). */
+#define DPC_REASM_EXPIRE_BUDGET 16u
+
+/**
+ * Give @p w its reassembly table and 64 KiB buffer from the reasm_*
+ * settings (nothing when reasm_entries = 0).  Cold path.  0 or -ENOMEM.
+ */
+int dpc_reasm_rx_init(struct dpc_worker *w, const struct dpc_config *cfg);
+/** Free them, with every fragment still held.  Safe on a worker never initialised. */
+void dpc_reasm_rx_fini(struct dpc_worker *w);
+/** mbufs one worker's reassembly may hold at once (pool sizing), for @p mbuf_truesize each. */
+unsigned dpc_reasm_rx_mbufs(const struct dpc_config *cfg, unsigned mbuf_truesize);
+/**
+ * The worker that reassembles a fragment (classified DPC_PKT_IP_FRAGMENT):
+ * by a hash of (source, destination, IP id), the same for every fragment
+ * of a datagram whatever queue it lands on.
+ */
+unsigned dpc_reasm_rx_owner(const struct dpc_worker *w, const uint8_t *frame,
+			    const struct dpc_pkt_info *info);
+/**
+ * Take one fragment (owner lcore only; @p m belongs to reassembly from
+ * here).  Returns the whole datagram when this fragment completed it: a
+ * chain of mbufs, the first carrying Ethernet + an unfragmented IPv4
+ * header, the rest the payload in order (the caller owns it); else NULL.
+ */
+struct rte_mbuf *dpc_reasm_rx(struct dpc_worker *w, struct rte_mbuf *m,
+			      const struct dpc_pkt_info *info, uint64_t now);
+/** Per poll iteration: give up timed-out datagrams (bounded), free the death row. */
+void dpc_reasm_rx_poll(struct dpc_worker *w, uint64_t now);
 
 /**
  * Datagrams a single response may span for a server whose largest value

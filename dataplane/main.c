@@ -143,6 +143,8 @@ static int setup_workers(struct dpc_instance *in)
 		w->resp = rte_zmalloc("dpc_resp", w->resp_max * sizeof(*w->resp), RTE_CACHE_LINE_SIZE);
 		if (w->resp == NULL)
 			return -ENOMEM;
+		if (dpc_reasm_rx_init(w, cfg) != 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -152,8 +154,10 @@ static void free_instance(struct dpc_instance *in)
 	if (in->port_started)
 		dpc_port_close(in->port.port_id);
 	if (in->workers != NULL)
-		for (unsigned i = 0; i < in->nworkers; i++)
+		for (unsigned i = 0; i < in->nworkers; i++) {
 			rte_free(in->workers[i].resp);
+			dpc_reasm_rx_fini(&in->workers[i]);
+		}
 	rte_free(in->workers);
 	if (in->rings != NULL)
 		for (unsigned i = 0; i < in->nworkers; i++)
@@ -229,12 +233,14 @@ static int setup_instance(struct dpc_instance *in)
 	/*
 	 * mbufs: per worker the RX and TX rings (up to 2048 descriptors each
 	 * on some virtual ports), a burst in flight, the mempool cache, one
-	 * maximal response, plus what may wait in the forwarding rings.
+	 * maximal response, what may wait in the forwarding rings, and what
+	 * reassembly may hold (its reasm_bytes bound; docs/design.md).
 	 */
 	nmbufs = 0;
 	for (unsigned i = 0; i < n; i++)
 		nmbufs += 2048 + 2048 + 2 * DPC_BURST + 256 + dpc_worker_resp_max(cfg->max_value) +
-			  RTE_MIN(cfg->ring_size, 1024u);
+			  RTE_MIN(cfg->ring_size, 1024u) +
+			  dpc_reasm_rx_mbufs(cfg, RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf));
 	in->pool = rte_pktmbuf_pool_create("dpc_mbufs", nmbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)socket);
 	if (in->pool == NULL) {

@@ -6,13 +6,16 @@
  *      memcached datagrams: check the frame header, parse each once
  *      (dpc_handler_parse(): one descriptor per datagram, its keys hashed
  *      once) and route it (here, or the owner's ring for writes to another
- *      partition);
+ *      partition); IPv4 fragments: to this worker's reassembly table or to
+ *      their owner's ring (reasm_rx.c), a datagram they complete served at
+ *      once from the worker's 64 KiB buffer;
  *   2. stage 1: dpc_handler_prefetch() for every local datagram of the
  *      burst (hash, prefetch bucket lines), stage 2:
  *      dpc_handler_prefetch_item() (prefetch the matching items), stage 3:
  *      dpc_handler_process();
  *   3. drain this worker's ring (bounded), the same two stages;
  *   4. one rte_eth_tx_burst per DPC_TX_BUF frames, retried tx_retries times;
+ *      reassembly: timed-out datagrams given up (bounded), death row freed;
  *   5. dpc_store_maintain(budget: maintain_budget when idle, 1/16 of it
  *      when busy), one QSBR quiescent state;
  *   6. idle back-off: after DPC_IDLE_POLLS iterations in a row that found
@@ -134,10 +137,9 @@ static void resp_drop(struct dpc_worker *w)
  * per DPC_UDP_MAX_DATA bytes, frame headers (same request id, seq 0..n-1,
  * total n) and Ethernet/IPv4/UDP headers written once the count is known.
  */
-static void process_one(struct dpc_worker *w, struct rte_mbuf *req, const struct dpc_pkt_info *info,
+static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct dpc_pkt_info *info,
 			const struct dpc_dgram *d)
 {
-	const uint8_t *frame = rte_pktmbuf_mtod(req, const uint8_t *);
 	const uint8_t *payload = frame + info->payload_off;
 	struct dpc_udp_frame f;
 	unsigned n;
@@ -185,7 +187,76 @@ static void process_one(struct dpc_worker *w, struct rte_mbuf *req, const struct
 
 /* ---- RX ------------------------------------------------------------------- */
 
-static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
+/* The memcached frame header of a UDP datagram: 0, or -1 (counted: drop it). */
+static int frame_check(struct dpc_worker *w, const uint8_t *data, const struct dpc_pkt_info *info)
+{
+	struct dpc_udp_frame f;
+
+	if (dpc_unlikely(dpc_frame_decode(data + info->payload_off, info->payload_len, &f) != 0)) {
+		dpc_stat_inc(w->st, drop_frame_short);
+		return -1;
+	}
+	if (dpc_unlikely(f.total != 1)) {
+		dpc_stat_inc(w->st, drop_frame_multi);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A datagram in more than one segment (reassembled from fragments): copied
+ * whole into the worker's 64 KiB buffer (rte_pktmbuf_read), classified
+ * again there (UDP length and checksum over the whole datagram), parsed,
+ * then answered here, or handed to the owner of the partition it writes
+ * unless @p routed (it came from a ring: it is ours).  Consumes @p m.
+ */
+static void rx_chained(struct dpc_worker *w, struct rte_mbuf *m, bool routed)
+{
+	const uint8_t *frame = rte_pktmbuf_read(m, 0, m->pkt_len, w->big);
+	struct dpc_pkt_info info;
+	struct dpc_dgram d;
+	enum dpc_pkt_kind kind;
+	int route;
+
+	kind = dpc_pkt_classify(frame, m->pkt_len, &w->net, false, &info);
+	if (dpc_unlikely(kind != DPC_PKT_UDP)) {
+		dpc_stat_count_drop(w->st, kind);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (frame_check(w, frame, &info) != 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	dpc_handler_parse(&w->h, frame + info.payload_off + DPC_UDP_FRAME_LEN,
+			  (size_t)info.payload_len - DPC_UDP_FRAME_LEN, !routed && w->nworkers > 1, &d);
+	route = dpc_handler_route(&d);
+	if (!routed && route != DPC_ROUTE_HERE && (unsigned)route != w->id &&
+	    (unsigned)route < w->nworkers) {
+		*pkt_info(w, m) = info;
+		if (dpc_unlikely(rte_ring_mp_enqueue(w->rings[route], m) != 0)) {
+			dpc_stat_inc(w->st, drop_ring_full);
+			rte_pktmbuf_free(m);
+		} else {
+			dpc_stat_inc(w->st, forwarded_out);
+		}
+		return;
+	}
+	process_one(w, frame, &info, &d);
+	rte_pktmbuf_free(m);
+}
+
+/* A fragment for this worker's table; a datagram it completes is served at once. */
+static void rx_fragment(struct dpc_worker *w, struct rte_mbuf *m, const struct dpc_pkt_info *info,
+			uint64_t now)
+{
+	struct rte_mbuf *whole = dpc_reasm_rx(w, m, info, now);
+
+	if (whole != NULL)
+		rx_chained(w, whole, false);
+}
+
+static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, uint64_t now)
 {
 	struct rte_mbuf *local[DPC_BURST], *fwd[DPC_BURST], *dead[DPC_BURST];
 	struct dpc_pkt_info linfo[DPC_BURST];
@@ -208,7 +279,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 		bytes += m->pkt_len;
 		hint = w->rx_csum_offload &&
 		       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
-		/* Scatter is never configured: a chained mbuf is judged on its first segment. */
+		/* RX scatter is never configured: a received frame is one segment. */
 		kind = dpc_pkt_classify(data, m->data_len, &w->net, hint, &info);
 		switch (kind) {
 		case DPC_PKT_UDP:
@@ -232,6 +303,21 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 			    (unsigned)route >= w->nworkers) {
 				linfo[nl] = info;
 				local[nl++] = m;
+			} else {
+				*pkt_info(w, m) = info;
+				fdst[nf] = (unsigned)route;
+				fwd[nf++] = m;
+			}
+			break;
+		case DPC_PKT_IP_FRAGMENT:
+			if (dpc_unlikely(w->reasm == NULL)) {
+				dpc_stat_inc(w->st, drop_ip_fragment);
+				dead[nd++] = m;
+				break;
+			}
+			route = w->nworkers == 1 ? (int)w->id : (int)dpc_reasm_rx_owner(w, data, &info);
+			if ((unsigned)route == w->id) {
+				rx_fragment(w, m, &info, now);
 			} else {
 				*pkt_info(w, m) = info;
 				fdst[nf] = (unsigned)route;
@@ -279,7 +365,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 		dpc_handler_prefetch_item(&w->h, &dg[i]);
 	/* ... stage 3: answer them while those lines arrive. */
 	for (unsigned i = 0; i < nl; i++)
-		process_one(w, local[i], &linfo[i], &dg[i]);
+		process_one(w, rte_pktmbuf_mtod(local[i], const uint8_t *), &linfo[i], &dg[i]);
 	if (nl > 0)
 		rte_pktmbuf_free_bulk(local, nl);
 	if (nd > 0)
@@ -287,17 +373,28 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n)
 }
 
 /* Datagrams other workers handed over; at most DPC_RING_DRAIN per iteration. */
-static unsigned ring_drain(struct dpc_worker *w)
+static unsigned ring_drain(struct dpc_worker *w, uint64_t now)
 {
 	struct rte_mbuf *pkts[DPC_BURST];
 	struct dpc_dgram dg[DPC_BURST];
 	unsigned total = 0;
 
 	while (total < DPC_RING_DRAIN) {
-		unsigned n = rte_ring_sc_dequeue_burst(w->ring, (void **)pkts, DPC_BURST, NULL);
+		unsigned got = rte_ring_sc_dequeue_burst(w->ring, (void **)pkts, DPC_BURST, NULL), n = 0;
 
-		if (n == 0)
+		if (got == 0)
 			break;
+		/* fragments to reassemble and reassembled (chained) datagrams: one at a time */
+		for (unsigned i = 0; i < got; i++) {
+			const struct dpc_pkt_info *info = pkt_info(w, pkts[i]);
+
+			if (dpc_unlikely(info->is_fragment))
+				rx_fragment(w, pkts[i], info, now);
+			else if (dpc_unlikely(pkts[i]->nb_segs > 1))
+				rx_chained(w, pkts[i], true);
+			else
+				pkts[n++] = pkts[i];
+		}
 		for (unsigned i = 0; i < n; i++) {
 			const struct dpc_pkt_info *info = pkt_info(w, pkts[i]);
 			const uint8_t *p = rte_pktmbuf_mtod(pkts[i], const uint8_t *) + info->payload_off;
@@ -308,11 +405,13 @@ static unsigned ring_drain(struct dpc_worker *w)
 			dpc_handler_prefetch(&w->h, &dg[i]);
 		}
 		for (unsigned i = 0; i < n; i++)
-			process_one(w, pkts[i], pkt_info(w, pkts[i]), &dg[i]);
-		rte_pktmbuf_free_bulk(pkts, n);
-		dpc_stat_add(w->st, forwarded_in, n);
-		total += n;
-		if (n < DPC_BURST)
+			process_one(w, rte_pktmbuf_mtod(pkts[i], const uint8_t *), pkt_info(w, pkts[i]),
+				    &dg[i]);
+		if (n > 0)
+			rte_pktmbuf_free_bulk(pkts, n);
+		dpc_stat_add(w->st, forwarded_in, got);
+		total += got;
+		if (got < DPC_BURST)
 			break;
 	}
 	return total;
@@ -368,9 +467,11 @@ int dpc_worker_main(void *arg)
 
 		n = rte_eth_rx_burst(w->port_id, w->queue_id, pkts, DPC_BURST);
 		if (n > 0)
-			rx_burst(w, pkts, n);
-		busy = n + ring_drain(w);
+			rx_burst(w, pkts, n, t0);
+		busy = n + ring_drain(w, t0);
 		tx_flush(w);
+		if (dpc_unlikely(w->reasm_live))
+			dpc_reasm_rx_poll(w, t0);
 		/* Background work (the expiry sweep above all) goes to iterations that
 		 * found nothing; a busy one does 1/DPC_MAINTAIN_BUSY_DIV of it, so that
 		 * it still progresses under saturation. */

@@ -216,8 +216,7 @@ enum dpc_pkt_kind dpc_pkt_classify(const uint8_t *frame, size_t len, const struc
 	unsigned ip_len = get16(ip + IP_TOTLEN);
 	if (dpc_unlikely(ip_len < DPC_IP4_HLEN || ip_len > len - DPC_ETH_HLEN))
 		return DPC_PKT_DROP_IP_LEN;
-	if (dpc_unlikely(get16(ip + IP_FRAG) & (IP_MF | IP_OFFMASK)))
-		return DPC_PKT_DROP_IP_FRAGMENT;
+	uint16_t frag = get16(ip + IP_FRAG);
 	if (dpc_unlikely(fold(raw_sum(ip, DPC_IP4_HLEN, 0)) != 0xffff))
 		return DPC_PKT_DROP_IP_CSUM;
 	if (dpc_unlikely(memcmp(ip + IP_DST, &cfg->ip, 4) != 0))
@@ -225,6 +224,18 @@ enum dpc_pkt_kind dpc_pkt_classify(const uint8_t *frame, size_t len, const struc
 
 	info->l3_off = DPC_ETH_HLEN;
 	info->l4_off = DPC_ETH_HLEN + DPC_IP4_HLEN;
+	if (dpc_unlikely(frag & (IP_MF | IP_OFFMASK))) {
+		/* only UDP is reassembled; the UDP header is checked on the whole datagram */
+		if (ip[IP_PROTO] != IPPROTO_UDP_)
+			return DPC_PKT_DROP_PROTO;
+		info->payload_off = info->l4_off;
+		info->payload_len = (uint16_t)(ip_len - DPC_IP4_HLEN);
+		info->frag_off = (uint16_t)((frag & IP_OFFMASK) << 3);
+		info->frag_more = (frag & IP_MF) != 0;
+		info->ip_id = get16(ip + IP_ID);
+		info->is_fragment = 1;
+		return DPC_PKT_IP_FRAGMENT;
+	}
 	if (dpc_unlikely(ip[IP_PROTO] != IPPROTO_UDP_)) {
 		if (ip[IP_PROTO] == IPPROTO_ICMP_)
 			return classify_icmp(ip, ip_len);
@@ -264,6 +275,19 @@ enum dpc_pkt_kind dpc_pkt_classify(const uint8_t *frame, size_t len, const struc
 	info->dst_port = dport;
 	info->port_index = idx;
 	return DPC_PKT_UDP;
+}
+
+void dpc_pkt_ip4_unfragment(uint8_t *frame, unsigned ip_payload_len)
+{
+	uint8_t *ip = frame + DPC_ETH_HLEN;
+
+	if (frame == NULL || ip_payload_len > 0xffffu - DPC_IP4_HLEN)
+		return;
+	put16(ip + IP_TOTLEN, (uint16_t)(DPC_IP4_HLEN + ip_payload_len));
+	put16(ip + IP_FRAG, 0);
+	memset(ip + IP_CSUM, 0, 2);
+	uint16_t c = dpc_ip4_cksum(ip);
+	memcpy(ip + IP_CSUM, &c, 2);
 }
 
 /* ---- replies -------------------------------------------------------------- */

@@ -70,7 +70,16 @@ enum dpc_cfg_type {
 	X(port_id,      DPC_CFG_U32,    "0",         0, 1023, NULL, false, \
 	  "DPDK port (ethdev id) to serve; 0 is the first port EAL found") \
 	X(idle_sleep_us, DPC_CFG_U32,   "100",       0, 100000, NULL, true, \
-	  "Idle back-off: microseconds an idle worker sleeps per empty poll (0: busy-poll always)")
+	  "Idle back-off: microseconds an idle worker sleeps per empty poll (0: busy-poll always)") \
+	/* IPv4 reassembly (dataplane/engine/reasm.c, dataplane/reasm_rx.c) */ \
+	X(reasm_entries, DPC_CFG_U32,   "64",        0, 65536, NULL, false, \
+	  "Datagrams each worker reassembles at once from IPv4 fragments (0: fragments are dropped)") \
+	X(reasm_max_frags, DPC_CFG_U32, "64",        2, 1024, NULL, false, \
+	  "Fragments one datagram may arrive in (a 65,507-byte request at MTU 1500 takes 45)") \
+	X(reasm_bytes,  DPC_CFG_SIZE,   "4M",        (64u << 10), (1ull << 30), NULL, false, \
+	  "Fragment buffer bytes each worker may hold in reassembly (the mbuf pool is sized for it)") \
+	X(reasm_timeout_ms, DPC_CFG_U32, "1000",     1, 30000, NULL, false, \
+	  "Milliseconds a fragmented datagram may take to arrive whole, from its first fragment")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \

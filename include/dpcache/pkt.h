@@ -39,6 +39,7 @@ struct dpc_netcfg {
  */
 #define DPC_PKT_SERVED(X, a) \
 	X(a, UDP,         udp,         "UDP to one of our ports: payload at info.payload_off") \
+	X(a, IP_FRAGMENT, ip_fragment, "IPv4 fragment to us (UDP): IP payload at info.payload_off") \
 	X(a, ARP_REQUEST, arp_request, "ARP request for our IP: answer with dpc_pkt_arp_reply()") \
 	X(a, ICMP_ECHO,   icmp_echo,   "ICMP echo request to us: answer with dpc_pkt_icmp_reply()")
 
@@ -48,7 +49,7 @@ struct dpc_netcfg {
 	X(a, ARP_OTHER,   drop_arp_other,   "ARP not a request for our address") \
 	X(a, IP_VERSION,  drop_ip_version,  "IP version not 4") \
 	X(a, IP_OPTIONS,  drop_ip_options,  "IPv4 options") \
-	X(a, IP_FRAGMENT, drop_ip_fragment, "IPv4 fragments") \
+	X(a, IP_FRAGMENT, drop_ip_fragment, "IPv4 fragments not reassembled (reasm_entries=0)") \
 	X(a, IP_LEN,      drop_ip_len,      "bad IPv4 length") \
 	X(a, IP_CSUM,     drop_ip_csum,     "bad IPv4 checksum") \
 	X(a, NOT_US,      drop_not_us,      "not addressed to us") \
@@ -56,6 +57,19 @@ struct dpc_netcfg {
 	X(a, UDP_LEN,     drop_udp_len,     "bad UDP length") \
 	X(a, UDP_CSUM,    drop_udp_csum,    "bad UDP checksum") \
 	X(a, UDP_PORT,    drop_udp_port,    "UDP port not served")
+
+/*
+ * Why a datagram in reassembly was given up (dataplane/engine/reasm.c),
+ * X(a, KIND, counter, help); each datagram is counted once, under the
+ * first reason that applies, and all its fragments are freed.
+ */
+#define DPC_PKT_REASM_DROPS(X, a) \
+	X(a, TIMEOUT,  reasm_drop_timeout,  "incomplete when its reasm_timeout_ms ran out") \
+	X(a, EVICTED,  reasm_drop_evicted,  "incomplete, evicted for newer ones (entries or bytes full)") \
+	X(a, OVERLAP,  reasm_drop_overlap,  "a fragment overlapped another one (duplicates included)") \
+	X(a, OVERSIZE, reasm_drop_oversize, "fragments reach past 65,535 bytes of IPv4 datagram") \
+	X(a, TOO_MANY, reasm_drop_too_many, "more than reasm_max_frags fragments") \
+	X(a, BAD,      reasm_drop_bad,      "empty, a non-last one not 8k bytes long, or past the end")
 
 /** What a received frame is, and what to do with it (DPC_PKT_<KIND>, DPC_PKT_DROP_<KIND>). */
 enum dpc_pkt_kind {
@@ -76,9 +90,13 @@ static inline bool dpc_pkt_kind_is_drop(enum dpc_pkt_kind k)
 
 struct dpc_pkt_info {
 	uint16_t l3_off, l4_off;   /**< offsets of IPv4 and UDP/ICMP headers */
-	uint16_t payload_off;      /**< offset of the UDP payload */
-	uint16_t payload_len;      /**< UDP payload length (from the UDP header) */
-	uint16_t dst_port;         /**< host order */
+	uint16_t payload_off;      /**< UDP payload (DPC_PKT_IP_FRAGMENT: the IP payload) */
+	uint16_t payload_len;      /**< its length (UDP: from the UDP header; fragment: from IP) */
+	uint16_t dst_port;         /**< host order (not set for fragments) */
+	uint16_t frag_off;         /**< DPC_PKT_IP_FRAGMENT: offset of this fragment, bytes */
+	uint16_t ip_id;            /**< DPC_PKT_IP_FRAGMENT: IPv4 identification, host order */
+	uint8_t frag_more;         /**< DPC_PKT_IP_FRAGMENT: 1 if MF (more fragments) is set */
+	uint8_t is_fragment;       /**< 1: a fragment (set by the classifier, read by the glue) */
 	unsigned port_index;       /**< dst_port - port_lo (partition steering) */
 };
 
@@ -91,6 +109,14 @@ enum dpc_pkt_kind dpc_pkt_classify(const uint8_t *frame, size_t len, const struc
 				   bool csum_ok_hint, struct dpc_pkt_info *info);
 /** The kind's name ("udp", "drop_short": the drop counter's name), "unknown" out of range. */
 const char *dpc_pkt_kind_name(enum dpc_pkt_kind k);
+
+/**
+ * Rewrite the IPv4 header of a reassembled datagram's first fragment
+ * (@p frame, classified DPC_PKT_IP_FRAGMENT with offset 0) so that it
+ * describes the whole datagram: total length 20 + @p ip_payload_len, no
+ * fragment bits, checksum recomputed.  @p ip_payload_len <= 65515.
+ */
+void dpc_pkt_ip4_unfragment(uint8_t *frame, unsigned ip_payload_len);
 
 /** Turn an ARP request (classified DPC_PKT_ARP_REQUEST) into our reply, in place; returns frame length. */
 size_t dpc_pkt_arp_reply(uint8_t *frame, size_t len, const struct dpc_netcfg *cfg);

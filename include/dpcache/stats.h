@@ -17,6 +17,7 @@
 #define DPCACHE_STATS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -25,6 +26,8 @@
 
 /* A packet-kind drop (pkt.h DPC_PKT_DROPS) as a counter of the list below. */
 #define DPC_X_PKT_DROP_STAT(X, kind, name, help) X(name, "packets", "Dropped: " help)
+/* A reassembly drop reason (pkt.h DPC_PKT_REASM_DROPS) as a counter. */
+#define DPC_X_REASM_DROP_STAT(X, kind, name, help) X(name, "datagrams", "Reassembly given up: " help)
 
 /* X(name, unit, help).  Add new counters at the end of a group. */
 #define DPC_WORKER_STATS(X) \
@@ -86,7 +89,21 @@
 	X(poll_loops,      "loops",    "Poll-loop iterations") \
 	X(poll_busy,       "loops",    "Poll-loop iterations that received packets") \
 	X(poll_cycles,     "cycles",   "TSC cycles spent in busy poll-loop iterations") \
-	X(idle_sleeps,     "sleeps",   "Idle back-off sleeps (idle_sleep_us) taken by the worker")
+	X(idle_sleeps,     "sleeps",   "Idle back-off sleeps (idle_sleep_us) taken by the worker") \
+	/* IPv4 reassembly (dataplane/engine/reasm.c) */ \
+	X(frag_in,         "packets",  "IPv4 fragments taken in for reassembly") \
+	X(reasm_done,      "datagrams","Datagrams reassembled from fragments") \
+	DPC_PKT_REASM_DROPS(DPC_X_REASM_DROP_STAT, X) \
+	DPC_WORKER_GAUGES(X)
+
+/*
+ * Gauges: values the owner overwrites (levels, not totals); after the
+ * counters in the list, so that dpc_stat_is_gauge(i) is an index compare.
+ * X(name, unit, help) as above.
+ */
+#define DPC_WORKER_GAUGES(X) \
+	X(reasm_entries,   "datagrams","Datagrams in reassembly now (gauge)") \
+	X(reasm_bytes,     "bytes",    "Buffer bytes held by fragments in reassembly now (gauge)")
 
 struct dpc_worker_stats {
 #define DPC_X_FIELD(name, unit, help) _Atomic uint64_t name;
@@ -99,6 +116,18 @@ enum {
 	DPC_WORKER_STATS_N = 0 DPC_WORKER_STATS(DPC_X_COUNT)
 #undef DPC_X_COUNT
 };
+
+enum {
+#define DPC_X_COUNT(name, unit, help) +1
+	DPC_WORKER_GAUGES_N = 0 DPC_WORKER_GAUGES(DPC_X_COUNT)
+#undef DPC_X_COUNT
+};
+
+/** True if counter i (0..DPC_WORKER_STATS_N-1) is a gauge (a level, not a running total). */
+static inline bool dpc_stat_is_gauge(unsigned i)
+{
+	return i >= DPC_WORKER_STATS_N - DPC_WORKER_GAUGES_N && i < DPC_WORKER_STATS_N;
+}
 
 /* Keep each worker's counters on lines of its own (no false sharing). */
 static_assert(sizeof(struct dpc_worker_stats) % DPC_CACHE_LINE == 0, "stats must fill whole cache lines");

@@ -29,7 +29,8 @@
 # Under ASan/UBSan, every report is fatal to the test: bb_stop_dpcached fails
 # on any sanitizer line in the log, leaks included (dpcached frees what it
 # allocates and calls rte_eal_cleanup(); measured leak-free with net_ring,
-# net_af_packet and net_memif).
+# net_af_packet and net_memif; net_af_xdp's libxdp leaks 80 bytes per port,
+# suppressed in tests/blackbox/lsan.supp).
 
 set -uo pipefail
 
@@ -90,6 +91,8 @@ bb_init() {
 	BB_TWO_LCORES="--lcores=(0,1)@$BB_LAST_CPU"
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	# leaks of third-party libraries (libxdp under net_af_xdp): tests/blackbox/lsan.supp
+	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$BB_ROOT/tests/blackbox/lsan.supp}
 	trap bb_cleanup EXIT
 	trap 'exit 130' INT TERM
 }

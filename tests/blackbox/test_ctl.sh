@@ -205,7 +205,9 @@ assert later["store"]["total"]["items"] <= items <= stats["store"]["total"]["ite
 assert samples["dpcache_workers"] == stats["workers"]
 # every counter of the JSON has its family
 for name in t:
-    assert any(k.startswith(f"dpcache_{name}_") for k in samples), name
+    assert any(k.startswith((f"dpcache_{name}_", f"dpcache_{name}{{")) for k in samples), name
+# gauges (a level, not a total): no _total suffix
+assert types["dpcache_reasm_bytes"] == "gauge" and types["dpcache_reasm_entries_datagrams"] == "gauge"
 print("prometheus: %d families, %d samples" % (len(types), len(samples)))
 PY
 # the second request is a 404; then --max-requests 2 ends the exporter

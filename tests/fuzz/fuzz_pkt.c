@@ -4,7 +4,8 @@
  * building on arbitrary frames.  Invariants (abort() if broken): offsets
  * and lengths handed out lie inside the frame; every reply we build is
  * accepted by our own classifier from the peer's side, with checksums
- * that verify; ARP replies answer the asker.
+ * that verify; ARP replies answer the asker; a fragment's payload lies in
+ * the frame and its header, rewritten for the whole datagram, verifies.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -93,6 +94,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			check_udp_reply(frame, &info, true);
 			check_udp_reply(frame, &info, false);
+			break;
+		case DPC_PKT_IP_FRAGMENT:
+			/* the IP payload lies inside the frame; offset + length fit 16 bits */
+			if (!info.is_fragment || info.payload_off != 34 ||
+			    (size_t)info.payload_off + info.payload_len > size ||
+			    (info.frag_off & 7) != 0)
+				abort();
+			if (info.frag_off == 0) {
+				/* rewritten for a whole datagram, its header verifies */
+				dpc_pkt_ip4_unfragment(frame, info.payload_len);
+				if (sum_be(frame + 14, 20, 0) != 0xffff ||
+				    (frame[14 + 6] | frame[14 + 7]) != 0)
+					abort();
+				memcpy(frame, data, size);
+			}
 			break;
 		case DPC_PKT_ARP_REQUEST: {
 			uint8_t asker[6];

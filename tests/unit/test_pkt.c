@@ -381,13 +381,39 @@ static void test_drops(void **state)
 	ip[0] = 0x44;
 	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_IP_OPTIONS);
 
+	/* fragments are handed to reassembly with their offset, MF and id */
 	len = mk_udp(f, PORT_LO, "x", 1);
+	put_be16(ip + 4, 0xbeef);
 	put_be16(ip + 6, 0x2000); /* MF */
 	ip_fix(ip);
-	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_IP_FRAGMENT);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_IP_FRAGMENT);
+	assert_int_equal(info.is_fragment, 1);
+	assert_int_equal(info.frag_off, 0);
+	assert_int_equal(info.frag_more, 1);
+	assert_int_equal(info.ip_id, 0xbeef);
+	assert_int_equal(info.payload_off, 34);
+	assert_int_equal(info.payload_len, 8 + 1);
 	put_be16(ip + 6, 0x4000 | 185); /* DF + offset */
 	ip_fix(ip);
-	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_IP_FRAGMENT);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_IP_FRAGMENT);
+	assert_int_equal(info.frag_off, 185 * 8);
+	assert_int_equal(info.frag_more, 0);
+	/* a fragment keeps the IP checks: checksum, destination, protocol */
+	ip[9] = 6;
+	ip_fix(ip);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_PROTO);
+	ip[9] = 17;
+	ip[16 + 3] ^= 1;
+	ip_fix(ip);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_NOT_US);
+	ip[16 + 3] ^= 1;
+	ip_fix(ip);
+	ip[10] ^= 1;
+	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_IP_CSUM);
+	/* a whole datagram is not a fragment */
+	len = mk_udp(f, PORT_LO, "x", 1);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_UDP);
+	assert_int_equal(info.is_fragment, 0);
 
 	len = mk_udp(f, PORT_LO, "x", 1);
 	put_be16(ip + 2, (unsigned)(len - 14 + 1)); /* longer than the frame */
@@ -468,6 +494,26 @@ static void check_reply(const uint8_t *out, unsigned plen, const char *payload, 
 		assert_int_equal(be16(ip + 10), 0);
 		assert_int_equal(be16(udp + 6), ref_fold(ref_pseudo(ip, 8 + plen)));
 	}
+}
+
+/* The first fragment's header, rewritten for the whole datagram, classifies as UDP. */
+static void test_unfragment(void **state)
+{
+	(void)state;
+	uint8_t f[2048];
+	struct dpc_pkt_info info;
+	uint8_t *ip = f + 14;
+	size_t len = mk_udp(f, PORT_LO + 2, "0123456789abcdef", 16);
+
+	put_be16(ip + 6, 0x2000);
+	ip_fix(ip);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_IP_FRAGMENT);
+	dpc_pkt_ip4_unfragment(f, info.payload_len);
+	assert_true(ip_ok(ip));
+	assert_int_equal(be16(ip + 6), 0);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_UDP);
+	assert_int_equal(info.port_index, 2);
+	assert_int_equal(info.payload_len, 16);
 }
 
 static void test_udp_reply(void **state)
@@ -601,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_arp),
 		cmocka_unit_test(test_icmp),
 		cmocka_unit_test(test_drops),
+		cmocka_unit_test(test_unfragment),
 		cmocka_unit_test(test_udp_reply),
 		cmocka_unit_test(test_udp_build),
 		cmocka_unit_test(test_kind_names),
