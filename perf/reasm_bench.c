@@ -63,7 +63,8 @@ static void run(unsigned udp_payload, unsigned iters)
 	dpc_pkt_udp_build(whole, peer, mac, src, dst, 40000, 11211, (uint16_t)udp_payload, true);
 	/* the fragments' payloads, each in a buffer of its own, as mbufs would hold them */
 	for (unsigned f = 0; f < nfrag; f++) {
-		unsigned off = f * FRAG_DATA, len = ip_payload - off < FRAG_DATA ? ip_payload - off : FRAG_DATA;
+		unsigned off = f * FRAG_DATA;
+		unsigned len = ip_payload - off < FRAG_DATA ? ip_payload - off : FRAG_DATA;
 		memcpy(seg + (size_t)f * SEG_ROOM, whole + DPC_ETH_HLEN + DPC_IP4_HLEN + off, len);
 	}
 	for (unsigned it = 0; it < iters; it++) {

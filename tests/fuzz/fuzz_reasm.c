@@ -86,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (d[5] & 2)
 			dpc_reasm_flush(r);
 		if (dpc_reasm_entries(r) > p.max_entries || dpc_reasm_bytes(r) > p.max_bytes ||
-		    dpc_stat_load(&st, reasm_entries) != dpc_reasm_entries(r) || dpc_stat_load(&st, reasm_bytes) != dpc_reasm_bytes(r))
+		    dpc_stat_load(&st, reasm_entries) != dpc_reasm_entries(r) ||
+		    dpc_stat_load(&st, reasm_bytes) != dpc_reasm_bytes(r))
 			abort();
 	}
 	dpc_reasm_free(r);
