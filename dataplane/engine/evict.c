@@ -34,6 +34,7 @@ bool dpc_evict_peek(struct dpc_part *p, uint32_t now, struct dpc_head *hd)
 	hd->slot = dpc_table_find_exact(&p->tbl, b.i1, b.i2, dpc_ref_slot(b.tag, 0, l->h));
 	hd->flushed = false;
 	hd->dead = false;
+	hd->flush_seq = dpc_log_copy_begin(l);
 	if (hd->slot != NULL) {
 		/* Acquire: pairs with the flusher's release (dpc_log_flush()). */
 		hd->flushed = l->h < atomic_load_explicit(&l->flush_pos, memory_order_acquire);
@@ -71,6 +72,15 @@ bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, uint32_t w)
 
 	memcpy(ni, hd->it, hd->size);
 	atomic_store_explicit(&ni->w0, w, memory_order_relaxed);
+	if (!dpc_log_copy_end(l, hd->flush_seq)) {
+		/* A flush began: the original is pre-flush data, and the copy
+		 * (above the flusher's horizon) must not be found. */
+		struct dpc_head fl = *hd;
+
+		fl.flushed = true;
+		dpc_evict_drop(p, &fl);
+		return true;
+	}
 	/* Release: the copy is complete before readers find it. */
 	atomic_store_explicit(hd->slot, dpc_ref_slot(hd->tag, 0, npos), memory_order_release);
 	dpc_ctr_add(&p->ctr.reinserted, 1);

@@ -48,6 +48,7 @@ struct dpc_head {
 	uint32_t w;               /**< first word (klen, vlen, accessed) */
 	uint32_t size;            /**< bytes in the log */
 	uint16_t tag;
+	uint64_t flush_seq;       /**< dpc_log_copy_begin() before the flush check */
 	bool flushed;             /**< below the flush horizon */
 	bool dead;                /**< expired */
 };
@@ -65,7 +66,9 @@ void dpc_evict_drop(struct dpc_part *p, const struct dpc_head *hd);
  * Keep the head item: copy it to the tail with first word @p w (accessed
  * bit cleared by the caller as it sees fit), point its slot at the copy,
  * count a reinsertion and move the head past the original.  Returns false
- * (nothing changed) if the tail has no memory past its grace period.
+ * (nothing changed) if the tail has no memory past its grace period.  If a
+ * flush began since dpc_evict_peek(), the copy is not indexed and the item
+ * is dropped as flushed (returns true: the head moved).
  */
 bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, uint32_t w);
 

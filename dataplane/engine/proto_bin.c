@@ -171,7 +171,7 @@ static uint16_t set_status(uint8_t base, enum dpc_status st, uint64_t cas)
 		return DPC_MC_NOT_STORED;
 	case DPC_TOO_LARGE: return DPC_MC_E2BIG;
 	case DPC_NON_NUMERIC: return DPC_MC_DELTA_BADVAL;
-	case DPC_NOSPACE: return DPC_MC_ENOMEM;
+	case DPC_NOSPACE: return DPC_MC_ETMPFAIL;   /* transient: retry (store.h) */
 	case DPC_INVALID: return DPC_MC_EINVAL;
 	}
 	return DPC_MC_EINTERNAL;
@@ -187,7 +187,7 @@ static uint16_t plain_status(enum dpc_status st)
 	case DPC_NOT_STORED: return DPC_MC_NOT_STORED;
 	case DPC_TOO_LARGE: return DPC_MC_E2BIG;
 	case DPC_NON_NUMERIC: return DPC_MC_DELTA_BADVAL;
-	case DPC_NOSPACE: return DPC_MC_ENOMEM;
+	case DPC_NOSPACE: return DPC_MC_ETMPFAIL;   /* transient: retry (store.h) */
 	case DPC_INVALID: return DPC_MC_EINVAL;
 	}
 	return DPC_MC_EINTERNAL;

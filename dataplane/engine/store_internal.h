@@ -55,6 +55,7 @@ static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes");
 #define DPC_ITEM_ACC     (1u << 31)
 #define DPC_ITEM_VSHIFT  8u
 #define DPC_ITEM_VMASK   ((1u << 22) - 1)   /* values up to 4 MiB - 1 */
+static_assert(DPC_ITEM_VMASK == DPC_VALUE_MAX_STORE, "max_value's bound is what vlen holds");
 
 
 /* Owner-written counters, read relaxed by anyone (no atomic RMW). */

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dpcache/common.h"
+
 enum dpc_cfg_type {
 	DPC_CFG_U32,     /**< decimal, min..max */
 	DPC_CFG_SIZE,    /**< bytes, with K/M/G suffix, min..max (uint64_t field) */
@@ -49,7 +51,7 @@ enum dpc_cfg_type {
 	  "Total cache memory (index + items), split evenly over the workers") \
 	X(item_size_hint, DPC_CFG_U32,  "64",        16, 1048576, NULL, false, \
 	  "Expected bytes per item (key + value + header); sizes the index") \
-	X(max_value,    DPC_CFG_SIZE,   "1M",        1024, (64ull << 20), NULL, false, \
+	X(max_value,    DPC_CFG_SIZE,   "1M",        1024, DPC_VALUE_MAX_STORE, NULL, false, \
 	  "Largest value accepted; larger SETs are answered with Value too large") \
 	X(eviction,     DPC_CFG_ENUM,   "clock",     0, 0, "fifo|clock|s3fifo", false, \
 	  "Eviction policy when memory is full (s3fifo is refused: measured, not implemented yet)") \

@@ -38,7 +38,7 @@ enum dpc_status {
 	DPC_NOT_STORED,    /**< replace/append/prepend on a missing key */
 	DPC_TOO_LARGE,     /**< value (or append result) over the size limit */
 	DPC_NON_NUMERIC,   /**< incr/decr on a value that is not a decimal u64 */
-	DPC_NOSPACE,       /**< no memory even after eviction (transient) */
+	DPC_NOSPACE,       /**< memory still waits for a grace period (transient: retry) */
 	DPC_INVALID,       /**< bad arguments (key length 0 or > 250, ...) */
 };
 
@@ -168,7 +168,16 @@ enum dpc_set_mode { DPC_SET, DPC_ADD, DPC_REPLACE, DPC_APPEND, DPC_PREPEND };
  * (else DPC_EXISTS; DPC_NOT_FOUND if absent).  @p exptime in memcached
  * form.  On DPC_OK *cas_out (if non-NULL) receives the new item's CAS
  * (unique per write).  APPEND/PREPEND keep the old flags and exptime.
- * Evicts as needed; never fails because the cache is full.
+ * Evicts as needed: a full cache never refuses a write.  DPC_NOSPACE
+ * (transient) when the memory eviction freed still waits for a QSBR grace
+ * period: between two quiescent states of the owner, the partition can
+ * take only its reserve (max of 1/32 of its log, 4 segments and 2 largest
+ * items) plus what earlier grace periods returned, so a burst of large
+ * writes within one poll iteration (e.g. 32 values of 1 MiB) is refused
+ * in part.  The owner never waits for a grace period on the hot path, so
+ * the store cannot hold such a write back; the caller answers a retryable
+ * status (binary: Temporary failure) or retries after its next quiescent
+ * state.  Counted as `nospace`.
  * Owner of `part` only; the replaced item is reclaimed after a grace period.
  */
 enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_mode mode,

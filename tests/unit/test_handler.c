@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <urcu/urcu-qsbr.h>
 
@@ -757,6 +758,45 @@ static void test_large_values(void **state)
 	assert_int_equal(f->stats[0].errors_too_large, 2);
 }
 
+/*
+ * A burst of large writes within one poll iteration (no quiescent state)
+ * outruns the memory the grace periods have returned: the store answers
+ * DPC_NOSPACE (store.h), and the client gets Temporary failure, a status
+ * it may retry, not Out of memory.  After a quiescent state the same
+ * write succeeds.
+ */
+static void test_burst_retryable(void **state)
+{
+	struct fx *f = *state;
+	static char big[60001];
+	uint16_t status = DPC_MC_OK;
+	unsigned n = 0;
+
+	memset(big, 'b', 60000);
+	big[60000] = 0;
+	for (; n < 1000 && status == DPC_MC_OK; n++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "burst%u", n);
+		add_set(&f->m, DPC_OP_SET, key, big, 0, 0, 0, n);
+		flat_reset(&f->fw, AREAS);
+		assert_int_equal(dpc_handler_process(&f->h[0], f->m.b, f->m.n, &f->fw.w), 0);
+		f->m.n = 0;
+		assert_true(dpc_mc_parse_res(f->fw.buf, f->fw.w.total, &f->res[0]) > 0);
+		status = f->res[0].status;
+	}
+	assert_int_equal(status, DPC_MC_ETMPFAIL);
+	/* the next poll iteration: memory comes back after a grace period */
+	for (unsigned i = 0; i < 20000 && status != DPC_MC_OK; i++) {
+		urcu_qsbr_quiescent_state();
+		usleep(50);
+		add_set(&f->m, DPC_OP_SET, "burst-retry", big, 0, 0, 0, 1);
+		run(f);
+		status = f->res[0].status;
+	}
+	assert_int_equal(status, DPC_MC_OK);
+}
+
 static void test_malformed(void **state)
 {
 	struct fx *f = *state;
@@ -1160,6 +1200,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stat_groups, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_text_parity, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_large_values, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_burst_retryable, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_partitions, setup3, teardown),
 		cmocka_unit_test_setup_teardown(test_text, setup1, teardown),

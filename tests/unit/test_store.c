@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <urcu/urcu-qsbr.h>
 
+#include "dpcache/config.h"
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
 #include "store_internal.h"   /* dpc_cache_create_at(): a log that starts near a wrap point */
@@ -484,6 +485,62 @@ static void test_flush(void **state)
 	dpc_cache_free(c);
 }
 
+/*
+ * flush_all covers items that CLOCK copied to the tail (second chances)
+ * during a write that then failed: the copies lie above the tail the
+ * write never published.  The thread stops reporting quiescent states, so
+ * grace periods stall and a large write fails after its eviction pass has
+ * reinserted read items; then a flush must still hide every earlier item.
+ */
+static void test_flush_reinserted(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 4u << 20, 64u << 10, DPC_EVICT_CLOCK, 100);
+	static char big[60u << 10];
+	char key[32], val[128];
+	struct dpc_store_stats s;
+	const int N = 60000;
+	bool failed_after_reinsert = false;
+	int nbig = 0;
+
+	(void)state;
+	memset(big, 'B', sizeof(big));
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "fr:%d", i);
+		snprintf(val, sizeof(val), "%0100d", i);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+	}
+	for (int i = 0; i < N; i++) {   /* mark every live item as read */
+		snprintf(key, sizeof(key), "fr:%d", i);
+		(void)get(c, key, NULL, 0, NULL);
+	}
+	/* From here on no quiescent state: the reclaim horizon stands still. */
+	for (; nbig < 1000 && !failed_after_reinsert; nbig++) {
+		struct kbuf kb;
+		uint64_t before;
+		enum dpc_status st;
+
+		snprintf(key, sizeof(key), "big:%d", nbig);
+		dpc_cache_stats(c, 0, &s);
+		before = s.reinserted;
+		st = dpc_store_set(c, 0, DPC_SET, mkkey(&kb, key), big, sizeof(big), 0, 0, 0, NULL);
+		dpc_cache_stats(c, 0, &s);
+		assert_true(st == DPC_OK || st == DPC_NOSPACE);
+		failed_after_reinsert = st == DPC_NOSPACE && s.reinserted > before;
+	}
+	assert_true(failed_after_reinsert);
+	dpc_cache_flush(c, 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "fr:%d", i);
+		expect_miss(c, key);
+	}
+	for (int i = 0; i < nbig; i++) {
+		snprintf(key, sizeof(key), "big:%d", i);
+		expect_miss(c, key);
+	}
+	dpc_cache_free(c);
+}
+
 static void test_limits(void **state)
 {
 	struct dpc_cache *c = mkcache(1, 32u << 20, 0, DPC_EVICT_CLOCK, 0);
@@ -544,6 +601,43 @@ static void test_limits(void **state)
 	big[1000] = 0;
 	assert_int_equal(set(c, DPC_SET, "a", big, 0, 0, 0, NULL), DPC_OK);
 	dpc_cache_free(c);
+}
+
+/* The config table's range for max_value is what the store can hold: its
+ * largest value is stored and read back, one byte more is refused by both. */
+static void test_max_value_range(void **state)
+{
+	const struct dpc_config_def *d = dpc_config_find("max_value");
+	struct dpc_config cfg;
+	char buf[32];
+
+	(void)state;
+	assert_non_null(d);
+	struct dpc_cache *c = mkcache(1, 64u << 20, (uint32_t)d->max, DPC_EVICT_CLOCK, 0);
+	uint8_t *val = malloc(d->max);
+	struct dpc_item_view v;
+	struct kbuf kb;
+
+	assert_non_null(val);
+	memset(val, 'm', d->max);
+	assert_int_equal(dpc_store_set(c, 0, DPC_SET, mkkey(&kb, "max"), val, (uint32_t)d->max, 0,
+				       0, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_cache_get(c, mkkey(&kb, "max"), &v), DPC_OK);
+	assert_int_equal(v.vlen, d->max);
+	assert_int_equal(dpc_store_set(c, 0, DPC_SET, mkkey(&kb, "max"), val, (uint32_t)d->max + 1,
+				       0, 0, 0, NULL), DPC_TOO_LARGE);
+	dpc_cache_free(c);
+	free(val);
+	struct dpc_cache_params prm = { .nparts = 1, .mem_bytes = 64u << 20,
+					.max_value = (uint32_t)d->max + 1 };
+
+	assert_null(dpc_cache_create(&prm));
+	assert_int_equal(errno, EINVAL);
+	dpc_config_defaults(&cfg);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)d->max + 1);
+	assert_true(dpc_config_set(&cfg, "max_value", buf, false, NULL, 0) < 0);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)d->max);
+	assert_int_equal(dpc_config_set(&cfg, "max_value", buf, false, NULL, 0), 0);
 }
 
 static void test_create_invalid(void **state)
@@ -940,8 +1034,10 @@ int main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_touch),
 		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_flush_reinserted),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_create_invalid),
+		cmocka_unit_test(test_max_value_range),
 		cmocka_unit_test(test_evict_fifo),
 		cmocka_unit_test(test_evict_clock),
 		cmocka_unit_test(test_clock_second_chance),
