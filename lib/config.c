@@ -238,14 +238,6 @@ static int extra_check(const struct dpc_config_def *d, uint64_t v, char *err, si
 		dpc_set_err(err, errlen, "%s: %" PRIu64 " is not a power of 2", d->name, v);
 		return -EINVAL;
 	}
-	/* The name keeps its place in the enum (= DPC_EVICT_S3FIFO), but the
-	 * store does not implement it (docs/design.md, "Eviction"): refuse
-	 * rather than run another policy under its name. */
-	if (strcmp(d->name, "eviction") == 0 && v == DPC_EVICT_S3FIFO) {
-		dpc_set_err(err, errlen, "%s: 's3fifo' is not implemented yet (measured in "
-			"perf/evict_sim.c only); use clock or fifo", d->name);
-		return -EINVAL;
-	}
 	return 0;
 }
 

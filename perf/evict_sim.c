@@ -8,8 +8,8 @@
  * CLOCK (FIFO with reinsertion of items read since the last pass), S3-FIFO
  * (small FIFO 10 % + main CLOCK-2bit + ghost of main's size; two promotion
  * thresholds) and LRU as a reference, followed by the real store
- * (dpc_store_*, one partition) with its FIFO and CLOCK policies on the
- * same request trace: get; on a miss, set.  Cache sizes 1, 5, 10 and 25 %
+ * (dpc_store_*, one partition) with its FIFO, CLOCK and S3-FIFO policies on
+ * the same request trace: get; on a miss, set.  Cache sizes 1, 5, 10 and 25 %
  * of the key space.  The first 20 % of the requests warm up and are not
  * counted.  Results: a table on stdout and JSON (--json).
  */
@@ -329,8 +329,12 @@ int main(int argc, char **argv)
 	}
 	uint64_t warm = reqs / 5;
 	uint32_t *tr = make_trace(n, reqs, alpha);
-	double res[4][P_N + 2];
-	uint64_t sitems[4][2], snosp[4][2];
+	enum { NS = 3 };
+	static const enum dpc_evict_policy spol[NS] = { DPC_EVICT_FIFO, DPC_EVICT_CLOCK,
+							DPC_EVICT_S3FIFO };
+	static const char *const sname[NS] = { "store FIFO", "store CLOCK", "store S3-FIFO" };
+	double res[4][P_N + NS];
+	uint64_t sitems[4][NS], snosp[4][NS];
 
 	urcu_qsbr_register_thread();
 	printf("Zipf(%.2f), %u keys, %llu requests (first %llu warm-up), hit ratio in %%\n", alpha, n,
@@ -339,7 +343,8 @@ int main(int argc, char **argv)
 	for (int p = 0; p < P_N; p++)
 		printf(" %13s", pol_name[p]);
 	if (store)
-		printf(" %13s %13s", "store FIFO", "store CLOCK");
+		for (int s = 0; s < NS; s++)
+			printf(" %13s", sname[s]);
 	printf("\n");
 	for (int f = 0; f < 4; f++) {
 		uint64_t cap = (uint64_t)(fracs[f] * n);
@@ -350,22 +355,20 @@ int main(int argc, char **argv)
 			printf(" %13.2f", 100 * res[f][p]);
 			fflush(stdout);
 		}
-		if (store) {
-			res[f][P_N] = run_store(DPC_EVICT_FIFO, tr, reqs, warm, cap, &sitems[f][0],
-						&snosp[f][0]);
-			printf(" %13.2f", 100 * res[f][P_N]);
+		for (int s = 0; store && s < NS; s++) {
+			res[f][P_N + s] = run_store(spol[s], tr, reqs, warm, cap, &sitems[f][s],
+						    &snosp[f][s]);
+			printf(" %13.2f", 100 * res[f][P_N + s]);
 			fflush(stdout);
-			res[f][P_N + 1] = run_store(DPC_EVICT_CLOCK, tr, reqs, warm, cap, &sitems[f][1],
-						    &snosp[f][1]);
-			printf(" %13.2f", 100 * res[f][P_N + 1]);
 		}
 		printf("\n");
 		if (store)
-			printf("         (store items at end: FIFO %llu, CLOCK %llu of %llu target; "
-			       "transient nospace %llu / %llu)\n",
+			printf("         (store items at end: FIFO %llu, CLOCK %llu, S3-FIFO %llu of %llu "
+			       "target; transient nospace %llu / %llu / %llu)\n",
 			       (unsigned long long)sitems[f][0], (unsigned long long)sitems[f][1],
-			       (unsigned long long)cap, (unsigned long long)snosp[f][0],
-			       (unsigned long long)snosp[f][1]);
+			       (unsigned long long)sitems[f][2], (unsigned long long)cap,
+			       (unsigned long long)snosp[f][0], (unsigned long long)snosp[f][1],
+			       (unsigned long long)snosp[f][2]);
 	}
 	if (json) {
 		FILE *fp = fopen(json, "w");
@@ -380,9 +383,8 @@ int main(int argc, char **argv)
 			fprintf(fp, "%s{\"cache_fraction\":%.2f", f ? "," : "", fracs[f]);
 			for (int p = 0; p < P_N; p++)
 				fprintf(fp, ",\"%s\":%.5f", pol_name[p], res[f][p]);
-			if (store)
-				fprintf(fp, ",\"store FIFO\":%.5f,\"store CLOCK\":%.5f",
-					res[f][P_N], res[f][P_N + 1]);
+			for (int s = 0; store && s < NS; s++)
+				fprintf(fp, ",\"%s\":%.5f", sname[s], res[f][P_N + s]);
 			fprintf(fp, "}");
 		}
 		fprintf(fp, "]}\n");

@@ -11,9 +11,9 @@
 #include "evict.h"
 #include "store_internal.h"
 
-bool dpc_evict_peek(struct dpc_part *p, uint32_t now, struct dpc_head *hd)
+bool dpc_evict_peek(struct dpc_part *p, unsigned log, uint32_t now, struct dpc_head *hd)
 {
-	struct dpc_log *l = &p->log;
+	struct dpc_log *l = &p->logs[log];
 	struct dpc_item *it = dpc_item_at(p, l->h);
 	uint32_t w = atomic_load_explicit(&it->w0, memory_order_relaxed);
 	uint32_t klen = dpc_w0_klen(w);
@@ -25,16 +25,18 @@ bool dpc_evict_peek(struct dpc_part *p, uint32_t now, struct dpc_head *hd)
 	uint64_t hh = dpc_hash(it->data, klen);
 	struct dpc_kh b = dpc_key_buckets(p, hh);
 
+	hd->log = log;
+	hd->hash = hh;
 	hd->it = it;
 	hd->w = w;
 	hd->size = dpc_item_size(klen, dpc_w0_vlen(w));
 	hd->tag = b.tag;
 	/* The item is indexed iff a slot holds exactly its reference (a newer
 	 * write of the key, or a delete, replaced or cleared it). */
-	hd->slot = dpc_table_find_exact(&p->tbl, b.i1, b.i2, dpc_ref_slot(b.tag, 0, l->h));
+	hd->slot = dpc_table_find_exact(&p->tbl, b.i1, b.i2, dpc_ref_slot(b.tag, l->h));
 	hd->flushed = false;
 	hd->dead = false;
-	hd->flush_seq = dpc_log_copy_begin(l);
+	hd->flush_seq = dpc_copy_begin(p);
 	if (hd->slot != NULL) {
 		/* Acquire: pairs with the flusher's release (dpc_log_flush()). */
 		hd->flushed = l->h < atomic_load_explicit(&l->flush_pos, memory_order_acquire);
@@ -45,7 +47,7 @@ bool dpc_evict_peek(struct dpc_part *p, uint32_t now, struct dpc_head *hd)
 
 void dpc_evict_drop(struct dpc_part *p, const struct dpc_head *hd)
 {
-	struct dpc_log *l = &p->log;
+	struct dpc_log *l = &p->logs[hd->log];
 
 	if (hd->slot != NULL) {
 		/* Relaxed: clearing a slot publishes nothing; the memory stays
@@ -61,18 +63,18 @@ void dpc_evict_drop(struct dpc_part *p, const struct dpc_head *hd)
 	l->h += hd->size;
 }
 
-bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, uint32_t w)
+bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, unsigned to, uint32_t w)
 {
-	struct dpc_log *l = &p->log;
+	struct dpc_log *l = &p->logs[hd->log], *dst = &p->logs[to];
 	uint64_t npos;
 
-	if (!dpc_log_append(l, hd->size, &npos))
+	if (!dpc_log_append(dst, hd->size, &npos))
 		return false;
 	struct dpc_item *ni = dpc_item_at(p, npos);
 
 	memcpy(ni, hd->it, hd->size);
 	atomic_store_explicit(&ni->w0, w, memory_order_relaxed);
-	if (!dpc_log_copy_end(l, hd->flush_seq)) {
+	if (!dpc_copy_end(p, to, hd->flush_seq)) {
 		/* A flush began: the original is pre-flush data, and the copy
 		 * (above the flusher's horizon) must not be found. */
 		struct dpc_head fl = *hd;
@@ -82,7 +84,7 @@ bool dpc_evict_keep(struct dpc_part *p, const struct dpc_head *hd, uint32_t w)
 		return true;
 	}
 	/* Release: the copy is complete before readers find it. */
-	atomic_store_explicit(hd->slot, dpc_ref_slot(hd->tag, 0, npos), memory_order_release);
+	atomic_store_explicit(hd->slot, dpc_ref_slot(hd->tag, npos), memory_order_release);
 	dpc_ctr_add(&p->ctr.reinserted, 1);
 	l->h += hd->size;
 	return true;

@@ -11,18 +11,19 @@
  * (when every item is hot, the head drops items after this many copies). */
 #define REINSERT_BUDGET 16
 
-static void clock_make_room(struct dpc_part *p, uint32_t size, uint32_t now)
+void dpc_evict_clock_room(struct dpc_part *p, unsigned log, uint32_t size, uint32_t now)
 {
+	struct dpc_log *l = &p->logs[log];
 	int budget = REINSERT_BUDGET;
 	struct dpc_head hd;
 
-	while (!dpc_log_fits(&p->log, size) && p->log.h < p->log.t) {
-		if (!dpc_evict_peek(p, now, &hd))
+	while (!dpc_log_fits(l, size) && l->h < l->t) {
+		if (!dpc_evict_peek(p, log, now, &hd))
 			continue;
 		if (hd.slot != NULL && (hd.w & DPC_ITEM_ACC) && !hd.flushed && !hd.dead &&
 		    budget > 0) {
 			budget--;
-			if (dpc_evict_keep(p, &hd, hd.w & ~DPC_ITEM_ACC))
+			if (dpc_evict_keep(p, &hd, log, hd.w & ~DPC_ITEM_ACC))
 				continue;
 		}
 		dpc_evict_drop(p, &hd);
@@ -32,5 +33,5 @@ static void clock_make_room(struct dpc_part *p, uint32_t size, uint32_t now)
 const struct dpc_evict_ops dpc_evict_clock = {
 	.name = "clock",
 	.mark_hits = true,
-	.make_room = clock_make_room,
+	.make_room = dpc_evict_clock_room,
 };

@@ -6,12 +6,13 @@
 #include "evict.h"
 #include "store_internal.h"
 
-static void fifo_make_room(struct dpc_part *p, uint32_t size, uint32_t now)
+static void fifo_make_room(struct dpc_part *p, unsigned log, uint32_t size, uint32_t now)
 {
+	struct dpc_log *l = &p->logs[log];
 	struct dpc_head hd;
 
-	while (!dpc_log_fits(&p->log, size) && p->log.h < p->log.t)
-		if (dpc_evict_peek(p, now, &hd))
+	while (!dpc_log_fits(l, size) && l->h < l->t)
+		if (dpc_evict_peek(p, log, now, &hd))
 			dpc_evict_drop(p, &hd);
 }
 

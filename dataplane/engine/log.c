@@ -70,7 +70,6 @@ int dpc_log_init(struct dpc_log *l, uint64_t cap, uint64_t seg, uint64_t reserve
 	atomic_init(&l->rc, origin);
 	atomic_init(&l->retire_req, origin);
 	atomic_init(&l->flush_pos, 0);
-	atomic_init(&l->flush_seq, 0);
 	return 0;
 }
 
@@ -145,10 +144,9 @@ void dpc_log_retire(struct dpc_log *l)
 
 void dpc_log_flush(struct dpc_log *l)
 {
-	/* seq_cst RMW then seq_cst load: the flusher's half of the copy
-	 * protocol (dpc_log_copy_end()); the load also acquires the owner's
+	/* seq_cst: the load half of the flusher's side of the copy protocol
+	 * (dpc_copy_end(), store_internal.h); it also acquires the owner's
 	 * release of t_pub, so the records below it are complete. */
-	atomic_fetch_add_explicit(&l->flush_seq, 1, memory_order_seq_cst);
 	uint64_t t = atomic_load_explicit(&l->t_pub, memory_order_seq_cst);
 	uint64_t cur = atomic_load_explicit(&l->flush_pos, memory_order_relaxed);
 

@@ -46,7 +46,6 @@ struct dpc_log {
 	/* Read by every reader, written rarely (head: once per segment). */
 	_Atomic uint64_t h_pub dpc_cache_aligned;
 	_Atomic uint64_t flush_pos;       /* positions below are flushed */
-	_Atomic uint64_t flush_seq;       /* flushes begun (dpc_log_flush()), for copiers */
 
 	/* Tail, published by the owner after each append, read by flushers. */
 	_Atomic uint64_t t_pub dpc_cache_aligned;
@@ -157,38 +156,10 @@ static inline uint64_t dpc_log_owner_from(const struct dpc_log *l)
 /**
  * Any thread: raise the flush horizon to the published tail: every record
  * appended so far is invalid.  CAS-max because several may race (cold).
+ * A flusher that races with copies of old records announces itself first
+ * (the partition's flush_seq, store_internal.h).
  */
 void dpc_log_flush(struct dpc_log *l);
-
-/*
- * Copies of old records (a second chance, a cleaner, a merge) must not
- * outlive a flush that began before them: a flusher reads the published
- * tail, so a copy it did not see would survive above its horizon.  The
- * owner brackets each copy:
- *
- *	seq = dpc_log_copy_begin(l);     before deciding the original is live
- *	append, copy the bytes
- *	if (dpc_log_copy_end(l, seq))    publish the copy in the index
- *	else                             the original is flushed: drop it
- *
- * Dekker's pattern, all seq_cst: the flusher bumps flush_seq, then reads
- * t_pub; the owner publishes t_pub, then reads flush_seq.  At least one
- * sees the other: either the flush horizon covers the copy, or the owner
- * sees that a flush began and drops the item.
- */
-static inline uint64_t dpc_log_copy_begin(const struct dpc_log *l)
-{
-	/* seq_cst: ordered before the owner's load of flush_pos that follows. */
-	return atomic_load_explicit(&l->flush_seq, memory_order_seq_cst);
-}
-
-static inline bool dpc_log_copy_end(struct dpc_log *l, uint64_t seq)
-{
-	/* seq_cst store then seq_cst load: the owner's half of Dekker's pattern
-	 * (the flusher's half is in dpc_log_flush()). */
-	atomic_store_explicit(&l->t_pub, l->t, memory_order_seq_cst);
-	return atomic_load_explicit(&l->flush_seq, memory_order_seq_cst) == seq;
-}
 
 /* ---- reclaimer ------------------------------------------------------------ */
 

@@ -19,11 +19,11 @@
  * flushed; also empty slots).
  */
 static inline uint64_t cand_pos(const struct dpc_part *p, const struct dpc_bucket *bk,
-				unsigned bit, uint16_t tag, uint64_t from)
+				unsigned bit, uint16_t tag, const uint64_t from[2])
 {
 	uint64_t s = dpc_table_cand(bk, bit, tag);
 
-	return s != 0 ? dpc_ref_pos(dpc_slot_ref(s), from, p->log.cap) : 0;
+	return s != 0 ? dpc_slot_pos(p, s, from) : 0;
 }
 
 static inline uint64_t rd64(const uint8_t *p)
@@ -83,7 +83,9 @@ static enum dpc_status part_get(struct dpc_part *p, const struct dpc_key *k, uin
 			dpc_table_relax();
 			continue;
 		}
-		uint64_t from = dpc_log_valid_from(&p->log);
+		uint64_t from[2];
+
+		dpc_part_valid_from(p, from);
 
 		for (uint32_t m = dpc_table_tag_filter(b1, tag); m != 0; m &= m - 1) {
 			uint64_t pos = cand_pos(p, b1, (unsigned)__builtin_ctz(m), tag, from);
@@ -138,8 +140,10 @@ void dpc_cache_prefetch_item(const struct dpc_cache *c, uint64_t hash)
 	/* Relaxed: a hint; part_get() re-reads the slot with acquire before use. */
 	uint64_t s = atomic_load_explicit(&b1->slot[dpc_table_filter_slot((unsigned)__builtin_ctz(m))],
 					  memory_order_relaxed);
-	uint64_t pos = s != 0 ? dpc_ref_pos(dpc_slot_ref(s), dpc_log_valid_from(&p->log),
-					     p->log.cap) : 0;
+	uint64_t from[2];
+
+	dpc_part_valid_from(p, from);
+	uint64_t pos = s != 0 ? dpc_slot_pos(p, s, from) : 0;
 
 	if (pos != 0) {
 		const uint8_t *it = (const uint8_t *)dpc_item_at(p, pos);
@@ -208,9 +212,10 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 	/* Stage 3: the candidate of each key in b1: prefetch its item; none:
 	 * prefetch b2. */
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t from = dpc_log_valid_from(&s[i].p->log);
+		uint64_t from[2];
 		unsigned ncand = 0;
 
+		dpc_part_valid_from(s[i].p, from);
 		if (dpc_unlikely(keys[i].len == 0 || keys[i].len > DPC_KEY_MAX)) {
 			s[i].state = B_INVALID;
 			continue;
@@ -253,8 +258,10 @@ void dpc_cache_get_bulk(const struct dpc_cache *c, const struct dpc_key *keys, u
 
 		const struct dpc_bucket *b2 = s[i].b2;
 		uint32_t v2 = dpc_table_version_begin(b2);
-		uint64_t from = dpc_log_valid_from(&s[i].p->log);
+		uint64_t from[2];
 		unsigned ncand = 0;
+
+		dpc_part_valid_from(s[i].p, from);
 
 		for (uint32_t m = dpc_table_tag_filter(b2, s[i].tag); m != 0; m &= m - 1) {
 			uint64_t pos = cand_pos(s[i].p, b2, (unsigned)__builtin_ctz(m), s[i].tag, from);

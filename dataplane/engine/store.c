@@ -39,12 +39,14 @@ void dpc_account_drop(struct dpc_part *p, uint64_t pos)
 	dpc_ctr_sub(&p->ctr.kv_bytes, dpc_w0_klen(w) + dpc_w0_vlen(w));
 }
 
-/* Allocate @p size bytes at the tail, evicting from the head as needed. */
-static bool log_alloc(struct dpc_part *p, uint32_t size, uint32_t now, uint64_t *pos)
+/* Allocate @p size bytes at the tail of log @p log, evicting as needed. */
+static bool log_alloc(struct dpc_part *p, unsigned log, uint32_t size, uint32_t now,
+		      uint64_t *pos)
 {
-	p->ev->make_room(p, size, now);
-	dpc_log_retire(&p->log);
-	if (dpc_unlikely(!dpc_log_append(&p->log, size, pos))) {
+	p->ev->make_room(p, log, size, now);
+	for (unsigned l = 0; l < p->nlogs; l++)
+		dpc_log_retire(&p->logs[l]);
+	if (dpc_unlikely(!dpc_log_append(&p->logs[log], size, pos))) {
 		dpc_ctr_add(&p->ctr.nospace, 1);
 		return false;
 	}
@@ -55,8 +57,9 @@ static bool log_alloc(struct dpc_part *p, uint32_t size, uint32_t now, uint64_t 
 bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b, uint32_t now,
 		    struct dpc_loc *l)
 {
-	uint64_t from = dpc_log_owner_from(&p->log);
+	uint64_t from[2];
 
+	dpc_part_owner_from(p, from);
 	for (int pass = 0; pass < 2; pass++) {
 		struct dpc_bucket *bk = &p->tbl.b[pass ? b.i2 : b.i1];
 
@@ -64,7 +67,7 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 			uint64_t s = atomic_load_explicit(&bk->slot[i], memory_order_relaxed);
 			if (s == 0 || dpc_slot_tag(s) != b.tag)
 				continue;
-			uint64_t pos = dpc_ref_pos(dpc_slot_ref(s), from, p->log.cap);
+			uint64_t pos = dpc_slot_pos(p, s, from);
 
 			if (pos == 0)
 				continue;
@@ -91,7 +94,10 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
  * counted (its item lies at or above the head). */
 static void drop_ref_at_or_above_head(struct dpc_part *p, uint64_t s)
 {
-	uint64_t pos = s != 0 ? dpc_ref_pos(dpc_slot_ref(s), p->log.h, p->log.cap) : 0;
+	uint64_t h[2];
+
+	dpc_part_heads(p, h);
+	uint64_t pos = s != 0 ? dpc_slot_pos(p, s, h) : 0;
 
 	if (pos != 0)
 		dpc_account_drop(p, pos);
@@ -102,7 +108,7 @@ static void drop_ref_at_or_above_head(struct dpc_part *p, uint64_t s)
 static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b, uint64_t pos,
 		      uint32_t now)
 {
-	uint64_t sv = dpc_ref_slot(b.tag, 0, pos);
+	uint64_t sv = dpc_ref_slot(b.tag, pos);
 	struct dpc_loc l;
 
 	if (dpc_owner_find(p, k, b, now, &l)) {
@@ -136,9 +142,17 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 {
 	uint32_t vlen = l1 + l2;
 	uint32_t sz = dpc_item_size(k->len, vlen);
+	unsigned log = DPC_LOG_MAIN;
 	uint64_t pos;
 
-	if (!log_alloc(p, sz, now, &pos))
+	if (p->ev->place != NULL) {
+		struct dpc_loc old;
+		int old_log = dpc_owner_find(p, k, b, now, &old) && !old.expired ?
+			      (int)dpc_pos_log(old.pos) : -1;
+
+		log = p->ev->place(p, k->hash, old_log, sz);
+	}
+	if (!log_alloc(p, log, sz, now, &pos))
 		return DPC_NOSPACE;
 	struct dpc_item *it = dpc_item_at(p, pos);
 
@@ -152,7 +166,7 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 		memcpy(it->data + k->len, v1, l1);
 	if (l2)
 		memcpy(it->data + k->len + l1, v2, l2);
-	dpc_log_publish(&p->log);
+	dpc_log_publish(&p->logs[log]);
 	index_put(p, k, b, pos, now);
 	account_add(p, k->len, vlen);
 	if (cas_out)
@@ -176,7 +190,9 @@ void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_
 	const struct dpc_part *p = c->parts[part];
 	out->items = dpc_ctr_ld(&p->ctr.items);
 	out->bytes_used = dpc_ctr_ld(&p->ctr.item_bytes);
-	out->bytes_limit = p->log.cap - p->log.reserve;
+	out->bytes_limit = 0;
+	for (unsigned l = 0; l < p->nlogs; l++)
+		out->bytes_limit += p->logs[l].cap - p->logs[l].reserve;
 	out->index_slots = (uint64_t)p->tbl.nb * DPC_BUCKET_SLOTS;
 	out->evictions = dpc_ctr_ld(&p->ctr.evictions);
 	out->reinserted = dpc_ctr_ld(&p->ctr.reinserted);
@@ -185,6 +201,8 @@ void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_
 	out->nospace = dpc_ctr_ld(&p->ctr.nospace);
 	out->flushes = dpc_ctr_ld(&p->flushes);
 	out->index_moves = atomic_load_explicit(&p->tbl.moves, memory_order_relaxed);
+	out->small_to_main = dpc_ctr_ld(&p->ctr.to_main);
+	out->ghost_hits = dpc_ctr_ld(&p->ctr.ghost_hits);
 }
 
 double dpc_cache_meta_bytes_per_item(const struct dpc_cache *c)
@@ -194,7 +212,7 @@ double dpc_cache_meta_bytes_per_item(const struct dpc_cache *c)
 	for (unsigned i = 0; i < c->nparts; i++) {
 		const struct dpc_part *p = c->parts[i];
 
-		meta += (double)p->tbl.nb * sizeof(struct dpc_bucket);
+		meta += (double)p->tbl.nb * sizeof(struct dpc_bucket) + (double)p->ev_bytes;
 		meta += (double)(dpc_ctr_ld(&p->ctr.item_bytes) - dpc_ctr_ld(&p->ctr.kv_bytes));
 		items += (double)dpc_ctr_ld(&p->ctr.items);
 	}
@@ -210,8 +228,11 @@ static void part_free(struct dpc_part *p)
 {
 	if (p == NULL)
 		return;
+	if (p->ev != NULL && p->ev->fini != NULL)
+		p->ev->fini(p);
 	dpc_table_fini(&p->tbl);
-	dpc_log_fini(&p->log);
+	dpc_log_fini(&p->logs[0]);
+	dpc_log_fini(&p->logs[1]);
 	free(p);
 }
 
@@ -222,9 +243,44 @@ static const struct dpc_evict_ops *policy_ops(enum dpc_evict_policy pol)
 		return &dpc_evict_fifo;
 	case DPC_EVICT_CLOCK:
 		return &dpc_evict_clock;
-	default:
-		return NULL;
+	case DPC_EVICT_S3FIFO:
+		return &dpc_evict_s3fifo;
 	}
+	return NULL;
+}
+
+/* Segment (retire unit) and reserve of a log of @p cap bytes. */
+static uint64_t log_seg(uint64_t cap)
+{
+	uint64_t seg = pow2_floor(cap / 64);
+
+	return seg < 4096 ? 4096 : seg > (1u << 20) ? (1u << 20) : seg;
+}
+
+/* The small log (S3-FIFO) takes no item over a quarter of itself, so it
+ * needs neither large segments nor room for two largest items. */
+static uint64_t small_seg(uint64_t cap)
+{
+	uint64_t seg = pow2_floor(cap / 32);
+
+	return seg < 256 ? 256 : seg > (1u << 20) ? (1u << 20) : seg;
+}
+
+static uint64_t small_reserve(uint64_t cap, uint64_t seg)
+{
+	uint64_t reserve = cap / 32 > 2 * seg ? cap / 32 : 2 * seg;
+
+	return (reserve + seg - 1) & ~(seg - 1);
+}
+
+static uint64_t log_reserve(uint64_t cap, uint64_t seg, uint64_t max_item)
+{
+	/* The reserve absorbs writes while a grace period is pending. */
+	uint64_t reserve = cap / 32 > 4 * seg ? cap / 32 : 4 * seg;
+
+	if (reserve < 2 * max_item)
+		reserve = 2 * max_item;
+	return (reserve + seg - 1) & ~(seg - 1);
 }
 
 static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t budget,
@@ -233,7 +289,7 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	struct dpc_part *p = aligned_alloc(DPC_CACHE_LINE, sizeof(*p));
 	double per_item = (double)dpc_item_size(0, hint);
 	double idx_per_item = (double)sizeof(struct dpc_bucket) / (DPC_BUCKET_SLOTS * TARGET_LOAD);
-	uint64_t cap, seg, reserve;
+	uint64_t cap, cap_s = 0, seg, reserve;
 	uint32_t nb;
 
 	if (p == NULL)
@@ -243,28 +299,54 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	p->idx = idx;
 	p->ev = policy_ops(c->policy);
 	p->mark_hits = p->ev->mark_hits;
-	/* Split the budget so that the index reaches TARGET_LOAD when the log
-	 * is full of items of the hinted size. */
+	p->nlogs = p->ev->small_share > 0 ? 2 : 1;
+	/* The policy's side tables come out of the budget first. */
+	if (p->ev->side_bytes != NULL)
+		p->ev_bytes = p->ev->side_bytes(budget, per_item + idx_per_item);
+	if (p->ev_bytes >= budget / 2)
+		goto fail_inval;
+	budget -= p->ev_bytes;
+	/* Split the budget so that the index reaches TARGET_LOAD when the logs
+	 * are full of items of the hinted size. */
 	cap = (uint64_t)((double)budget * per_item / (per_item + idx_per_item));
-	seg = pow2_floor(cap / 64);
-	seg = seg < 4096 ? 4096 : seg > (1u << 20) ? (1u << 20) : seg;
+	if (p->nlogs > 1) {
+		/* S3-FIFO: the small log takes its share; items too large for it
+		 * (over a quarter of what it holds) go to the main log. */
+		cap_s = (uint64_t)((double)cap * p->ev->small_share);
+		uint64_t seg_s = small_seg(cap_s);
+
+		cap_s &= ~(seg_s - 1);
+		cap -= cap_s;
+		uint64_t res_s = small_reserve(cap_s, seg_s);
+
+		if (cap_s < 16 * seg_s || res_s >= cap_s)
+			goto fail_inval;
+		p->small_max = (uint32_t)((cap_s - res_s) / 4);
+	}
+	seg = log_seg(cap);
 	cap &= ~(seg - 1);
-	/* The reserve absorbs writes while a grace period is pending. */
-	reserve = cap / 32 > 4 * seg ? cap / 32 : 4 * seg;
-	if (reserve < 2ull * c->max_item)
-		reserve = 2ull * c->max_item;
-	reserve = (reserve + seg - 1) & ~(seg - 1);
+	reserve = log_reserve(cap, seg, c->max_item);
 	if (cap < 16 * seg || reserve >= cap || c->max_item > (cap - reserve) / 2)
 		goto fail_inval;
-	nb = (uint32_t)((double)(cap - reserve) / per_item / (DPC_BUCKET_SLOTS * TARGET_LOAD)) + 1;
-	if ((uint64_t)nb * sizeof(struct dpc_bucket) + cap > budget)
-		nb = (uint32_t)((budget - cap) / sizeof(struct dpc_bucket));
+	nb = (uint32_t)((double)(cap + cap_s - reserve) / per_item / (DPC_BUCKET_SLOTS * TARGET_LOAD)) + 1;
+	if ((uint64_t)nb * sizeof(struct dpc_bucket) + cap + cap_s > budget)
+		nb = (uint32_t)((budget - cap - cap_s) / sizeof(struct dpc_bucket));
 	if (nb < 2)
 		goto fail_inval;
 	if (dpc_table_init(&p->tbl, nb, huge) < 0)
 		goto fail_nomem;
 	/* Positions start at cap by default: never 0 (an empty slot). */
-	if (dpc_log_init(&p->log, cap, seg, reserve, huge, origin ? origin & ~3ull : cap) < 0)
+	origin = origin ? origin & ~3ull : cap;
+	if (dpc_log_init(&p->logs[0], cap, seg, reserve, huge, origin) < 0)
+		goto fail_nomem;
+	if (p->nlogs > 1) {
+		uint64_t seg_s = small_seg(cap_s);
+
+		if (dpc_log_init(&p->logs[1], cap_s, seg_s, small_reserve(cap_s, seg_s), huge,
+				 DPC_LOG1_BASE + origin) < 0)
+			goto fail_nomem;
+	}
+	if (p->ev->init != NULL && p->ev->init(p) < 0)
 		goto fail_nomem;
 	atomic_init(&p->flush_at, 0);
 	return p;
@@ -289,12 +371,6 @@ struct dpc_cache *dpc_cache_create_at(const struct dpc_cache_params *prm, uint64
 		errno = EINVAL;
 		return NULL;
 	}
-	/* S3-FIFO is measured (perf/evict_sim.c) but not implemented here:
-	 * refuse it rather than run CLOCK under its name. */
-	if (policy_ops(prm->policy) == NULL) {
-		errno = ENOTSUP;
-		return NULL;
-	}
 	c = aligned_alloc(DPC_CACHE_LINE, sizeof(*c));
 	if (c == NULL) {
 		errno = ENOMEM;
@@ -312,7 +388,8 @@ struct dpc_cache *dpc_cache_create_at(const struct dpc_cache_params *prm, uint64
 					  prm->hugepages, origin);
 		if (c->parts[i] == NULL)
 			goto fail;
-		c->reclaimer.logs[c->reclaimer.nlogs++] = &c->parts[i]->log;
+		for (unsigned l = 0; l < c->parts[i]->nlogs; l++)
+			c->reclaimer.logs[c->reclaimer.nlogs++] = &c->parts[i]->logs[l];
 	}
 	if (dpc_reclaimer_start(&c->reclaimer) < 0) {
 		errno = EAGAIN;

@@ -15,10 +15,13 @@
  *   sweep.c        flush_all and the background expiry sweep (maintain)
  *   store.c        life cycle, statistics, the owner's index primitives
  *
- * A partition's item memory is one log (log.h) addressed by 64-bit
- * positions.  The index refers to an item by its position / 4 in 48 bits.
- * Items are immutable once published (only exptime changes, atomically,
- * and readers may set the accessed bit).
+ * A partition's item memory is one log (log.h), or two under S3-FIFO (the
+ * main log and the small one), addressed by 64-bit positions; the small
+ * log's positions start at DPC_LOG1_BASE, so a position names its log and
+ * is unique in the partition (the CAS is made from it).  The index refers
+ * to an item by its log and position / 4 (modulo 2^47).  Items are
+ * immutable once published (only exptime changes, atomically, and readers
+ * may set the accessed bit).
  */
 #ifndef DPCACHE_STORE_INTERNAL_H
 #define DPCACHE_STORE_INTERNAL_H
@@ -62,18 +65,28 @@ static_assert(DPC_ITEM_VMASK == DPC_VALUE_MAX_STORE, "max_value's bound is what 
 struct dpc_part_ctrs {
 	_Atomic uint64_t items, item_bytes, kv_bytes;
 	_Atomic uint64_t evictions, reinserted, expired, index_ev, nospace;
+	_Atomic uint64_t to_main, ghost_hits;   /* S3-FIFO */
 };
 
+#define DPC_LOG_MAIN  0u
+#define DPC_LOG_SMALL 1u                /* S3-FIFO's small FIFO */
+#define DPC_LOG1_BASE (1ull << 56)      /* first position of log 1 (64 PiB above log 0) */
+
 struct dpc_part {
-	/* Read-only after create. */
+	/* Read-only after create (the logs' own fields: log.h). */
 	struct dpc_table tbl;
-	struct dpc_log log;
+	struct dpc_log logs[2];           /* [DPC_LOG_MAIN], [DPC_LOG_SMALL] (cap 0: none) */
+	unsigned nlogs;
 	struct dpc_cache *c;
 	const struct dpc_evict_ops *ev;   /* the eviction policy (evict.h) */
 	unsigned idx;
 	bool mark_hits;                   /* readers set accessed bits (ev->mark_hits) */
+	uint32_t small_max;               /* S3-FIFO: larger items go to the main log */
+	void *ev_state;                   /* the policy's own tables (S3-FIFO's ghost) */
+	size_t ev_bytes;                  /* their size, inside the memory budget */
 
 	_Atomic uint32_t flush_at dpc_cache_aligned;  /* pending delayed flush (unix s), 0 = none */
+	_Atomic uint64_t flush_seq;       /* flushes begun (dpc_flush_apply()), for copiers */
 	_Atomic uint64_t flushes;         /* flush requests (any thread, atomic add: cold) */
 
 	/* Owner-private. */
@@ -129,9 +142,15 @@ static inline uint32_t dpc_item_size(uint32_t klen, uint32_t vlen)
 static inline uint32_t dpc_w0_klen(uint32_t w) { return w & 0xffu; }
 static inline uint32_t dpc_w0_vlen(uint32_t w) { return (w >> DPC_ITEM_VSHIFT) & DPC_ITEM_VMASK; }
 
+/** The log a position belongs to. */
+static inline unsigned dpc_pos_log(uint64_t pos)
+{
+	return pos >= DPC_LOG1_BASE;
+}
+
 static inline struct dpc_item *dpc_item_at(const struct dpc_part *p, uint64_t pos)
 {
-	return (struct dpc_item *)dpc_log_at(&p->log, pos);
+	return (struct dpc_item *)dpc_log_at(&p->logs[dpc_pos_log(pos)], pos);
 }
 
 static inline uint64_t dpc_make_cas(const struct dpc_part *p, uint64_t pos)
@@ -159,15 +178,15 @@ static inline struct dpc_part *dpc_part_of(const struct dpc_cache *c, uint64_t h
  * above that point.  Positions never wrap (64 bits); references do, every
  * 2^49 bytes written, and that is harmless.
  */
-static inline uint64_t dpc_ref_make(unsigned log, uint64_t pos)
+static inline uint64_t dpc_ref_make(uint64_t pos)
 {
-	return (uint64_t)log << DPC_REF_LOG_BIT | ((pos >> 2) & DPC_REF_POS_MASK);
+	return (uint64_t)dpc_pos_log(pos) << DPC_REF_LOG_BIT | ((pos >> 2) & DPC_REF_POS_MASK);
 }
 
-/** The slot value for an item of tag @p tag at position @p pos of log @p log. */
-static inline uint64_t dpc_ref_slot(uint16_t tag, unsigned log, uint64_t pos)
+/** The slot value for an item of tag @p tag at position @p pos. */
+static inline uint64_t dpc_ref_slot(uint16_t tag, uint64_t pos)
 {
-	return dpc_slot_make(tag, dpc_ref_make(log, pos));
+	return dpc_slot_make(tag, dpc_ref_make(pos));
 }
 
 /**
@@ -182,19 +201,90 @@ static inline uint64_t dpc_ref_pos(uint64_t ref, uint64_t from, uint64_t cap)
 	return d < (cap >> 2) ? from + (d << 2) : 0;
 }
 
+/**
+ * The position the (non-zero) slot value @p s refers to if it is live:
+ * at or above @p from of its log (from[] as dpc_part_valid_from() or
+ * dpc_part_owner_from() fill it), else 0.
+ */
+static inline uint64_t dpc_slot_pos(const struct dpc_part *p, uint64_t s, const uint64_t from[2])
+{
+	uint64_t ref = dpc_slot_ref(s);
+	unsigned l = dpc_ref_log(ref);
+
+	return dpc_ref_pos(ref, from[l], p->logs[l].cap);
+}
+
+/** Any thread: each log's lowest valid position (dpc_log_valid_from()). */
+static inline void dpc_part_valid_from(const struct dpc_part *p, uint64_t from[2])
+{
+	from[0] = dpc_log_valid_from(&p->logs[0]);
+	from[1] = p->nlogs > 1 ? dpc_log_valid_from(&p->logs[1]) : 0;
+}
+
+/** Owner: each log's lowest live position (dpc_log_owner_from()). */
+static inline void dpc_part_owner_from(const struct dpc_part *p, uint64_t from[2])
+{
+	from[0] = dpc_log_owner_from(&p->logs[0]);
+	from[1] = p->nlogs > 1 ? dpc_log_owner_from(&p->logs[1]) : 0;
+}
+
+/** Owner: each log's head (items below it are no longer indexed or counted). */
+static inline void dpc_part_heads(const struct dpc_part *p, uint64_t h[2])
+{
+	h[0] = p->logs[0].h;
+	h[1] = p->logs[1].h;
+}
+
 /** The owner's window of live references (for the table's insert and victim choice). */
 static inline struct dpc_ref_win dpc_owner_win(const struct dpc_part *p)
 {
-	uint64_t from = dpc_log_owner_from(&p->log);
-	struct dpc_ref_win w = { .lo = { (from >> 2) & DPC_REF_POS_MASK, 0 },
-				 .span = { p->log.cap >> 2, 0 } };
+	uint64_t from[2];
+	struct dpc_ref_win w;
 
+	dpc_part_owner_from(p, from);
+	for (unsigned l = 0; l < 2; l++) {
+		w.lo[l] = (from[l] >> 2) & DPC_REF_POS_MASK;
+		w.span[l] = p->logs[l].cap >> 2;
+	}
 	return w;
 }
 
 /* ---- flush (sweep.c) ---------------------------------------------------- */
 
+/** Any thread: flush every log of @p p now (the copy protocol's flusher side). */
 void dpc_flush_apply(struct dpc_part *p);
+
+/*
+ * Copies of old records (a second chance, S3-FIFO's move from the small to
+ * the main log, a cleaner, a merge) must not outlive a flush that began
+ * before them: a flusher reads the published tails, so a copy it did not
+ * see would survive above its horizon.  The owner brackets each copy:
+ *
+ *	seq = dpc_copy_begin(p);         before deciding the original is live
+ *	append to log `to`, copy the bytes
+ *	if (dpc_copy_end(p, to, seq))    publish the copy in the index
+ *	else                             the original is flushed: drop it
+ *
+ * Dekker's pattern, all seq_cst: the flusher bumps flush_seq, then reads
+ * every log's t_pub; the owner publishes t_pub of the copy's log, then
+ * reads flush_seq.  At least one sees the other: either the flush horizon
+ * covers the copy, or the owner sees that a flush began and drops the item.
+ */
+static inline uint64_t dpc_copy_begin(const struct dpc_part *p)
+{
+	/* seq_cst: ordered before the owner's loads of flush_pos that follow. */
+	return atomic_load_explicit(&p->flush_seq, memory_order_seq_cst);
+}
+
+static inline bool dpc_copy_end(struct dpc_part *p, unsigned to, uint64_t seq)
+{
+	struct dpc_log *l = &p->logs[to];
+
+	/* seq_cst store then seq_cst load: the owner's half of Dekker's pattern
+	 * (the flusher's half is dpc_flush_apply()). */
+	atomic_store_explicit(&l->t_pub, l->t, memory_order_seq_cst);
+	return atomic_load_explicit(&p->flush_seq, memory_order_seq_cst) == seq;
+}
 
 /* A delayed flush takes effect at the first look after its deadline; the
  * owner looks before every write, so no write after the deadline is lost.

@@ -11,7 +11,11 @@
 
 void dpc_flush_apply(struct dpc_part *p)
 {
-	dpc_log_flush(&p->log);
+	/* seq_cst RMW: the store half of the flusher's side of the copy
+	 * protocol (dpc_copy_end()); dpc_log_flush() loads each tail after it. */
+	atomic_fetch_add_explicit(&p->flush_seq, 1, memory_order_seq_cst);
+	for (unsigned l = 0; l < p->nlogs; l++)
+		dpc_log_flush(&p->logs[l]);
 }
 
 void dpc_cache_flush(struct dpc_cache *c, uint32_t delay)
@@ -34,9 +38,13 @@ void dpc_cache_flush(struct dpc_cache *c, uint32_t delay)
 /* Sweep a few buckets: drop expired and flushed entries from the index. */
 static unsigned sweep(struct dpc_part *p, uint32_t now, unsigned nbuckets)
 {
-	/* Acquire: pairs with the flusher's release (dpc_log_flush()). */
-	uint64_t fp = atomic_load_explicit(&p->log.flush_pos, memory_order_acquire);
+	uint64_t fp[2], h[2];
 	unsigned done = 0;
+
+	/* Acquire: pairs with the flusher's release (dpc_log_flush()). */
+	fp[0] = atomic_load_explicit(&p->logs[0].flush_pos, memory_order_acquire);
+	fp[1] = atomic_load_explicit(&p->logs[1].flush_pos, memory_order_acquire);
+	dpc_part_heads(p, h);
 
 	for (; done < nbuckets; done++) {
 		struct dpc_bucket *bk = &p->tbl.b[p->sweep];
@@ -44,11 +52,11 @@ static unsigned sweep(struct dpc_part *p, uint32_t now, unsigned nbuckets)
 		p->sweep = p->sweep + 1 == p->tbl.nb ? 0 : p->sweep + 1;
 		for (unsigned i = 0; i < DPC_BUCKET_SLOTS; i++) {
 			uint64_t s = atomic_load_explicit(&bk->slot[i], memory_order_relaxed);
-			uint64_t pos = s != 0 ? dpc_ref_pos(dpc_slot_ref(s), p->log.h, p->log.cap) : 0;
+			uint64_t pos = s != 0 ? dpc_slot_pos(p, s, h) : 0;
 
 			if (pos == 0)   /* empty (or below the head: never indexed) */
 				continue;
-			bool flushed = pos < fp;
+			bool flushed = pos < fp[dpc_pos_log(pos)];
 
 			/* Without any TTL ever written nothing can expire: skip the item
 			 * read (a DRAM miss per slot at millions of items). */
@@ -76,7 +84,8 @@ unsigned dpc_store_maintain(struct dpc_cache *c, unsigned part, unsigned budget)
 	unsigned work = 1;
 
 	dpc_check_flush(p, now);
-	dpc_log_retire(&p->log);
+	for (unsigned l = 0; l < p->nlogs; l++)
+		dpc_log_retire(&p->logs[l]);
 	if (budget > 1)
 		work += sweep(p, now, budget - 1);
 	return work;

@@ -54,7 +54,7 @@ enum dpc_cfg_type {
 	X(max_value,    DPC_CFG_SIZE,   "1M",        1024, DPC_VALUE_MAX_STORE, NULL, false, \
 	  "Largest value accepted; larger SETs are answered with Value too large") \
 	X(eviction,     DPC_CFG_ENUM,   "clock",     0, 0, "fifo|clock|s3fifo", false, \
-	  "Eviction policy when memory is full (s3fifo is refused: measured, not implemented yet)") \
+	  "Eviction policy when memory is full (docs/design.md, Eviction: measured comparison)") \
 	X(hugepages,    DPC_CFG_BOOL,   "yes",       0, 0, NULL, false, \
 	  "Back item memory with hugepages when available (falls back to normal pages)") \
 	X(log_level,    DPC_CFG_ENUM,   "info",      0, 0, "error|warning|info|debug", true, \

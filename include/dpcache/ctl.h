@@ -60,7 +60,11 @@
 	  "flush_all requests applied") \
 	/* engine: index and eviction internals */ \
 	X(index_moves,       "dpcache_store_index_moves_total",      "counter", \
-	  "Cuckoo moves: index entries moved to their other bucket to make room")
+	  "Cuckoo moves: index entries moved to their other bucket to make room") \
+	X(small_to_main,     "dpcache_store_small_to_main_items_total", "counter", \
+	  "S3-FIFO: items read while in the small FIFO, moved to the main FIFO") \
+	X(ghost_hits,        "dpcache_store_ghost_hits_total",       "counter", \
+	  "S3-FIFO: writes of keys found in the ghost, placed in the main FIFO")
 
 /**
  * Where instance @p name's control socket is, computed the way DPDK 22.11

@@ -46,8 +46,8 @@ enum dpc_status {
 enum dpc_evict_policy {
 	DPC_EVICT_FIFO = 0,   /**< segment FIFO: drop the oldest segment */
 	DPC_EVICT_CLOCK,      /**< FIFO with reinsertion of items read since last pass */
-	DPC_EVICT_S3FIFO,     /**< small/main FIFO queues + ghost: NOT implemented yet,
-			       *   dpc_cache_create() refuses it (ENOTSUP) */
+	DPC_EVICT_S3FIFO,     /**< S3-FIFO: a small FIFO (10 %) in front of a main CLOCK
+			       *   FIFO, and a ghost of keys recently dropped from the small one */
 };
 
 struct dpc_cache_params {
@@ -99,6 +99,8 @@ struct dpc_store_stats {
 	uint64_t nospace;         /**< writes refused with DPC_NOSPACE */
 	uint64_t flushes;
 	uint64_t index_moves;     /**< cuckoo moves (an entry moved to its other bucket) */
+	uint64_t small_to_main;   /**< S3-FIFO: items read in the small FIFO, moved to the main one */
+	uint64_t ghost_hits;      /**< S3-FIFO: new items written to the main FIFO (key in the ghost) */
 };
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -106,8 +108,7 @@ struct dpc_store_stats {
 /**
  * Create a cache.  Returns NULL and sets errno: EINVAL (bad parameters,
  * or a partition too small for two maximum items plus the reserve),
- * ENOTSUP (policy DPC_EVICT_S3FIFO: not implemented), ENOMEM, EAGAIN (the
- * reclaimer thread).  Cold path.
+ * ENOMEM, EAGAIN (the reclaimer thread).  Cold path.
  */
 struct dpc_cache *dpc_cache_create(const struct dpc_cache_params *p);
 /** Free a cache (NULL is fine).  No thread may use it any more. */

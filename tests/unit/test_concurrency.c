@@ -256,7 +256,7 @@ static bool past(const struct dpc_cache *c, uint64_t origin)
 	uint64_t wrap = (origin + (1ull << 49)) & ~((1ull << 49) - 1);
 
 	for (unsigned p = 0; p < dpc_cache_nparts(c); p++)
-		if (atomic_load_explicit(&c->parts[p]->log.t_pub, memory_order_relaxed) <
+		if (atomic_load_explicit(&c->parts[p]->logs[0].t_pub, memory_order_relaxed) <
 		    wrap + (8u << 20))
 			return false;
 	return true;
@@ -344,6 +344,12 @@ static void test_one_owner_two_readers(void **state)
 	run_case(1, 1, 2, 4u << 20, DPC_EVICT_CLOCK, 1.5, 512, false);
 }
 
+static void test_s3fifo_policy(void **state)
+{
+	(void)state;
+	run_case(1, 1, 2, 4u << 20, DPC_EVICT_S3FIFO, 1.0, 512, false);
+}
+
 static void test_fifo_policy(void **state)
 {
 	(void)state;
@@ -378,6 +384,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_owner_two_readers),
 		cmocka_unit_test(test_fifo_policy),
+		cmocka_unit_test(test_s3fifo_policy),
 		cmocka_unit_test(test_oversubscribed),
 		cmocka_unit_test(test_many_parts_readers),
 		cmocka_unit_test(test_wrap_point_readers),

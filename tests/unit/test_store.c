@@ -654,17 +654,19 @@ static void test_create_invalid(void **state)
 	prm.mem_bytes = 4u << 20;
 	assert_null(dpc_cache_create(&prm));
 	assert_int_equal(errno, EINVAL);
-	/* S3-FIFO is not implemented: refused, not silently run as CLOCK. */
+	/* every policy, including S3-FIFO */
 	prm.nparts = 1;
 	prm.mem_bytes = 16u << 20;
-	prm.policy = DPC_EVICT_S3FIFO;
+	prm.policy = DPC_EVICT_S3FIFO + 1;
 	assert_null(dpc_cache_create(&prm));
-	assert_int_equal(errno, ENOTSUP);
-	prm.policy = DPC_EVICT_CLOCK;
-	struct dpc_cache *c = dpc_cache_create(&prm);
+	assert_int_equal(errno, EINVAL);
+	for (unsigned pol = DPC_EVICT_FIFO; pol <= DPC_EVICT_S3FIFO; pol++) {
+		prm.policy = pol;
+		struct dpc_cache *c = dpc_cache_create(&prm);
 
-	assert_non_null(c);
-	dpc_cache_free(c);
+		assert_non_null(c);
+		dpc_cache_free(c);
+	}
 	dpc_cache_free(NULL);
 }
 
@@ -740,6 +742,12 @@ static void test_evict_clock(void **state)
 	fill_beyond(DPC_EVICT_CLOCK);
 }
 
+static void test_evict_s3fifo(void **state)
+{
+	(void)state;
+	fill_beyond(DPC_EVICT_S3FIFO);
+}
+
 /* CLOCK keeps a key that is read between passes; FIFO drops it. */
 static void hot_key(enum dpc_evict_policy pol, bool expect_kept)
 {
@@ -771,7 +779,85 @@ static void test_clock_second_chance(void **state)
 {
 	(void)state;
 	hot_key(DPC_EVICT_CLOCK, true);
+	hot_key(DPC_EVICT_S3FIFO, true);
 	hot_key(DPC_EVICT_FIFO, false);
+}
+
+/*
+ * S3-FIFO's structure, observed through the store: a key read while in
+ * the small FIFO moves to the main one; a key dropped unread from the
+ * small FIFO is remembered by the ghost, and written again it goes to the
+ * main FIFO; a one-pass scan of cold keys through the small FIFO leaves a
+ * read working set in place, where CLOCK lets the scan push part of it out.
+ */
+static unsigned scan_survivors(enum dpc_evict_policy pol, struct dpc_store_stats *out)
+{
+	struct dpc_cache *c = mkcache(1, 8u << 20, 1024, pol, 100);
+	char key[32], val[128];
+	const int HOT = 20000, SCAN = 200000;
+	unsigned kept = 0;
+
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < HOT; i++) {   /* written, then read: the working set */
+			snprintf(key, sizeof(key), "hot:%d", i);
+			snprintf(val, sizeof(val), "%0100d", i);
+			if (get(c, key, NULL, 0, NULL) != DPC_OK)
+				assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+			urcu_qsbr_quiescent_state();
+		}
+	for (int i = 0; i < SCAN; i++) {   /* a scan: each key written once, never read */
+		snprintf(key, sizeof(key), "scan:%d", i);
+		snprintf(val, sizeof(val), "%0100d", i);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		if (i % 10 == 0) {   /* the working set stays in use during the scan */
+			snprintf(key, sizeof(key), "hot:%d", (i / 10) % HOT);
+			(void)get(c, key, NULL, 0, NULL);
+		}
+	}
+	for (int i = 0; i < HOT; i++) {
+		snprintf(key, sizeof(key), "hot:%d", i);
+		kept += get(c, key, NULL, 0, NULL) == DPC_OK;
+	}
+	dpc_cache_stats(c, 0, out);
+	dpc_cache_free(c);
+	return kept;
+}
+
+static void test_s3fifo(void **state)
+{
+	struct dpc_store_stats s3, ck;
+	unsigned kept_s3 = scan_survivors(DPC_EVICT_S3FIFO, &s3);
+	unsigned kept_ck = scan_survivors(DPC_EVICT_CLOCK, &ck);
+
+	(void)state;
+	print_message("scan of 200k keys past a 20k working set: kept %u (s3fifo), %u (clock); "
+		      "s3fifo moved %llu to main, %llu ghost hits\n", kept_s3, kept_ck,
+		      (unsigned long long)s3.small_to_main, (unsigned long long)s3.ghost_hits);
+	assert_true(s3.small_to_main > 0);
+	assert_int_equal(ck.small_to_main, 0);
+	assert_true(kept_s3 > kept_ck);
+	assert_true(kept_s3 >= 20000 * 9 / 10);
+
+	/* the ghost: dropped unread from the small FIFO, written again -> main */
+	struct dpc_cache *c = mkcache(1, 8u << 20, 1024, DPC_EVICT_S3FIFO, 100);
+	struct dpc_store_stats s;
+	char key[32], val[128];
+
+	for (int i = 0; i < 30000; i++) {   /* ~3.5 MB: several laps of the small FIFO */
+		snprintf(key, sizeof(key), "g:%d", i);
+		snprintf(val, sizeof(val), "%0100d", i);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+	}
+	expect_miss(c, "g:0");   /* dropped from the small FIFO */
+	dpc_cache_stats(c, 0, &s);
+	assert_int_equal(s.ghost_hits, 0);
+	assert_int_equal(set(c, DPC_SET, "g:0", "again", 0, 0, 0, NULL), DPC_OK);
+	dpc_cache_stats(c, 0, &s);
+	assert_int_equal(s.ghost_hits, 1);
+	expect_val(c, "g:0", "again");
+	dpc_cache_free(c);
 }
 
 /* Small items into an index sized for big ones: the index overflows, the
@@ -972,7 +1058,7 @@ static void test_ref_wrap(void **state)
 		if (i % 64 == 0)
 			dpc_store_maintain(c, 0, 8);
 	}
-	assert_true(c->parts[0]->log.t > wrap + (24u << 20));   /* really written past the wrap */
+	assert_true(c->parts[0]->logs[0].t > wrap + (24u << 20));   /* really written past the wrap */
 	for (int i = N - 2000; i < N; i++) {
 		snprintf(key, sizeof(key), "wrap:%d", i);
 		snprintf(val, sizeof(val), "v%d-%080d", i, i);
@@ -1040,7 +1126,9 @@ int main(void)
 		cmocka_unit_test(test_max_value_range),
 		cmocka_unit_test(test_evict_fifo),
 		cmocka_unit_test(test_evict_clock),
+		cmocka_unit_test(test_evict_s3fifo),
 		cmocka_unit_test(test_clock_second_chance),
+		cmocka_unit_test(test_s3fifo),
 		cmocka_unit_test(test_index_pressure),
 		cmocka_unit_test(test_many_parts),
 		cmocka_unit_test(test_bulk),

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * S3-FIFO eviction (Yang et al., "FIFO queues are all you need for cache
+ * eviction", SOSP 2023), on the store's logs:
+ *
+ *  - a small FIFO (DPC_LOG_SMALL, 10 % of the item memory) takes new keys;
+ *  - at its head, an item read since it was written moves to the main
+ *    FIFO (DPC_LOG_MAIN); one never read is dropped and its key's
+ *    fingerprint enters the ghost;
+ *  - a new key found in the ghost goes straight to the main FIFO;
+ *  - the main FIFO is CLOCK: at its head, an item read since its last pass
+ *    is copied to its tail, others are dropped.
+ *
+ * Readers only set the item's accessed bit on a hit (one relaxed store, only
+ * if unset): no list moves, no RMW, the same GET path as CLOCK.  Departures
+ * from the paper: one bit of frequency instead of two (the main FIFO is
+ * CLOCK-1bit; perf/evict_sim.c measures the difference), and a ghost that
+ * is a FIFO per bucket of 8 16-bit fingerprints rather than one global
+ * FIFO of hashes (about as many entries as the main FIFO holds items, 2
+ * bytes each, inside the memory budget).  Items too large for a quarter of
+ * the small FIFO go to the main one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evict.h"
+#include "store_internal.h"
+
+#define GHOST_WAYS 8u
+#define MOVE_BUDGET 16    /* moves to the main FIFO per allocation (as CLOCK's second chances) */
+
+struct ghost {
+	uint32_t nb;
+	uint16_t (*b)[GHOST_WAYS];
+};
+
+/* The ghost's own mix of the key hash (its bits must not follow the
+ * partition, bucket or tag bits): fingerprint from the top 16 bits (never
+ * 0, the empty entry), bucket from the low 32. */
+static inline uint64_t ghost_mix(uint64_t h)
+{
+	return (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull;
+}
+
+static inline uint16_t *ghost_bucket(const struct ghost *g, uint64_t m)
+{
+	return g->b[(uint32_t)(((uint64_t)(uint32_t)m * g->nb) >> 32)];
+}
+
+static inline uint16_t ghost_fp(uint64_t m)
+{
+	uint16_t f = (uint16_t)(m >> 48);
+
+	return f != 0 ? f : 1;
+}
+
+/* Newest first: the oldest fingerprint of the bucket falls out. */
+static void ghost_put(struct ghost *g, uint64_t hash)
+{
+	uint64_t m = ghost_mix(hash);
+	uint16_t *e = ghost_bucket(g, m);
+
+	memmove(e + 1, e, (GHOST_WAYS - 1) * sizeof(*e));
+	e[0] = ghost_fp(m);
+}
+
+/* True (and forgotten) if the key was recently dropped from the small FIFO. */
+static bool ghost_take(struct ghost *g, uint64_t hash)
+{
+	uint64_t m = ghost_mix(hash);
+	uint16_t *e = ghost_bucket(g, m), f = ghost_fp(m);
+
+	for (unsigned i = 0; i < GHOST_WAYS; i++)
+		if (e[i] == f) {
+			e[i] = 0;
+			return true;
+		}
+	return false;
+}
+
+/* As many ghost entries as the main FIFO holds items. */
+static size_t s3_side_bytes(uint64_t budget, double per_item)
+{
+	double items = (double)budget / per_item * 0.9;
+
+	return ((size_t)(items / GHOST_WAYS) + 1) * GHOST_WAYS * sizeof(uint16_t);
+}
+
+static int s3_init(struct dpc_part *p)
+{
+	struct ghost *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return -ENOMEM;
+	g->nb = (uint32_t)(p->ev_bytes / (GHOST_WAYS * sizeof(uint16_t)));
+	g->b = calloc(g->nb, sizeof(*g->b));
+	if (g->b == NULL) {
+		free(g);
+		return -ENOMEM;
+	}
+	p->ev_state = g;
+	return 0;
+}
+
+static void s3_fini(struct dpc_part *p)
+{
+	struct ghost *g = p->ev_state;
+
+	if (g != NULL)
+		free(g->b);
+	free(g);
+	p->ev_state = NULL;
+}
+
+static unsigned s3_place(struct dpc_part *p, uint64_t hash, int old_log, uint32_t size)
+{
+	if (size > p->small_max || old_log == (int)DPC_LOG_MAIN)
+		return DPC_LOG_MAIN;
+	if (old_log == (int)DPC_LOG_SMALL)
+		return DPC_LOG_SMALL;
+	if (ghost_take(p->ev_state, hash)) {
+		dpc_ctr_add(&p->ctr.ghost_hits, 1);
+		return DPC_LOG_MAIN;
+	}
+	return DPC_LOG_SMALL;
+}
+
+static void s3_make_room(struct dpc_part *p, unsigned log, uint32_t size, uint32_t now)
+{
+	struct dpc_log *s = &p->logs[DPC_LOG_SMALL];
+	int budget = MOVE_BUDGET;
+	struct dpc_head hd;
+
+	if (log == DPC_LOG_MAIN) {
+		dpc_evict_clock_room(p, DPC_LOG_MAIN, size, now);
+		return;
+	}
+	while (!dpc_log_fits(s, size) && s->h < s->t) {
+		if (!dpc_evict_peek(p, DPC_LOG_SMALL, now, &hd))
+			continue;
+		if (hd.slot != NULL && !hd.flushed && !hd.dead) {
+			if ((hd.w & DPC_ITEM_ACC) && budget > 0) {
+				budget--;
+				dpc_evict_clock_room(p, DPC_LOG_MAIN, hd.size, now);
+				if (dpc_evict_keep(p, &hd, DPC_LOG_MAIN, hd.w & ~DPC_ITEM_ACC)) {
+					dpc_ctr_add(&p->ctr.to_main, 1);
+					continue;
+				}
+			}
+			ghost_put(p->ev_state, hd.hash);
+		}
+		dpc_evict_drop(p, &hd);
+	}
+}
+
+const struct dpc_evict_ops dpc_evict_s3fifo = {
+	.name = "s3fifo",
+	.mark_hits = true,
+	.small_share = 0.10,
+	.make_room = s3_make_room,
+	.place = s3_place,
+	.side_bytes = s3_side_bytes,
+	.init = s3_init,
+	.fini = s3_fini,
+};
