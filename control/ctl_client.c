@@ -124,7 +124,8 @@ int dpc_ctl_call(const char *path, const char *request, int timeout_ms, struct d
 				    "the connection)", path);
 		else if (rc == -EACCES || rc == -EPERM)
 			dpc_set_err(err, errlen,
-				    "permission denied on %s (run as dpcached's user, usually root)", path);
+				    "permission denied on %s (root, dpcached's user or a member of its "
+				    "ctl_group may connect)", path);
 		else if (rc == -EAGAIN)
 			dpc_set_err(err, errlen, "dpcached's control socket %s is busy (backlog full)", path);
 		else
@@ -246,6 +247,16 @@ const char *const dpc_ctl_store_help[DPC_CTL_STORE_N] = {
 	DPC_CTL_STORE_STATS(DPC_X_H)
 #undef DPC_X_H
 };
+const char *const dpc_ctl_chan_names[DPC_CTL_CHAN_N] = {
+#define DPC_X_CN(name, help) #name,
+	DPC_CTL_CHAN_STATS(DPC_X_CN)
+#undef DPC_X_CN
+};
+const char *const dpc_ctl_chan_help[DPC_CTL_CHAN_N] = {
+#define DPC_X_CH(name, help) help,
+	DPC_CTL_CHAN_STATS(DPC_X_CH)
+#undef DPC_X_CH
+};
 #define DPC_X_C(field, metric, type, help) +1
 static_assert(0 DPC_CTL_STORE_STATS(DPC_X_C) == DPC_CTL_STORE_N, "DPC_CTL_STORE_N matches the list");
 #undef DPC_X_C
@@ -256,6 +267,16 @@ int dpc_ctl_stat_index(const char *name)
 
 	for (i = 0; i < DPC_WORKER_STATS_N; i++)
 		if (strcmp(dpc_stat_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int chan_index(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < DPC_CTL_CHAN_N; i++)
+		if (strcmp(dpc_ctl_chan_names[i], name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -339,6 +360,10 @@ int dpc_ctl_stats_parse(const struct dpc_ctl_reply *r, struct dpc_ctl_stats *s)
 			c = store_index(name);
 			if (idx < s->nparts && c >= 0 && parse_u64(r->kv[k].val, &v))
 				s->p[idx][c] = v;
+		} else if (strncmp(r->kv[k].key, "ctl.", 4) == 0) {
+			c = chan_index(r->kv[k].key + 4);
+			if (c >= 0 && parse_u64(r->kv[k].val, &v))
+				s->ctl[c] = v;
 		}
 	}
 	for (k = 0; k < s->nworkers; k++)
@@ -444,7 +469,10 @@ void dpc_ctl_stats_json(FILE *f, const struct dpc_ctl_stats *s)
 			fputc(',', f);
 		json_store(f, s->p[k]);
 	}
-	fprintf(f, "]}}");
+	fprintf(f, "]},\"control\":{");
+	for (k = 0; k < DPC_CTL_CHAN_N; k++)
+		fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", dpc_ctl_chan_names[k], s->ctl[k]);
+	fprintf(f, "}}");
 }
 
 /* Prometheus name of counter i: dpcache_<name>[_<unit>]_total (unit unless the name ends with
@@ -532,5 +560,10 @@ void dpc_ctl_stats_prom(FILE *f, const struct dpc_ctl_stats *s)
 			fprintf(f, "%s{partition=\"%u\"} %" PRIu64 "\n", dpc_ctl_store_metrics[i], k,
 				s->p[k][i]);
 		fprintf(f, "%s{partition=\"total\"} %" PRIu64 "\n", dpc_ctl_store_metrics[i], s->ptotal[i]);
+	}
+	for (i = 0; i < DPC_CTL_CHAN_N; i++) {
+		snprintf(metric, sizeof(metric), "dpcache_ctl_%s_total", dpc_ctl_chan_names[i]);
+		prom_help(f, metric, dpc_ctl_chan_help[i], "counter");
+		fprintf(f, "%s %" PRIu64 "\n", metric, s->ctl[i]);
 	}
 }

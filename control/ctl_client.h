@@ -62,12 +62,16 @@ struct dpc_ctl_stats {
 	uint64_t total[DPC_WORKER_STATS_N];     /**< sum over the workers of the same snapshot */
 	uint64_t (*p)[DPC_CTL_STORE_N];         /**< [nparts] */
 	uint64_t ptotal[DPC_CTL_STORE_N];
+	uint64_t ctl[DPC_CTL_CHAN_N];           /**< the control channel's counters */
 };
 
 extern const char *const dpc_ctl_store_fields[DPC_CTL_STORE_N];
 extern const char *const dpc_ctl_store_metrics[DPC_CTL_STORE_N];
 extern const char *const dpc_ctl_store_types[DPC_CTL_STORE_N];
 extern const char *const dpc_ctl_store_help[DPC_CTL_STORE_N];
+/** Names and help of the control channel's counters (DPC_CTL_CHAN_STATS order). */
+extern const char *const dpc_ctl_chan_names[DPC_CTL_CHAN_N];
+extern const char *const dpc_ctl_chan_help[DPC_CTL_CHAN_N];
 
 /** Build @p s from a stats answer.  0, -EPROTO (malformed) or -ENOMEM. */
 int dpc_ctl_stats_parse(const struct dpc_ctl_reply *r, struct dpc_ctl_stats *s);
@@ -86,17 +90,30 @@ void dpc_ctl_stats_prom(FILE *f, const struct dpc_ctl_stats *s);
 /** JSON string literal of @p str (quotes and escapes). */
 void dpc_ctl_json_str(FILE *f, const char *str);
 
+/** Defaults of `dpcachectl metrics`: clients served at once, and each one's deadline. */
+#define DPC_CTL_METRICS_CLIENTS 16u
+#define DPC_CTL_METRICS_DEADLINE_MS 2000
+
+struct dpc_ctl_metrics_opts {
+	const char *listen;        /**< "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT" */
+	const char *sock_path;     /**< dpcached's control socket */
+	int timeout_ms;            /**< for each question to dpcached */
+	int request_timeout_ms;    /**< deadline of one HTTP connection (0: the default) */
+	unsigned max_clients;      /**< HTTP connections at once (0: the default) */
+	unsigned long max_requests; /**< stop after this many answers (0 = no limit) */
+	double duration_s;         /**< stop after this many seconds (0 = no limit) */
+	FILE *log;                 /**< gets "listening on ADDR:PORT" once bound */
+};
+
 /**
- * Serve Prometheus metrics over HTTP/1.0 at @p listen ("127.0.0.1:PORT",
- * "[::1]:PORT" or "localhost:PORT"; loopback only: any other address is
- * refused with -EPERM).  Each GET /metrics queries dpcached at
- * @p sock_path afresh.  Stops after @p max_requests answers (0 = no
- * limit) or @p duration_s seconds (0 = no limit).  Prints "listening on
- * ADDR:PORT" to @p log once bound (PORT 0 picks a free port).
- * 0 or negative errno with @p err.
+ * Serve Prometheus metrics over HTTP/1.0 at mo->listen (loopback only: any
+ * other address is refused with -EPERM; PORT 0 picks a free port).  Each
+ * GET /metrics queries dpcached afresh.  Up to mo->max_clients connections
+ * are served at once, each closed mo->request_timeout_ms after accept at
+ * the latest (408 if its request was not complete by then); more
+ * connections get 503.  Returns 0 once max_requests answers were sent or
+ * duration_s passed, or a negative errno with @p err.
  */
-int dpc_ctl_metrics_serve(const char *listen, const char *sock_path, int timeout_ms,
-			  unsigned long max_requests, double duration_s, FILE *log, char *err,
-			  size_t errlen);
+int dpc_ctl_metrics_serve(const struct dpc_ctl_metrics_opts *mo, char *err, size_t errlen);
 
 #endif /* DPCACHE_CTL_CLIENT_H */

@@ -30,6 +30,7 @@ struct opts {
 	const char *listen;
 	unsigned long max_requests;
 	double duration_s;
+	unsigned long request_timeout_ms, max_clients;
 	/* positional arguments after the command */
 	const char *pos[8];
 	unsigned npos;
@@ -38,8 +39,9 @@ struct opts {
 static const char *const usage_main =
 	"Usage: dpcachectl [--name NAME | --socket PATH] [--timeout MS] COMMAND [ARGS]\n"
 	"\n"
-	"Control a running dpcached over its local control socket\n"
-	"(<DPDK runtime dir>/dpdk/<NAME>/" DPC_CTL_SOCK_NAME ", e.g. /var/run/dpdk/dpcache/...).\n"
+	"Control a running dpcached over its local control socket, /run/dpcache/<NAME>/"
+	DPC_CTL_SOCK_NAME "\n"
+	"when dpcached runs as root (root, dpcached's user and members of its ctl_group may use it).\n"
 	"\n"
 	"Commands:\n"
 	"  stats [--json] [--all] [--watch SECONDS [--count N]]   counters and store figures\n"
@@ -49,7 +51,7 @@ static const char *const usage_main =
 	"  ping                                                   is dpcached answering?\n"
 	"  version                                                dpcachectl's and dpcached's versions\n"
 	"  metrics --listen 127.0.0.1:PORT [--max-requests N] [--duration SECONDS]\n"
-	"                                                         Prometheus endpoint (loopback only)\n"
+	"          [--request-timeout MS] [--max-clients N]        Prometheus endpoint (loopback only)\n"
 	"  help [COMMAND]                                         this text, or a command's\n"
 	"\n"
 	"Options:\n"
@@ -92,15 +94,21 @@ static const struct {
 	  "Usage: dpcachectl version\n\nPrint dpcachectl's version and the running dpcached's.\n" },
 	{ "metrics",
 	  "Usage: dpcachectl metrics --listen 127.0.0.1:PORT [--max-requests N] [--duration SECONDS]\n"
+	  "                          [--request-timeout MS] [--max-clients N]\n"
 	  "\n"
 	  "Serve Prometheus text format (0.0.4) over HTTP/1.0 at GET /metrics, querying dpcached\n"
-	  "afresh for each scrape.  Loopback addresses only (127.0.0.0/8, [::1], localhost);\n"
-	  "PORT 0 picks a free port (printed as `listening on ADDR:PORT`).\n"
-	  "  --max-requests N    exit after answering N requests\n"
-	  "  --duration SECONDS  exit after SECONDS\n"
+	  "afresh for each scrape (each query bounded by --timeout).  Loopback addresses only\n"
+	  "(127.0.0.0/8, [::1], localhost); PORT 0 picks a free port (printed as\n"
+	  "`listening on ADDR:PORT`).  Several clients are served at once; a slow one delays nobody.\n"
+	  "  --max-requests N       exit after answering N requests\n"
+	  "  --duration SECONDS     exit after SECONDS\n"
+	  "  --request-timeout MS   close each connection MS after accepting it at the latest\n"
+	  "                         (408 if its request was not complete); default 2000\n"
+	  "  --max-clients N        connections served at once (more get 503); default 16\n"
 	  "Metrics: dpcache_<counter>[_<unit>]_total{worker=\"i\"|\"total\"} for every worker\n"
 	  "counter, dpcache_store_*{partition=\"i\"|\"total\"}, dpcache_up, dpcache_info,\n"
-	  "dpcache_uptime_seconds, dpcache_workers.  When dpcached is down, dpcache_up is 0.\n" },
+	  "dpcache_uptime_seconds, dpcache_workers, dpcache_ctl_*_total (the control channel).\n"
+	  "When dpcached is down, dpcache_up is 0.\n" },
 };
 
 static int usage_for(const char *cmd, FILE *f)
@@ -218,6 +226,9 @@ static void print_table(const struct dpc_ctl_stats *s, const struct dpc_ctl_stat
 			printf(" %14" PRIu64, s->p[k][i]);
 		printf("\n");
 	}
+	printf("\n%-20s %16s\n", "control channel", "total");
+	for (i = 0; i < DPC_CTL_CHAN_N; i++)
+		printf("%-20s %16" PRIu64 "\n", dpc_ctl_chan_names[i], s->ctl[i]);
 	{
 		uint64_t gets = s->total[dpc_ctl_stat_index("get_hits")] +
 				s->total[dpc_ctl_stat_index("get_misses")];
@@ -412,13 +423,17 @@ static int cmd_simple(struct opts *o, const char *cmd)
 static int cmd_metrics(struct opts *o)
 {
 	char err[512];
+	struct dpc_ctl_metrics_opts mo = {
+		.listen = o->listen, .sock_path = o->path, .timeout_ms = o->timeout_ms,
+		.request_timeout_ms = (int)o->request_timeout_ms, .max_clients = (unsigned)o->max_clients,
+		.max_requests = o->max_requests, .duration_s = o->duration_s, .log = stdout,
+	};
 
 	if (o->npos != 0)
 		return usage_error("metrics", "unexpected argument", o->pos[0]);
 	if (o->listen == NULL)
 		return usage_error("metrics", "--listen 127.0.0.1:PORT is required", NULL);
-	if (dpc_ctl_metrics_serve(o->listen, o->path, o->timeout_ms, o->max_requests, o->duration_s,
-				  stdout, err, sizeof(err)) != 0) {
+	if (dpc_ctl_metrics_serve(&mo, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dpcachectl: %s\n", err);
 		return CTL_EXIT_FAIL;
 	}
@@ -490,6 +505,16 @@ int main(int argc, char **argv)
 			v = opt_value(argc, argv, &i, "--max-requests");
 			if (!parse_ulong(v, &o.max_requests) || o.max_requests == 0)
 				return usage_error(cmd, "--max-requests needs a positive number", v);
+		} else if (is_opt(a, "--request-timeout")) {
+			v = opt_value(argc, argv, &i, "--request-timeout");
+			if (!parse_ulong(v, &o.request_timeout_ms) || o.request_timeout_ms < 10 ||
+			    o.request_timeout_ms > 600000)
+				return usage_error(cmd, "--request-timeout needs milliseconds (10..600000)",
+						   v);
+		} else if (is_opt(a, "--max-clients")) {
+			v = opt_value(argc, argv, &i, "--max-clients");
+			if (!parse_ulong(v, &o.max_clients) || o.max_clients == 0 || o.max_clients > 4096)
+				return usage_error(cmd, "--max-clients needs a number (1..4096)", v);
 		} else if (is_opt(a, "--duration")) {
 			v = opt_value(argc, argv, &i, "--duration");
 			if (!parse_double(v, &o.duration_s) || o.duration_s <= 0)

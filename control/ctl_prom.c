@@ -1,26 +1,30 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `dpcachectl metrics`: a Prometheus endpoint over HTTP/1.0, loopback only.
- * One connection at a time (a scraper is one client); every socket
- * operation is bounded by a timeout, and the whole server by
- * --max-requests / --duration.
+ * Several clients at once on the connection loop of dpcache/connsrv.h, each
+ * connection closed at its deadline (--request-timeout) at the latest, so a
+ * slow client delays nobody else; request heads are framed and parsed by
+ * lib/ctlproto.c.  The scrape itself asks dpcached synchronously, bounded
+ * by --timeout.  The whole server is bounded by --max-requests / --duration.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dpcache/common.h"
+#include "dpcache/connsrv.h"
+#include "dpcache/ctlproto.h"
 #include "ctl_client.h"
 
-#define HTTP_IO_TIMEOUT_MS 2000
-#define HTTP_REQ_MAX 8192
+struct prom_ctx {
+	const char *sock_path;
+	int timeout_ms;       /* for each question to dpcached */
+};
 
 static double now_s(void)
 {
@@ -83,129 +87,143 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 	return 0;
 }
 
-static void send_all(int fd, const char *p, size_t n)
+static void respond(struct dpc_buf *o, bool head_only, const char *status, const char *ctype,
+		    const char *body, size_t blen)
 {
-	while (n > 0) {
-		ssize_t s = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (s <= 0)
-			return;
-		p += s;
-		n -= (size_t)s;
-	}
-}
-
-static void respond(int fd, const char *status, const char *ctype, const char *body, size_t blen)
-{
-	char head[256];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n",
-			 status, ctype, blen);
-
-	send_all(fd, head, (size_t)n);
-	send_all(fd, body, blen);
+	dpc_buf_printf(o, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		       "Connection: close\r\n\r\n", status, ctype, blen);
+	if (!head_only)
+		dpc_buf_add(o, body, blen);
 }
 
 #define PROM_CTYPE "text/plain; version=0.0.4; charset=utf-8"
+#define TEXT_CTYPE "text/plain; charset=utf-8"
 
-/* Read the request head (bounded by size and time); answer it.  Returns true if it was answered. */
-static bool serve_http(int fd, const char *sock_path, int timeout_ms)
+/* A fixed text answer (its body left out for HEAD). */
+static void respond_page(struct dpc_buf *o, bool head_only, const char *status, const char *text)
 {
-	char req[HTTP_REQ_MAX + 1], method[16], target[256];
-	size_t got = 0;
-	struct timeval tv = { .tv_sec = HTTP_IO_TIMEOUT_MS / 1000, .tv_usec = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (got < HTTP_REQ_MAX) {
-		ssize_t r = recv(fd, req + got, HTTP_REQ_MAX - got, 0);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n") != NULL || strstr(req, "\n\n") != NULL)
-			break;
-	}
-	req[got] = '\0';
-	if (got == 0)
-		return false;
-	if (sscanf(req, "%15s %255s", method, target) != 2) {
-		static const char b[] = "bad request\n";
-
-		respond(fd, "400 Bad Request", "text/plain", b, sizeof(b) - 1);
-		return true;
-	}
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		static const char b[] = "only GET\n";
-
-		respond(fd, "405 Method Not Allowed", "text/plain", b, sizeof(b) - 1);
-		return true;
-	}
-	if (strcmp(target, "/metrics") == 0 || strncmp(target, "/metrics?", 9) == 0) {
-		struct dpc_ctl_stats s;
-		char err[512];
-		char *body = NULL;
-		size_t blen = 0;
-		FILE *mf = open_memstream(&body, &blen);
-
-		if (mf == NULL) {
-			static const char b[] = "out of memory\n";
-
-			respond(fd, "500 Internal Server Error", "text/plain", b, sizeof(b) - 1);
-			return true;
-		}
-		if (dpc_ctl_get_stats(sock_path, timeout_ms, &s, err, sizeof(err)) == 0) {
-			dpc_ctl_stats_prom(mf, &s);
-			dpc_ctl_stats_free(&s);
-		} else {
-			/* The exporter is up, dpcached is not: say so the Prometheus way. */
-			fprintf(mf, "# dpcachectl: %s\n", err);
-			fprintf(mf, "# HELP dpcache_up 1 if dpcached answered this scrape\n"
-				"# TYPE dpcache_up gauge\ndpcache_up 0\n");
-		}
-		fclose(mf);
-		respond(fd, "200 OK", PROM_CTYPE, strcmp(method, "HEAD") ? body : "",
-			strcmp(method, "HEAD") ? blen : 0);
-		free(body);
-		return true;
-	}
-	if (strcmp(target, "/") == 0) {
-		static const char b[] = "dpcachectl metrics exporter: see /metrics\n";
-
-		respond(fd, "200 OK", "text/plain", b, sizeof(b) - 1);
-		return true;
-	}
-	{
-		static const char b[] = "not found (try /metrics)\n";
-
-		respond(fd, "404 Not Found", "text/plain", b, sizeof(b) - 1);
-	}
-	return true;
+	respond(o, head_only, status, TEXT_CTYPE, text, strlen(text));
 }
 
-int dpc_ctl_metrics_serve(const char *listen_addr, const char *sock_path, int timeout_ms,
-			  unsigned long max_requests, double duration_s, FILE *log, char *err,
-			  size_t errlen)
+static void respond_text(struct dpc_buf *o, const char *status, const char *text)
+{
+	respond_page(o, false, status, text);
+}
+
+/* The scrape: ask dpcached afresh (bounded by timeout_ms) and render. */
+static void respond_metrics(struct dpc_buf *o, bool head_only, const struct prom_ctx *pc)
+{
+	struct dpc_ctl_stats s;
+	char err[512];
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *mf = open_memstream(&body, &blen);
+
+	if (mf == NULL) {
+		respond_text(o, "500 Internal Server Error", "out of memory\n");
+		return;
+	}
+	if (dpc_ctl_get_stats(pc->sock_path, pc->timeout_ms, &s, err, sizeof(err)) == 0) {
+		dpc_ctl_stats_prom(mf, &s);
+		dpc_ctl_stats_free(&s);
+	} else {
+		/* The exporter is up, dpcached is not: say so the Prometheus way. */
+		fprintf(mf, "# dpcachectl: %s\n", err);
+		fprintf(mf, "# HELP dpcache_up 1 if dpcached answered this scrape\n"
+			"# TYPE dpcache_up gauge\ndpcache_up 0\n");
+	}
+	fclose(mf);
+	respond(o, head_only, "200 OK", PROM_CTYPE, body, blen);
+	free(body);
+}
+
+/* Answer a complete (or, at EOF, the partial) request head. */
+static void answer(struct dpc_buf *o, const char *in, size_t len, const struct prom_ctx *pc)
+{
+	struct dpc_http_req r;
+
+	switch (dpc_http_req_parse(in, len, &r)) {
+	case 200:
+		break;
+	case 405:
+		respond_text(o, "405 Method Not Allowed", "only GET and HEAD\n");
+		return;
+	case 505:
+		respond_text(o, "505 HTTP Version Not Supported", "HTTP/1.x only\n");
+		return;
+	default:
+		respond_text(o, "400 Bad Request", "bad request\n");
+		return;
+	}
+	switch (r.target) {
+	case DPC_HTTP_METRICS:
+		respond_metrics(o, r.head, pc);
+		break;
+	case DPC_HTTP_ROOT:
+		respond_page(o, r.head, "200 OK", "dpcachectl metrics exporter: see /metrics\n");
+		break;
+	case DPC_HTTP_OTHER:
+		respond_page(o, r.head, "404 Not Found", "not found (try /metrics)\n");
+		break;
+	}
+}
+
+static enum dpc_srv_action http_event(void *ctx, int fd, enum dpc_srv_event ev, const char *in,
+				      size_t len, struct dpc_buf *o)
+{
+	const struct prom_ctx *pc = ctx;
+	long n;
+
+	(void)fd;
+	switch (ev) {
+	case DPC_SRV_ACCEPT:
+		return DPC_SRV_MORE;
+	case DPC_SRV_BUSY:
+		respond_text(o, "503 Service Unavailable", "busy: too many clients, retry\n");
+		return DPC_SRV_REPLY;
+	case DPC_SRV_TIMEOUT:
+		respond_text(o, "408 Request Timeout", "no complete request in time\n");
+		return DPC_SRV_REPLY;
+	case DPC_SRV_EOF:
+		if (len == 0)
+			return DPC_SRV_CLOSE;
+		answer(o, in, len, pc); /* a client that sent its request line and stopped */
+		return DPC_SRV_REPLY;
+	case DPC_SRV_DATA:
+		break;
+	}
+	n = dpc_http_req_frame(in, len);
+	if (n == 0)
+		return DPC_SRV_MORE;
+	if (n < 0)
+		respond_text(o, "431 Request Header Fields Too Large", "request head too large\n");
+	else
+		answer(o, in, (size_t)n, pc);
+	return DPC_SRV_REPLY;
+}
+
+int dpc_ctl_metrics_serve(const struct dpc_ctl_metrics_opts *mo, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss, bound;
 	socklen_t sl = 0, bl = sizeof(bound);
+	struct prom_ctx pc = { .sock_path = mo->sock_path, .timeout_ms = mo->timeout_ms };
+	struct dpc_srv_ops ops = { .event = http_event, .ctx = &pc };
+	struct dpc_srv *loop;
 	unsigned long served = 0;
 	double t0 = now_s();
 	char host[INET6_ADDRSTRLEN];
 	int fd, rc, one = 1;
 	uint16_t port;
 
-	rc = parse_listen(listen_addr, &ss, &sl);
+	rc = parse_listen(mo->listen, &ss, &sl);
 	if (rc == -EPERM) {
 		dpc_set_err(err, errlen, "metrics: refusing to listen on %s: loopback addresses only "
-			"(127.0.0.0/8, [::1], localhost)", listen_addr);
+			"(127.0.0.0/8, [::1], localhost)", mo->listen);
 		return rc;
 	}
 	if (rc != 0) {
 		dpc_set_err(err, errlen, "metrics: bad listen address '%s' (want 127.0.0.1:PORT)",
-			     listen_addr);
+			     mo->listen);
 		return rc;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -215,10 +233,19 @@ int dpc_ctl_metrics_serve(const char *listen_addr, const char *sock_path, int ti
 		return rc;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 16) != 0 ||
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 64) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&bound, &bl) != 0) {
 		rc = -errno;
-		dpc_set_err(err, errlen, "metrics: cannot listen on %s: %s", listen_addr, strerror(errno));
+		dpc_set_err(err, errlen, "metrics: cannot listen on %s: %s", mo->listen, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	loop = dpc_srv_create(fd, mo->max_clients ? mo->max_clients : DPC_CTL_METRICS_CLIENTS,
+			      DPC_HTTP_HEAD_MAX, mo->request_timeout_ms > 0 ? mo->request_timeout_ms :
+								       DPC_CTL_METRICS_DEADLINE_MS, &ops);
+	if (loop == NULL) {
+		rc = -errno;
+		dpc_set_err(err, errlen, "metrics: %s", strerror(errno));
 		close(fd);
 		return rc;
 	}
@@ -227,36 +254,31 @@ int dpc_ctl_metrics_serve(const char *listen_addr, const char *sock_path, int ti
 
 		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
 		port = ntohs(a6->sin6_port);
-		fprintf(log, "listening on [%s]:%u\n", host, port);
+		fprintf(mo->log, "listening on [%s]:%u\n", host, port);
 	} else {
 		struct sockaddr_in *a4 = (struct sockaddr_in *)&bound;
 
 		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
 		port = ntohs(a4->sin_port);
-		fprintf(log, "listening on %s:%u\n", host, port);
+		fprintf(mo->log, "listening on %s:%u\n", host, port);
 	}
-	fflush(log);
-	while (max_requests == 0 || served < max_requests) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int wait_ms = 500, cfd;
+	fflush(mo->log);
+	while (mo->max_requests == 0 || served < mo->max_requests) {
+		int wait_ms = 500;
 
-		if (duration_s > 0) {
-			double left = duration_s - (now_s() - t0);
+		if (mo->duration_s > 0) {
+			double left = mo->duration_s - (now_s() - t0);
 
 			if (left <= 0)
 				break;
 			if (left * 1000 < wait_ms)
 				wait_ms = (int)(left * 1000) + 1;
 		}
-		if (poll(&p, 1, wait_ms) <= 0)
-			continue;
-		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		if (serve_http(cfd, sock_path, timeout_ms))
-			served++;
-		close(cfd);
+		rc = dpc_srv_poll(loop, wait_ms);
+		if (rc > 0)
+			served += (unsigned long)rc;
 	}
+	dpc_srv_free(loop);
 	close(fd);
 	return 0;
 }

@@ -1,23 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dpcached's side of the control channel (protocol in dpcache/ctl.h): a
- * DPDK control thread (never a worker lcore) accepting one request per
- * connection on a Unix socket in the instance's runtime directory.
+ * DPDK control thread (never a worker lcore) serving the Unix socket with
+ * the connection loop of dpcache/connsrv.h: up to ctl_max_clients
+ * connections at once, each closed ctl_timeout_ms after accept at the
+ * latest, so that a slow or stuck client holds only its own connection.
+ * Request lines are framed and parsed by lib/ctlproto.c (any bytes are
+ * answered, with ERR when they are not a request); peers are checked with
+ * SO_PEERCRED at accept.
  *
  * Reads worker counters with relaxed loads, one snapshot per worker per
  * request; applies run-time config changes through dpc_config_set(), which
- * validates first and publishes with one atomic store.  Every socket
- * operation has a timeout, so a stuck client cannot stall the thread for
- * long; the workers never wait on this thread.
+ * validates first and publishes with one atomic store.  The workers never
+ * wait on this thread.
  *
  * The totals of a few settings are also offered over DPDK telemetry
  * (/dpcache/stats, /dpcache/version) for dpdk-telemetry.py users.
  */
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,7 +28,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,10 +37,12 @@
 #include <rte_log.h>
 #include <rte_telemetry.h>
 
+#include "dpcache/connsrv.h"
 #include "dpcache/ctl.h"
+#include "dpcache/ctlproto.h"
 #include "ctl_server.h"
 
-#define CTL_IO_TIMEOUT_MS 2000
+/* How often the thread looks at the stop flag (and at ctl_timeout_ms). */
 #define CTL_POLL_MS 100
 
 /* The one server of this process (a process serves one instance). */
@@ -49,6 +53,11 @@ static struct ctl_server {
 	bool running;
 	atomic_bool stop;
 	time_t started;
+	gid_t gid;                 /* ctl_group */
+	struct dpc_srv *loop;
+	/* Written and read by the control thread only (its own answers print them). */
+	uint64_t refused_peer, errors;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 } srv = { .lfd = -1 };
 
@@ -56,61 +65,14 @@ static struct ctl_server {
 static const struct dpc_ctl_env *_Atomic tel_env;
 static bool tel_registered;
 
-/* ---- the answer being built ------------------------------------------------ */
-
-struct obuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void out(struct obuf *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->oom)
-		return;
-	for (;;) {
-		size_t room = o->cap - o->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = true;
-			return;
-		}
-		if (o->p != NULL && (size_t)n < room) {
-			o->len += (size_t)n;
-			return;
-		}
-		{
-			size_t ncap = o->cap ? o->cap * 2 : 8192;
-			char *np;
-
-			while (ncap < o->len + (size_t)n + 1)
-				ncap *= 2;
-			np = realloc(o->p, ncap);
-			if (np == NULL) {
-				o->oom = true;
-				return;
-			}
-			o->p = np;
-			o->cap = ncap;
-		}
-	}
-}
-
 /* ---- commands ----------------------------------------------------------------- */
 
-static void cmd_stats(const struct dpc_ctl_env *env, struct obuf *o)
+static void cmd_stats(const struct dpc_ctl_env *env, struct dpc_buf *o)
 {
 	struct dpc_worker_stats snap;
 	unsigned w, i, nparts;
 
-	out(o, "OK\nname %s\nversion %s\npid %d\nuptime_s %lld\nworkers %u\n", env->cfg->name,
+	dpc_buf_printf(o, "OK\nname %s\nversion %s\npid %d\nuptime_s %lld\nworkers %u\n", env->cfg->name,
 	    env->version ? env->version : "?", (int)getpid(), (long long)(time(NULL) - srv.started),
 	    env->nworkers);
 	for (w = 0; w < env->nworkers; w++) {
@@ -119,22 +81,42 @@ static void cmd_stats(const struct dpc_ctl_env *env, struct obuf *o)
 		if (env->stats != NULL && env->stats[w] != NULL)
 			dpc_stats_read(env->stats[w], &snap);
 		for (i = 0; i < DPC_WORKER_STATS_N; i++)
-			out(o, "w%u.%s %" PRIu64 "\n", w, dpc_stat_names[i], dpc_stat_get(&snap, i));
+			dpc_buf_printf(o, "w%u.%s %" PRIu64 "\n", w, dpc_stat_names[i],
+				       dpc_stat_get(&snap, i));
 	}
 	nparts = env->cache ? dpc_cache_nparts(env->cache) : 0;
-	out(o, "partitions %u\n", nparts);
+	dpc_buf_printf(o, "partitions %u\n", nparts);
 	for (w = 0; w < nparts; w++) {
 		struct dpc_store_stats ss;
 
 		memset(&ss, 0, sizeof(ss));
 		dpc_cache_stats(env->cache, w, &ss);
-#define DPC_X_STORE(field, metric, type, help) out(o, "p%u.%s %" PRIu64 "\n", w, #field, ss.field);
+#define DPC_X_STORE(field, metric, type, help) \
+		dpc_buf_printf(o, "p%u.%s %" PRIu64 "\n", w, #field, ss.field);
 		DPC_CTL_STORE_STATS(DPC_X_STORE)
 #undef DPC_X_STORE
 	}
+	{
+		struct dpc_srv_stats ls;
+		struct {
+#define DPC_X_CHAN_FIELD(name, help) uint64_t name;
+			DPC_CTL_CHAN_STATS(DPC_X_CHAN_FIELD)
+#undef DPC_X_CHAN_FIELD
+		} c;
+
+		dpc_srv_get_stats(srv.loop, &ls);
+#define DPC_X_SRV_COPY(name, help) c.name = ls.name;
+		DPC_SRV_STATS(DPC_X_SRV_COPY)
+#undef DPC_X_SRV_COPY
+		c.refused_peer = srv.refused_peer;
+		c.errors = srv.errors;
+#define DPC_X_CHAN_OUT(name, help) dpc_buf_printf(o, "ctl.%s %" PRIu64 "\n", #name, c.name);
+		DPC_CTL_CHAN_STATS(DPC_X_CHAN_OUT)
+#undef DPC_X_CHAN_OUT
+	}
 }
 
-static void cmd_config_get(const struct dpc_ctl_env *env, const char *key, struct obuf *o)
+static void cmd_config_get(const struct dpc_ctl_env *env, const char *key, struct dpc_buf *o)
 {
 	char val[128];
 	unsigned i;
@@ -143,17 +125,17 @@ static void cmd_config_get(const struct dpc_ctl_env *env, const char *key, struc
 		const struct dpc_config_def *d = dpc_config_find(key);
 
 		if (d == NULL) {
-			out(o, "ERR unknown setting '%s'\n", key);
+			dpc_buf_printf(o, "ERR unknown setting '%s'\n", key);
 			return;
 		}
 		dpc_config_get(env->cfg, d->name, val, sizeof(val));
-		out(o, "OK\n%s %s\n", d->name, val);
+		dpc_buf_printf(o, "OK\n%s %s\n", d->name, val);
 		return;
 	}
-	out(o, "OK\n");
+	dpc_buf_printf(o, "OK\n");
 	for (i = 0; i < dpc_config_ndefs; i++) {
 		dpc_config_get(env->cfg, dpc_config_defs[i].name, val, sizeof(val));
-		out(o, "%s %s\n", dpc_config_defs[i].name, val);
+		dpc_buf_printf(o, "%s %s\n", dpc_config_defs[i].name, val);
 	}
 }
 
@@ -169,7 +151,7 @@ static void apply_side_effects(const struct dpc_ctl_env *env, const struct dpc_c
 }
 
 static void cmd_config_set(const struct dpc_ctl_env *env, const char *key, const char *value,
-			   struct obuf *o)
+			   struct dpc_buf *o)
 {
 	char err[256], val[128];
 	const struct dpc_config_def *d;
@@ -177,130 +159,128 @@ static void cmd_config_set(const struct dpc_ctl_env *env, const char *key, const
 
 	rc = dpc_config_set(env->cfg, key, value, true, err, sizeof(err));
 	if (rc != 0) {
-		out(o, "ERR %s\n", err);
+		dpc_buf_printf(o, "ERR %s\n", err);
 		return;
 	}
 	d = dpc_config_find(key);
 	apply_side_effects(env, d);
 	dpc_config_get(env->cfg, d->name, val, sizeof(val));
 	RTE_LOG(NOTICE, USER1, "dpcached: config set %s = %s\n", d->name, val);
-	out(o, "OK\n%s %s\n", d->name, val);
+	dpc_buf_printf(o, "OK\n%s %s\n", d->name, val);
 }
 
-static void cmd_flush(const struct dpc_ctl_env *env, const char *arg, struct obuf *o)
+static void cmd_flush(const struct dpc_ctl_env *env, uint32_t delay, struct dpc_buf *o)
 {
-	unsigned long delay = 0;
-	char *end;
-
-	if (arg != NULL) {
-		errno = 0;
-		delay = strtoul(arg, &end, 10);
-		if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 || delay > 0xffffffffUL) {
-			out(o, "ERR flush: delay '%s' is not a number of seconds (0..4294967295)\n", arg);
-			return;
-		}
-	}
 	if (env->cache == NULL) {
-		out(o, "ERR flush: no cache\n");
+		dpc_buf_printf(o, "ERR flush: no cache\n");
 		return;
 	}
-	dpc_cache_flush(env->cache, (uint32_t)delay);
-	out(o, "OK\ndelay %lu\n", delay);
+	dpc_cache_flush(env->cache, delay);
+	dpc_buf_printf(o, "OK\ndelay %" PRIu32 "\n", delay);
 }
 
-/* Split @p line (modified in place) into at most @p max words. */
-static unsigned split_words(char *line, char **w, unsigned max)
+/* ---- the protocol on the connection loop ------------------------------------------ */
+
+static void dispatch(const struct dpc_ctl_env *env, const struct dpc_ctl_req *r, struct dpc_buf *o)
 {
-	unsigned n = 0;
-	char *save = NULL, *t;
-
-	for (t = strtok_r(line, " \t\r\n", &save); t != NULL && n < max; t = strtok_r(NULL, " \t\r\n", &save))
-		w[n++] = t;
-	if (t != NULL)
-		return max + 1; /* too many words */
-	return n;
-}
-
-/* Answer one request line into @p o (the protocol in ctl.h). */
-static void handle_request(const struct dpc_ctl_env *env, char *line, struct obuf *o)
-{
-	char *w[4];
-	unsigned n = split_words(line, w, 4);
-
-	if (n == 0) {
-		out(o, "ERR empty request\n");
-	} else if (strcmp(w[0], "ping") == 0 && n == 1) {
-		out(o, "OK\npong %s\n", env->cfg->name);
-	} else if (strcmp(w[0], "version") == 0 && n == 1) {
-		out(o, "OK\nversion %s\n", env->version ? env->version : "?");
-	} else if (strcmp(w[0], "stats") == 0 && n == 1) {
+	switch (r->cmd) {
+	case DPC_CTL_PING:
+		dpc_buf_printf(o, "OK\npong %s\n", env->cfg->name);
+		break;
+	case DPC_CTL_VERSION:
+		dpc_buf_printf(o, "OK\nversion %s\n", env->version ? env->version : "?");
+		break;
+	case DPC_CTL_STATS:
 		cmd_stats(env, o);
-	} else if (strcmp(w[0], "config") == 0 && n >= 2 && strcmp(w[1], "get") == 0 && n <= 3) {
-		cmd_config_get(env, n == 3 ? w[2] : NULL, o);
-	} else if (strcmp(w[0], "config") == 0 && n == 4 && strcmp(w[1], "set") == 0) {
-		cmd_config_set(env, w[2], w[3], o);
-	} else if (strcmp(w[0], "flush") == 0 && n <= 2) {
-		cmd_flush(env, n == 2 ? w[1] : NULL, o);
-	} else {
-		out(o, "ERR unknown or malformed request (ping, version, stats, config get [KEY], "
-		    "config set KEY VALUE, flush [DELAY])\n");
+		break;
+	case DPC_CTL_CONFIG_GET:
+		cmd_config_get(env, r->key[0] ? r->key : NULL, o);
+		break;
+	case DPC_CTL_CONFIG_SET:
+		cmd_config_set(env, r->key, r->value, o);
+		break;
+	case DPC_CTL_FLUSH:
+		cmd_flush(env, r->delay, o);
+		break;
 	}
 }
 
-/* ---- the socket --------------------------------------------------------------- */
-
-static void set_timeouts(int fd, int ms)
+/* SO_PEERCRED (and SO_PEERGROUPS): root, our own user, or a member of ctl_group. */
+static bool peer_allowed(int fd, struct dpc_buf *o)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	gid_t groups[256];
+	size_t ng = 0;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0) {
+		srv.refused_peer++;
+		dpc_buf_printf(o, "ERR permission denied: cannot read the peer's credentials\n");
+		return false;
+	}
+#ifdef SO_PEERGROUPS
+	{
+		socklen_t gl = sizeof(groups);
+
+		/* ERANGE (more than 256 groups): the primary group alone decides. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0)
+			ng = gl / sizeof(gid_t);
+	}
+#endif
+	if (dpc_ctl_peer_allowed(cr.uid, cr.gid, groups, ng, geteuid(), srv.gid))
+		return true;
+	srv.refused_peer++;
+	dpc_buf_printf(o, "ERR permission denied: uid %lu is not root and not in group %s (ctl_group)\n",
+		       (unsigned long)cr.uid, srv.env->cfg->ctl_group);
+	return false;
 }
 
-static void serve_one(const struct dpc_ctl_env *env, int cfd)
+static enum dpc_srv_action ctl_event(void *ctx, int fd, enum dpc_srv_event ev, const char *in,
+				     size_t len, struct dpc_buf *o)
 {
-	char req[DPC_CTL_REQ_MAX + 1];
-	size_t got = 0;
-	struct obuf o = { 0 };
-	bool line = false;
+	const struct dpc_ctl_env *env = ctx;
+	struct dpc_ctl_req req;
+	char err[256];
+	long n;
 
-	set_timeouts(cfd, CTL_IO_TIMEOUT_MS);
-	while (got < DPC_CTL_REQ_MAX) {
-		ssize_t r = recv(cfd, req + got, DPC_CTL_REQ_MAX - got, 0);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (memchr(req, '\n', got) != NULL) {
-			line = true;
-			break;
-		}
+	switch (ev) {
+	case DPC_SRV_ACCEPT:
+		return peer_allowed(fd, o) ? DPC_SRV_MORE : DPC_SRV_REPLY;
+	case DPC_SRV_BUSY:
+		dpc_buf_printf(o, "ERR busy: %" PRIu32 " control connections open (ctl_max_clients); "
+			       "retry\n", env->cfg->ctl_max_clients);
+		return DPC_SRV_REPLY;
+	case DPC_SRV_TIMEOUT:
+		srv.errors++;
+		dpc_buf_printf(o, "ERR no complete request within %" PRIu32 " ms (ctl_timeout_ms)\n",
+			       __atomic_load_n(&env->cfg->ctl_timeout_ms, __ATOMIC_RELAXED));
+		return DPC_SRV_REPLY;
+	case DPC_SRV_EOF:
+		if (len == 0)
+			return DPC_SRV_CLOSE; /* connected and left: nothing to answer */
+		srv.errors++;
+		dpc_buf_printf(o, "ERR request not terminated by a newline\n");
+		return DPC_SRV_REPLY;
+	case DPC_SRV_DATA:
+		break;
 	}
-	req[got] = '\0';
-	if (!line) {
-		if (got == 0)
-			return; /* connected and left, or timed out: nothing to answer */
-		out(&o, "ERR request too long or not terminated by a newline\n");
-	} else {
-		*strchr(req, '\n') = '\0';
-		handle_request(env, req, &o);
+	n = dpc_ctl_req_frame(in, len);
+	if (n == 0)
+		return DPC_SRV_MORE;
+	if (n < 0) {
+		srv.errors++;
+		dpc_buf_printf(o, "ERR request too long (no newline in %u bytes)\n", DPC_CTL_REQ_MAX);
+		return DPC_SRV_REPLY;
 	}
-	if (o.oom) {
-		static const char msg[] = "ERR out of memory\n";
-
-		(void)!send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
-	} else {
-		size_t off = 0;
-
-		while (off < o.len) {
-			ssize_t s = send(cfd, o.p + off, o.len - off, MSG_NOSIGNAL);
-
-			if (s <= 0)
-				break;
-			off += (size_t)s;
-		}
+	if (dpc_ctl_req_parse(in, (size_t)n, &req, err, sizeof(err)) != 0) {
+		srv.errors++;
+		dpc_buf_printf(o, "ERR %s\n", err);
+		return DPC_SRV_REPLY;
 	}
-	free(o.p);
+	dispatch(env, &req, o);
+	if (o->len >= 3 && memcmp(o->p, "ERR", 3) == 0)
+		srv.errors++;
+	return DPC_SRV_REPLY;
 }
 
 static void *ctl_thread(void *arg)
@@ -308,16 +288,10 @@ static void *ctl_thread(void *arg)
 	const struct dpc_ctl_env *env = arg;
 
 	while (!atomic_load_explicit(&srv.stop, memory_order_relaxed)) {
-		struct pollfd pfd = { .fd = srv.lfd, .events = POLLIN };
-		int cfd;
-
-		if (poll(&pfd, 1, CTL_POLL_MS) <= 0)
-			continue;
-		cfd = accept4(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		serve_one(env, cfd);
-		close(cfd);
+		/* A new ctl_timeout_ms applies to connections accepted from now on. */
+		dpc_srv_set_timeout(srv.loop, (int)__atomic_load_n(&env->cfg->ctl_timeout_ms,
+								    __ATOMIC_RELAXED));
+		dpc_srv_poll(srv.loop, CTL_POLL_MS);
 	}
 	return NULL;
 }
@@ -361,19 +335,50 @@ static int tel_version(const char *cmd, const char *params, struct rte_tel_data 
 
 /* ---- start / stop ------------------------------------------------------------- */
 
+/* ctl_group: a group name, or a number. */
+static int resolve_group(const char *name, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long v;
+
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		*gid = res->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && *end == '\0' && errno == 0 && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int dpc_ctl_server_start(const struct dpc_ctl_env *env)
 {
+	const struct dpc_srv_ops ops = { .event = ctl_event, .ctx = (void *)(uintptr_t)env };
 	struct sockaddr_un sa;
+	char err[512];
+	mode_t old_mask;
 	int fd = -1, rc, n;
 
 	if (env == NULL || env->cfg == NULL || (env->nworkers > 0 && env->stats == NULL))
 		return -EINVAL;
 	if (srv.running)
 		return -EALREADY;
+	if (resolve_group(env->cfg->ctl_group, &srv.gid) != 0) {
+		RTE_LOG(ERR, USER1, "dpcached: ctl_group: no group '%s'\n", env->cfg->ctl_group);
+		return -ENOENT;
+	}
+	rc = dpc_ctl_dir_prepare(env->cfg->name, srv.gid, srv.dir, sizeof(srv.dir), err, sizeof(err));
+	if (rc != 0) {
+		RTE_LOG(ERR, USER1, "dpcached: control socket directory: %s\n", err);
+		return rc;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", rte_eal_get_runtime_dir(),
-		     DPC_CTL_SOCK_NAME);
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", srv.dir, DPC_CTL_SOCK_NAME);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -389,20 +394,32 @@ int dpc_ctl_server_start(const struct dpc_ctl_env *env)
 	if (fd < 0)
 		return -errno;
 	unlink(sa.sun_path); /* stale socket of a dead instance */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+	/* Created with its final mode, 0660: never reachable by others, not even for an instant. */
+	old_mask = umask(0117);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (rc != 0 || chown(sa.sun_path, (uid_t)-1, srv.gid) != 0 || listen(fd, 64) != 0) {
 		rc = -errno;
-		goto err_fd;
+		RTE_LOG(ERR, USER1, "dpcached: control socket %s: %s\n", sa.sun_path, strerror(errno));
+		goto err_unlink;
 	}
-	chmod(sa.sun_path, 0660);
+	srv.loop = dpc_srv_create(fd, env->cfg->ctl_max_clients, DPC_CTL_REQ_MAX,
+				  (int)env->cfg->ctl_timeout_ms, &ops);
+	if (srv.loop == NULL) {
+		rc = -errno;
+		goto err_unlink;
+	}
 	snprintf(srv.path, sizeof(srv.path), "%s", sa.sun_path);
 	srv.lfd = fd;
 	srv.env = env;
 	srv.started = time(NULL);
+	srv.refused_peer = 0;
+	srv.errors = 0;
 	atomic_store(&srv.stop, false);
 	rc = rte_ctrl_thread_create(&srv.tid, "dpc-ctl", NULL, ctl_thread, (void *)(uintptr_t)env);
 	if (rc != 0) {
 		rc = rc > 0 ? -rc : rc;
-		goto err_unlink;
+		goto err_loop;
 	}
 	srv.running = true;
 	atomic_store(&tel_env, env);
@@ -416,11 +433,15 @@ int dpc_ctl_server_start(const struct dpc_ctl_env *env)
 	}
 	return 0;
 
+err_loop:
+	dpc_srv_free(srv.loop);
+	srv.loop = NULL;
 err_unlink:
 	unlink(sa.sun_path);
 	srv.lfd = -1;
 err_fd:
 	close(fd);
+	rmdir(srv.dir);
 	return rc;
 }
 
@@ -430,9 +451,12 @@ void dpc_ctl_server_stop(void)
 		return;
 	atomic_store(&srv.stop, true);
 	pthread_join(srv.tid, NULL);
+	dpc_srv_free(srv.loop);
+	srv.loop = NULL;
 	close(srv.lfd);
 	srv.lfd = -1;
 	unlink(srv.path);
+	rmdir(srv.dir); /* ours, and empty now; the parent stays (other instances) */
 	atomic_store(&tel_env, NULL);
 	srv.running = false;
 }

@@ -40,7 +40,7 @@ enum dpc_cfg_type {
  */
 #define DPC_CONFIG_SETTINGS(X) \
 	X(name,         DPC_CFG_STRING, "dpcache",   0, 0, NULL, false, \
-	  "Instance name; also the DPDK --file-prefix that dpcachectl uses to find it") \
+	  "Instance name: EAL's --file-prefix (unless given) and /run/dpcache/<name>, where dpcachectl finds it") \
 	X(address,      DPC_CFG_IPV4,   "198.18.0.1", 0, 0, NULL, false, \
 	  "IPv4 address dpcached answers for (ARP, ICMP echo, UDP)") \
 	X(port,         DPC_CFG_U32,    "11211",     1, 65535, NULL, false, \
@@ -81,7 +81,14 @@ enum dpc_cfg_type {
 	X(reasm_bytes,  DPC_CFG_SIZE,   "4M",        (64u << 10), (1ull << 30), NULL, false, \
 	  "Fragment buffer bytes each worker may hold in reassembly (the mbuf pool is sized for it)") \
 	X(reasm_timeout_ms, DPC_CFG_U32, "1000",     1, 30000, NULL, false, \
-	  "Milliseconds a fragmented datagram may take to arrive whole, from its first fragment")
+	  "Milliseconds a fragmented datagram may take to arrive whole, from its first fragment") \
+	/* control channel (dpcachectl's socket) */ \
+	X(ctl_group,    DPC_CFG_STRING, "root",      0, 0, NULL, false, \
+	  "Group (name or number) whose members may use the control socket, besides root") \
+	X(ctl_timeout_ms, DPC_CFG_U32,  "2000",      100, 60000, NULL, true, \
+	  "Deadline of one control connection, from accept to close (ms)") \
+	X(ctl_max_clients, DPC_CFG_U32, "16",        1, 1024, NULL, false, \
+	  "Control connections served at once (more are refused with ERR busy)")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \

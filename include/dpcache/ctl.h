@@ -4,32 +4,43 @@
  * The local control channel between dpcached (dataplane/ctl_server.c) and
  * dpcachectl (control/): where the socket lives, and the wire format.
  *
- * Transport: a Unix stream socket, DPC_CTL_SOCK_NAME inside DPDK's runtime
- * directory of the instance (`/var/run/dpdk/<name>/` for root, where
- * <name> is dpcached's `name` setting = its EAL --file-prefix).  Local
- * only: nothing is reachable from the network.  Access is governed by the
- * directory's permissions (EAL creates it 0700).
+ * Transport: a Unix stream socket, DPC_CTL_SOCK_NAME in a directory of
+ * dpcached's own (dpc_ctl_dir_for() in ctlproto.h): `/run/dpcache/<name>/`
+ * when dpcached runs as root, where <name> is its `name` setting.
+ * Local only: nothing is reachable from the network.  Access: the
+ * directory is mode 0710 with group `ctl_group`, the socket 0660 with the
+ * same group (created with that mode: umask before bind), and every peer is
+ * checked with SO_PEERCRED (dpc_ctl_peer_allowed()): root, dpcached's own
+ * user, or a member of `ctl_group`; anybody else gets
+ * `ERR permission denied ...` and the connection is closed.
  *
  * One request per connection: the client sends one line (at most
- * DPC_CTL_REQ_MAX bytes, '\n'-terminated), the server answers and closes.
+ * DPC_CTL_REQ_MAX bytes, '\n'-terminated, printable ASCII), the server
+ * answers and closes.
  *   ping | version | stats | config get [KEY] | config set KEY VALUE | flush [DELAY]
  * The answer is text lines: first `OK` or `ERR <message>`, then zero or
  * more `<key> <value>` lines (key without blanks, value up to the end of
- * the line).  stats keys: `name`, `version`, `pid`, `uptime_s`,
- * `workers`, `partitions`, `w<i>.<counter>` (stats.h names) and
- * `p<i>.<field>` (DPC_CTL_STORE_STATS names).  config get keys: setting
- * names.  Unknown keys are ignored by clients (forward compatible).
+ * the line).  Any other bytes (a NUL, control bytes, no newline before the
+ * peer stops sending, an over-long line, nothing within the deadline) get
+ * an `ERR` answer; the server never waits on one client: it serves up to
+ * `ctl_max_clients` connections at once, each closed `ctl_timeout_ms`
+ * after it was accepted at the latest.
+ *
+ * stats keys: `name`, `version`, `pid`, `uptime_s`, `workers`,
+ * `partitions`, `w<i>.<counter>` (stats.h names), `p<i>.<field>`
+ * (DPC_CTL_STORE_STATS names) and `ctl.<counter>` (DPC_CTL_CHAN_STATS
+ * names).  config get keys: setting names.  Unknown keys are ignored by
+ * clients (forward compatible).
  */
 #ifndef DPCACHE_CTL_H
 #define DPCACHE_CTL_H
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include <stddef.h>
+
+#include "dpcache/connsrv.h"
+#include "dpcache/ctlproto.h"
 
 #define DPC_CTL_SOCK_NAME "dpcache_ctl.sock"
-#define DPC_CTL_REQ_MAX 512u
 /** Largest answer a client accepts (64 workers x ~70 counters fits easily). */
 #define DPC_CTL_REPLY_MAX (4u << 20)
 
@@ -66,25 +77,29 @@
 	X(ghost_hits,        "dpcache_store_ghost_hits_total",       "counter", \
 	  "S3-FIFO: writes of keys found in the ghost, placed in the main FIFO")
 
-/**
- * Where instance @p name's control socket is, computed the way DPDK 22.11
- * computes its runtime directory (eal_create_runtime_dir): $RUNTIME_DIRECTORY,
- * else /var/run for root, else $XDG_RUNTIME_DIR, else /tmp; then
- * `/dpdk/<name>/` DPC_CTL_SOCK_NAME.  Returns 0, or -ENAMETOOLONG.
+/*
+ * The control channel's own counters, X(name, help): the server loop's
+ * (connsrv.h) and the protocol's.  Printed as `ctl.<name>` in stats, as
+ * dpcache_ctl_<name>_total in Prometheus.
  */
-static inline int dpc_ctl_socket_path(const char *name, char *buf, size_t len)
-{
-	const char *dir = getenv("RUNTIME_DIRECTORY");
-	int n;
+#define DPC_CTL_CHAN_STATS(X) \
+	DPC_SRV_STATS(X) \
+	X(refused_peer, "Connections refused: peer not root, not dpcached's user, not in ctl_group") \
+	X(errors,       "Requests answered with ERR (malformed, unknown, refused)")
 
-	if (dir == NULL) {
-		if (getuid() == 0)
-			dir = "/var/run";
-		else
-			dir = getenv("XDG_RUNTIME_DIR") ? getenv("XDG_RUNTIME_DIR") : "/tmp";
-	}
-	n = snprintf(buf, len, "%s/dpdk/%s/%s", dir, name, DPC_CTL_SOCK_NAME);
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
-}
+enum {
+#define DPC_X_CHAN_N(name, help) +1
+	DPC_CTL_CHAN_N = 0 DPC_CTL_CHAN_STATS(DPC_X_CHAN_N)
+#undef DPC_X_CHAN_N
+};
+
+/**
+ * Where a client finds instance @p name's control socket: the root
+ * server's path (`/run/dpcache/<name>/` DPC_CTL_SOCK_NAME) when the caller
+ * is root or that directory exists, else the path a server running as the
+ * caller would use (dpc_ctl_dir_for()).  Returns 0, -EINVAL (bad name) or
+ * -ENAMETOOLONG.
+ */
+int dpc_ctl_socket_path(const char *name, char *buf, size_t len);
 
 #endif /* DPCACHE_CTL_H */

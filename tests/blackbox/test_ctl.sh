@@ -9,7 +9,16 @@
 #  - the Prometheus endpoint parses (HELP/TYPE per family, `name{labels} value`
 #    samples) and agrees with the JSON stats; non-loopback listening is refused;
 #  - `stats --watch --count`, --help everywhere, docs/operations.md lists every
-#    setting and counter; clean errors (exit 3) once dpcached is gone.
+#    setting and counter; clean errors (exit 3) once dpcached is gone;
+#  - hostile bytes on the control socket (a NUL byte: once fatal, a request
+#    with no newline, a 1 MB line, binary junk) get ERR answers and dpcached
+#    lives; a slow client holds only its own connection (another client's
+#    answer is timed while it holds one) until its deadline;
+#  - socket permissions: socket 0660 and directory 0710 of group ctl_group
+#    (nogroup here); a peer that is neither root nor in the group is refused
+#    by the file system, and past it (CAP_DAC_OVERRIDE) by SO_PEERCRED;
+#  - the Prometheus endpoint: a slow client does not delay a scrape, gets
+#    408 at its deadline; a NUL in the request line gets 400.
 #   DPC_BIN=build/debug/bin tests/blackbox/test_ctl.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -17,7 +26,9 @@ bb_init ctl
 bb_netns
 [ -x "$DPC_BIN/dpcachectl" ] || bb_fail "$DPC_BIN/dpcachectl missing"
 
-bb_start_dpcached "net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096"
+bb_start_dpcached "net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" \
+	--ctl-group nogroup
+sock=/run/dpcache/$BB_PREFIX/dpcache_ctl.sock
 
 ctl=("$DPC_BIN/dpcachectl" --name "$BB_PREFIX" --timeout 5000)
 out=$BB_TMP/out
@@ -80,6 +91,92 @@ for c in "" stats config flush ping version metrics; do
 done
 ctl_run 2 frobnicate
 ctl_run 2 stats --count 2
+
+# ---- hostile bytes and slow clients on the control socket -------------------------------
+cat >"$BB_TMP/hostile.py" <<'PY'
+import os, socket, subprocess, sys, time
+path, ctl = sys.argv[1], sys.argv[2:]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    return s
+def exchange(data, shut=False):
+    s = conn()
+    s.sendall(data)
+    if shut:
+        s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out
+def ping(timeout_ms=1000):
+    t0 = time.monotonic()
+    r = subprocess.run(ctl + ["--timeout", str(timeout_ms), "ping"], capture_output=True, text=True,
+                       timeout=30)
+    return r.returncode, time.monotonic() - t0, (r.stdout + r.stderr).strip()
+junk = bytes((i * 2654435761 >> 13) & 0xff for i in range(1 << 20))
+cases = [("a NUL byte (ping\\0\\n)", b"ping\0\n", False, b"ERR request holds a NUL byte"),
+         ("no newline", b"ping", True, b"ERR request not terminated by a newline"),
+         ("a 1 MB line", b"x" * (1 << 20) + b"\n", False, b"ERR request too long"),
+         ("1 MB of binary junk", junk, True, b"ERR "),
+         ("escape sequences", b"stats\x1b[2J\n", False, b"ERR request holds a non-printable byte")]
+for name, data, shut, want in cases:
+    ans = exchange(data, shut)
+    assert ans.startswith(want), (name, ans[:100])
+    rc, _, out = ping()
+    assert rc == 0, (name, "dpcached no longer answers", out)
+    print(f"control socket: {name}: {ans.decode().strip()!r}; dpcached still answers")
+# A slow client: one byte every 0.2 s, a request that never ends.  Others are answered at once.
+slow = conn()
+slow.send(b"p")
+t_slow = time.monotonic()
+worst = 0.0
+for i in range(5):
+    rc, dt, out = ping(1000)  # gives up after 1 s: half the server's 2 s deadline
+    assert rc == 0, ("another client was not answered while a slow one held a connection", out)
+    worst = max(worst, dt)
+    slow.send(b"i")
+    time.sleep(0.2)
+print(f"control socket: slow client holding a connection; 5 other clients answered, slowest "
+      f"dpcachectl ping took {worst * 1000:.1f} ms")
+slow.settimeout(10)
+ans = slow.recv(1000)
+held = time.monotonic() - t_slow
+assert ans.startswith(b"ERR no complete request within 2000 ms"), ans
+print(f"control socket: slow client cut off after {held:.2f} s: {ans.decode().strip()!r}")
+PY
+timeout 90 python3 "$BB_TMP/hostile.py" "$sock" "${ctl[@]}" || bb_fail "hostile bytes / slow client"
+kill -0 "$BB_PID" || bb_fail "dpcached died"
+
+# ---- socket permissions: ctl_group nogroup -------------------------------------------------
+[ "$(stat -c '%a %U %G %F' "$sock")" = "660 root nogroup socket" ] ||
+	bb_fail "control socket: $(stat -c '%a %U %G %F' "$sock")"
+[ "$(stat -c '%a %U %G' "$(dirname "$sock")")" = "710 root nogroup" ] ||
+	bb_fail "control socket directory: $(stat -c '%a %U %G' "$(dirname "$sock")")"
+# as_user ARGS...: dpcachectl ping as another user (setpriv), status in $?, output in $out/$err
+as_user() { timeout 30 setpriv "$@" -- "${ctl[@]}" ping >"$out" 2>"$err"; }
+as_user --reuid=nobody --regid=nogroup --clear-groups
+[ $? -eq 0 ] || bb_fail "nobody (group nogroup = ctl_group) refused: $(cat "$err")"
+as_user --reuid=12345 --regid=12345 --groups=65534
+[ $? -eq 0 ] || bb_fail "uid 12345 with supplementary group nogroup refused: $(cat "$err")"
+as_user --reuid=12345 --regid=12345 --clear-groups
+rc=$?
+[ $rc -eq 3 ] && grep -q 'permission denied on' "$err" ||
+	bb_fail "uid 12345 (not in ctl_group) was not refused by the file system: $rc $(cat "$out" "$err")"
+as_user --reuid=12345 --regid=12345 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override
+rc=$?
+[ $rc -eq 1 ] && grep -q 'permission denied: uid 12345 is not root and not in group nogroup' "$err" ||
+	bb_fail "uid 12345 past the file system was not refused by SO_PEERCRED: $rc $(cat "$out" "$err")"
+echo "control socket: uid 12345 refused by the file system and, with CAP_DAC_OVERRIDE, by SO_PEERCRED"
+ctl_run 0 stats --json
+[ "$(jget "$out" "j['control']['refused_peer']")" -eq 1 ] || bb_fail "refused_peer: $(jget "$out" "j['control']")"
+[ "$(jget "$out" "j['control']['timeouts']")" -ge 1 ] || bb_fail "timeouts: $(jget "$out" "j['control']")"
+[ "$(jget "$out" "j['control']['errors']")" -ge 6 ] || bb_fail "errors: $(jget "$out" "j['control']")"
 
 # ---- stats: exact counts -----------------------------------------------------------
 ctl_run 0 stats --json
@@ -153,7 +250,8 @@ mc get-miss ctl:0 ctl:19
 ctl_run 1 metrics --listen 0.0.0.0:0 --max-requests 1
 grep -q 'loopback addresses only' "$err" || bb_fail "non-loopback listen: $(cat "$err")"
 ctl_run 1 metrics --listen 198.18.0.2:9100 --max-requests 1
-timeout 60 "${ctl[@]}" metrics --listen 127.0.0.1:0 --max-requests 2 --duration 50 >"$BB_TMP/prom.out" \
+timeout 60 "${ctl[@]}" metrics --listen 127.0.0.1:0 --max-requests 5 --duration 50 --request-timeout 1000 \
+	>"$BB_TMP/prom.out" \
 	2>"$BB_TMP/prom.err" &
 prom_pid=$!
 BB_EXTRA_PIDS="$prom_pid"
@@ -210,7 +308,29 @@ for name in t:
 assert types["dpcache_reasm_bytes"] == "gauge" and types["dpcache_reasm_entries_datagrams"] == "gauge"
 print("prometheus: %d families, %d samples" % (len(types), len(samples)))
 PY
-# the second request is a 404; then --max-requests 2 ends the exporter
+# a slow HTTP client does not delay a scrape, and gets 408 at its deadline; a NUL gets 400
+python3 - "$port" <<'PY' || bb_fail "Prometheus endpoint: slow client / hostile bytes"
+import socket, sys, time, urllib.request
+port = int(sys.argv[1])
+slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+slow.send(b"GET /metr")
+t0 = time.monotonic()
+r = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
+body = r.read()
+dt = time.monotonic() - t0
+assert r.status == 200 and b"dpcache_up 1" in body, r.status
+print(f"prometheus: scrape answered in {dt * 1000:.1f} ms while a slow client held a connection")
+ans = slow.recv(1000)
+held = time.monotonic() - t0
+assert ans.startswith(b"HTTP/1.0 408 Request Timeout"), ans[:80]
+print(f"prometheus: slow client got 408 after {held:.2f} s (--request-timeout 1000)")
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.sendall(b"GET /metrics\0 HTTP/1.0\r\n\r\n")
+ans = s.recv(1000)
+assert ans.startswith(b"HTTP/1.0 400 Bad Request"), ans[:80]
+print("prometheus: a NUL in the request line: 400")
+PY
+# the fifth request is a 404; then --max-requests 5 ends the exporter
 python3 -c "
 import sys, urllib.request, urllib.error
 try:
@@ -242,6 +362,7 @@ grep -q 'dpcached: stopping' "$BB_LOG" && bb_fail "log_level=error still printed
 ctl_run 3 ping
 grep -q 'dpcached is not running' "$err" || bb_fail "not running: $(cat "$err")"
 ctl_run 3 stats --json
-[ ! -e "/var/run/dpdk/$BB_PREFIX/dpcache_ctl.sock" ] || bb_fail "control socket left behind"
+[ ! -e "$sock" ] || bb_fail "control socket left behind"
+[ ! -e "$(dirname "$sock")" ] || bb_fail "control socket directory left behind"
 rm -rf "/var/run/dpdk/$BB_PREFIX" # EAL's runtime dir of our unique prefix
 echo "test_ctl: PASS"

@@ -18,8 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -91,6 +98,8 @@ static int setup(void **state)
 	if (rte_eal_init(n, args) < 0)
 		return -1;
 	dpc_config_defaults(&cfg);
+	/* A name of our own: the socket directory is /run/dpcache/<name> (never a real instance's). */
+	snprintf(cfg.name, sizeof(cfg.name), "dpc_test_ctl_%d", (int)getpid());
 	{
 		struct dpc_cache_params p = {
 			.nparts = 2, .mem_bytes = 8u << 20, .item_size_hint = 64, .max_value = 1024,
@@ -103,7 +112,8 @@ static int setup(void **state)
 			return -1;
 		dpc_cache_set_time(env.cache, 1700000000u);
 	}
-	snprintf(sock_path, sizeof(sock_path), "%s/%s", rte_eal_get_runtime_dir(), DPC_CTL_SOCK_NAME);
+	if (dpc_ctl_socket_path(cfg.name, sock_path, sizeof(sock_path)) != 0)
+		return -1;
 	if (dpc_ctl_server_start(&env) != 0)
 		return -1;
 	return 0;
@@ -164,6 +174,23 @@ static void test_socket_where_ctl_looks(void **state)
 	}
 	assert_int_equal(access(sock_path, F_OK), 0);
 	assert_int_equal(dpc_ctl_server_start(&env), -EALREADY);
+	{
+		/* The socket 0660 and the directory 0710, both of group ctl_group (root here). */
+		struct stat st;
+		char dir[256];
+
+		assert_int_equal(lstat(sock_path, &st), 0);
+		assert_true(S_ISSOCK(st.st_mode));
+		assert_int_equal(st.st_mode & 07777, 0660);
+		assert_int_equal(st.st_gid, 0);
+		snprintf(dir, sizeof(dir), "%s", sock_path);
+		*strrchr(dir, '/') = '\0';
+		assert_int_equal(lstat(dir, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_mode & 07777, 0710);
+		assert_int_equal(st.st_uid, geteuid());
+		assert_int_equal(st.st_gid, 0);
+	}
 }
 
 static void test_ping_version(void **state)
@@ -173,7 +200,7 @@ static void test_ping_version(void **state)
 	(void)state;
 	call_ok("ping", &r);
 	assert_true(r.ok);
-	assert_string_equal(dpc_ctl_reply_get(&r, "pong"), "dpcache");
+	assert_string_equal(dpc_ctl_reply_get(&r, "pong"), cfg.name);
 	dpc_ctl_reply_free(&r);
 	call_ok("version", &r);
 	assert_string_equal(dpc_ctl_reply_get(&r, "version"), "9.8.7-test");
@@ -200,7 +227,7 @@ static void test_stats(void **state)
 	assert_int_equal(dpc_ctl_get_stats(sock_path, 5000, &s, err, sizeof(err)), 0);
 	assert_int_equal(s.nworkers, 2);
 	assert_int_equal(s.nparts, 2);
-	assert_string_equal(s.name, "dpcache");
+	assert_string_equal(s.name, cfg.name);
 	assert_string_equal(s.version, "9.8.7-test");
 	assert_int_equal(s.pid, getpid());
 	assert_int_equal(s.w[0][gets], 10);
@@ -310,7 +337,7 @@ static void test_config(void **state)
 	call_ok("config set name other", &r);
 	assert_false(r.ok);
 	dpc_ctl_reply_free(&r);
-	assert_string_equal(cfg.name, "dpcache");
+	assert_non_null(strstr(cfg.name, "dpc_test_ctl_"));
 
 	call_ok("config set nope 1", &r);
 	assert_false(r.ok);
@@ -397,6 +424,298 @@ static void test_bad_requests(void **state)
 	}
 }
 
+/* ---- raw clients ------------------------------------------------------------------ */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memcpy(sa.sun_path, sock_path, strlen(sock_path));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Read until EOF (or 5 s of silence) into ans (NUL-terminated); returns the bytes read. */
+static size_t read_all(int fd, char *ans, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got + 1 < cap && (n = recv(fd, ans + got, cap - 1 - got, 0)) > 0)
+		got += (size_t)n;
+	ans[got] = '\0';
+	return got;
+}
+
+/*
+ * Send @p len raw bytes (all of them: the server must read what it does not
+ * want rather than reset us), optionally shut down our side, read the answer.
+ */
+static void raw_exchange(const void *req, size_t len, bool shut, char *ans, size_t cap)
+{
+	int fd = raw_connect();
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL);
+
+		assert_true(n > 0);
+		off += (size_t)n;
+	}
+	if (shut)
+		shutdown(fd, SHUT_WR);
+	read_all(fd, ans, cap);
+	close(fd);
+}
+
+static uint64_t ctl_counter(const char *name)
+{
+	struct dpc_ctl_stats s;
+	char err[256];
+	int i;
+	uint64_t v;
+
+	assert_int_equal(dpc_ctl_get_stats(sock_path, 5000, &s, err, sizeof(err)), 0);
+	for (i = 0; i < (int)DPC_CTL_CHAN_N; i++)
+		if (strcmp(dpc_ctl_chan_names[i], name) == 0)
+			break;
+	assert_true(i < (int)DPC_CTL_CHAN_N);
+	v = s.ctl[i];
+	dpc_ctl_stats_free(&s);
+	return v;
+}
+
+static void ping_ok(void)
+{
+	struct dpc_ctl_reply r;
+
+	call_ok("ping", &r);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+}
+
+/* Regression: `ping\0\n` killed dpcached (strchr stopped at the NUL; NULL dereferenced). */
+static void test_nul_byte(void **state)
+{
+	static const char req[] = "ping\0\n";
+	char ans[256];
+
+	(void)state;
+	raw_exchange(req, sizeof(req) - 1, false, ans, sizeof(ans));
+	assert_string_equal(ans, "ERR request holds a NUL byte (offset 4)\n");
+	raw_exchange("\0\0\0\n", 4, false, ans, sizeof(ans));
+	assert_non_null(strstr(ans, "ERR request holds a NUL byte"));
+	ping_ok(); /* still alive, and serving */
+}
+
+/* Any bytes get an ERR answer, never a crash, a hang or a reset. */
+static void test_any_bytes(void **state)
+{
+	size_t big = 1u << 20;
+	char *junk = malloc(big + 1), ans[512];
+	uint64_t errors0 = ctl_counter("errors"), x = 88172645463325252ull;
+	size_t i;
+
+	(void)state;
+	/* no newline, then the client stops sending */
+	raw_exchange("ping", 4, true, ans, sizeof(ans));
+	assert_string_equal(ans, "ERR request not terminated by a newline\n");
+	/* a 1 MB line: refused once DPC_CTL_REQ_MAX bytes hold no newline; the rest is read and dropped */
+	memset(junk, 'x', big);
+	junk[big - 1] = '\n';
+	raw_exchange(junk, big, false, ans, sizeof(ans));
+	assert_non_null(strstr(ans, "ERR request too long"));
+	/* 1 MB of binary junk (xorshift64), newlines and NULs included */
+	for (i = 0; i < big; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		junk[i] = (char)(x >> 56);
+	}
+	raw_exchange(junk, big, true, ans, sizeof(ans));
+	assert_int_equal(strncmp(ans, "ERR ", 4), 0);
+	/* control bytes, DEL, high bytes */
+	raw_exchange("ping\x01\n", 6, false, ans, sizeof(ans));
+	assert_non_null(strstr(ans, "ERR request holds a non-printable byte 0x01"));
+	raw_exchange("stats\xff\n", 7, false, ans, sizeof(ans));
+	assert_non_null(strstr(ans, "non-printable byte 0xff"));
+	raw_exchange("\x7f\n", 2, false, ans, sizeof(ans));
+	assert_non_null(strstr(ans, "non-printable byte 0x7f"));
+	/* over-long words */
+	memset(junk, 'k', 300);
+	memcpy(junk, "config get ", 11);
+	junk[300] = '\n';
+	raw_exchange(junk, 301, false, ans, sizeof(ans));
+	assert_non_null(strstr(ans, "ERR word 3 longer than"));
+	/* CR LF is a line end, not junk */
+	raw_exchange("ping\r\n", 6, false, ans, sizeof(ans));
+	assert_int_equal(strncmp(ans, "OK\npong ", 8), 0);
+	free(junk);
+	assert_int_equal(ctl_counter("errors"), errors0 + 7);
+	ping_ok();
+}
+
+/* A slow client holds only its own connection: another one is answered meanwhile. */
+static void test_slow_client(void **state)
+{
+	struct dpc_ctl_reply r;
+	char err[256];
+	int slow = raw_connect();
+	int64_t t0;
+	int rc;
+
+	(void)state;
+	assert_int_equal(send(slow, "pi", 2, 0), 2);
+	/* The server's deadline is 2000 ms; we give up after 1000 ms: only a concurrent server passes. */
+	t0 = mono_ms();
+	rc = dpc_ctl_call(sock_path, "ping", 1000, &r, err, sizeof(err));
+	print_message("other client answered after %lld ms while a slow client held a connection\n",
+		      (long long)(mono_ms() - t0));
+	assert_int_equal(rc, 0);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+	assert_int_equal(send(slow, "ng\n", 3, 0), 3);
+	{
+		char ans[256];
+
+		read_all(slow, ans, sizeof(ans));
+		assert_int_equal(strncmp(ans, "OK\npong ", 8), 0); /* and the slow one is served too */
+	}
+	close(slow);
+}
+
+/* One deadline per connection, from accept: trickling bytes does not extend it. */
+static void test_deadline(void **state)
+{
+	struct dpc_ctl_reply r;
+	uint64_t t0 = ctl_counter("timeouts");
+	char ans[256] = "";
+	int fd, sent = 0;
+
+	(void)state;
+	call_ok("config set ctl_timeout_ms 300", &r);
+	assert_true(r.ok);
+	dpc_ctl_reply_free(&r);
+	fd = raw_connect();
+	/* one byte every 100 ms, for up to 3 s, until an answer arrives */
+	while (sent < 30) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		(void)!send(fd, "p", 1, MSG_NOSIGNAL);
+		sent++;
+		if (poll(&p, 1, 100) == 1)
+			break;
+	}
+	read_all(fd, ans, sizeof(ans));
+	close(fd);
+	assert_string_equal(ans, "ERR no complete request within 300 ms (ctl_timeout_ms)\n");
+	print_message("trickling client cut off after %d bytes (one per 100 ms)\n", sent);
+	assert_true(sent < 30);
+	assert_int_equal(ctl_counter("timeouts"), t0 + 1);
+	call_ok("config set ctl_timeout_ms 2000", &r);
+	dpc_ctl_reply_free(&r);
+}
+
+/* ctl_max_clients connections at once; the next one is told so, not left waiting. */
+static void test_busy(void **state)
+{
+	int fds[64], extra;
+	unsigned i, n = cfg.ctl_max_clients;
+	uint64_t busy0 = ctl_counter("busy");
+	char ans[256];
+
+	(void)state;
+	assert_true(n <= DPC_ARRAY_SIZE(fds));
+	for (i = 0; i < n; i++)
+		fds[i] = raw_connect();
+	extra = raw_connect();
+	read_all(extra, ans, sizeof(ans));
+	close(extra);
+	assert_non_null(strstr(ans, "ERR busy: 16 control connections open"));
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	ping_ok();
+	assert_int_equal(ctl_counter("busy"), busy0 + 1);
+}
+
+static int capset_effective(uint32_t caps0)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	d[0].effective = caps0;
+	d[0].permitted = caps0;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * In a child: become nobody (uid/gid 65534, no supplementary groups).
+ * @p dac_override: keep CAP_DAC_OVERRIDE, so that the file system lets the
+ * connect through and only SO_PEERCRED stands in the way.  Exit status:
+ * 10 connect refused with EACCES, 11 connected and refused with the
+ * expected ERR, 12 connected and served, 1 anything else.
+ */
+static int as_nobody(bool dac_override)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char ans[256];
+		int fd;
+
+		if (prctl(PR_SET_KEEPCAPS, 1) != 0 || setgroups(0, NULL) != 0 ||
+		    setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			_exit(1);
+		if (dac_override && capset_effective(1u << CAP_DAC_OVERRIDE) != 0)
+			_exit(1);
+		memcpy(sa.sun_path, sock_path, strlen(sock_path));
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+			_exit(errno == EACCES ? 10 : 1);
+		if (send(fd, "ping\n", 5, MSG_NOSIGNAL) != 5)
+			_exit(1);
+		read_all(fd, ans, sizeof(ans));
+		if (strstr(ans, "ERR permission denied: uid 65534 is not root and not in group root") == ans)
+			_exit(11);
+		_exit(strncmp(ans, "OK\n", 3) == 0 ? 12 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void test_peer_refused(void **state)
+{
+	uint64_t refused0 = ctl_counter("refused_peer");
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	/* Not root and not in ctl_group: the directory (0710 root:root) keeps nobody out ... */
+	assert_int_equal(as_nobody(false), 10);
+	assert_int_equal(ctl_counter("refused_peer"), refused0);
+	/* ... and past the file system (CAP_DAC_OVERRIDE), SO_PEERCRED does. */
+	assert_int_equal(as_nobody(true), 11);
+	assert_int_equal(ctl_counter("refused_peer"), refused0 + 1);
+	ping_ok();
+}
+
 static void test_not_running_and_timeouts(void **state)
 {
 	struct dpc_ctl_reply r;
@@ -445,6 +764,7 @@ static void test_not_running_and_timeouts(void **state)
 
 struct prom_run {
 	int pipe_w;
+	int request_timeout_ms;
 	unsigned long max_req;
 	int rc;
 	char err[256];
@@ -455,29 +775,52 @@ static void *prom_thread(void *arg)
 	struct prom_run *p = arg;
 	FILE *log = fdopen(p->pipe_w, "w");
 
-	p->rc = dpc_ctl_metrics_serve("127.0.0.1:0", sock_path, 3000, p->max_req, 30.0, log, p->err,
-				      sizeof(p->err));
+	struct dpc_ctl_metrics_opts mo = {
+		.listen = "127.0.0.1:0", .sock_path = sock_path, .timeout_ms = 3000,
+		.request_timeout_ms = p->request_timeout_ms, .max_requests = p->max_req,
+		.duration_s = 30.0, .log = log,
+	};
+
+	p->rc = dpc_ctl_metrics_serve(&mo, p->err, sizeof(p->err));
 	fclose(log);
 	return NULL;
 }
 
-static char *http_get(unsigned port, const char *target)
+static int http_connect(unsigned port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	char req[256];
-	char *buf = calloc(1, 1 << 20);
-	size_t got = 0;
+	struct timeval tv = { .tv_sec = 10 };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ssize_t n;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", target);
-	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
-	while ((n = recv(fd, buf + got, (1 << 20) - 1 - got, 0)) > 0)
-		got += (size_t)n;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Send @p len raw bytes, read the whole answer (until the server closes). */
+static char *http_raw(unsigned port, const char *req, size_t len)
+{
+	char *buf = calloc(1, 1 << 20);
+	int fd = http_connect(port);
+
+	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	read_all(fd, buf, 1 << 20);
 	close(fd);
 	return buf;
+}
+
+static char *http_text(unsigned port, const char *req)
+{
+	return http_raw(port, req, strlen(req));
+}
+
+static char *http_get(unsigned port, const char *target)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", target);
+	return http_raw(port, req, strlen(req));
 }
 
 /*
@@ -538,13 +881,15 @@ static double prom_check(char *body, const char *want)
 
 static void test_prometheus(void **state)
 {
-	struct prom_run p = { .max_req = 3 };
+	struct prom_run p = { .max_req = 8, .request_timeout_ms = 500 };
 	pthread_t t;
 	int pfd[2];
 	char line[128];
 	unsigned port = 0;
 	FILE *rd;
 	char *body;
+	int slow;
+	int64_t t0;
 
 	(void)state;
 	assert_int_equal(pipe(pfd), 0);
@@ -554,7 +899,14 @@ static void test_prometheus(void **state)
 	assert_non_null(fgets(line, sizeof(line), rd));
 	assert_int_equal(sscanf(line, "listening on 127.0.0.1:%u", &port), 1);
 
+	/* A slow client holds one connection, with half a request line ... */
+	slow = http_connect(port);
+	assert_int_equal(send(slow, "GET /met", 8, 0), 8);
+	/* ... while the others are answered. */
+	t0 = mono_ms();
 	body = http_get(port, "/metrics");
+	print_message("scrape answered after %lld ms while a slow client held a connection\n",
+		      (long long)(mono_ms() - t0));
 	assert_non_null(strstr(body, "HTTP/1.0 200 OK\r\n"));
 	assert_non_null(strstr(body, "Content-Type: text/plain; version=0.0.4"));
 	{
@@ -571,23 +923,60 @@ static void test_prometheus(void **state)
 	body = http_get(port, "/other");
 	assert_non_null(strstr(body, "HTTP/1.0 404"));
 	free(body);
-	/* --max-requests 3: the server has stopped. */
+	/* Any bytes: NUL, junk, other methods and versions, an over-long head. */
+	{
+		static const char nul[] = "GET /\0 HTTP/1.0\r\n\r\n";
+
+		body = http_raw(port, nul, sizeof(nul) - 1);
+	}
+	assert_non_null(strstr(body, "HTTP/1.0 400 Bad Request\r\n"));
+	free(body);
+	body = http_text(port, "POST /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(body, "HTTP/1.0 405"));
+	free(body);
+	body = http_text(port, "HEAD /metrics HTTP/1.1\r\n\r\n");
+	assert_non_null(strstr(body, "HTTP/1.0 200 OK\r\n"));
+	assert_null(strstr(body, "dpcache_up")); /* no body for HEAD */
+	free(body);
+	{
+		char *big = malloc(20000);
+
+		memset(big, 'a', 20000);
+		memcpy(big, "GET /", 5);
+		body = http_raw(port, big, 20000);
+		assert_non_null(strstr(body, "HTTP/1.0 431"));
+		free(body);
+		free(big);
+	}
+	/* The slow client's deadline (500 ms from accept) passes: 408, and the connection closes. */
+	{
+		char ans[512];
+
+		read_all(slow, ans, sizeof(ans));
+		assert_non_null(strstr(ans, "HTTP/1.0 408 Request Timeout\r\n"));
+		close(slow);
+	}
+	/* --max-requests 8 (the 408 included): the server has stopped. */
 	pthread_join(t, NULL);
 	assert_int_equal(p.rc, 0);
 	fclose(rd);
 
 	{
+		static const char *const bad[] = { "0.0.0.0:0", "198.18.0.1:9100", "[::]:0", "127.0.0.1" };
+		static const int want[] = { -EPERM, -EPERM, -EPERM, -EINVAL };
 		char err[256];
+		unsigned i;
 
-		assert_int_equal(dpc_ctl_metrics_serve("0.0.0.0:0", sock_path, 100, 1, 1.0, stdout, err,
-						       sizeof(err)), -EPERM);
-		assert_non_null(strstr(err, "loopback addresses only"));
-		assert_int_equal(dpc_ctl_metrics_serve("198.18.0.1:9100", sock_path, 100, 1, 1.0, stdout,
-						       err, sizeof(err)), -EPERM);
-		assert_int_equal(dpc_ctl_metrics_serve("[::]:0", sock_path, 100, 1, 1.0, stdout, err,
-						       sizeof(err)), -EPERM);
-		assert_int_equal(dpc_ctl_metrics_serve("127.0.0.1", sock_path, 100, 1, 1.0, stdout, err,
-						       sizeof(err)), -EINVAL);
+		for (i = 0; i < DPC_ARRAY_SIZE(bad); i++) {
+			struct dpc_ctl_metrics_opts mo = {
+				.listen = bad[i], .sock_path = sock_path, .timeout_ms = 100,
+				.max_requests = 1, .duration_s = 1.0, .log = stdout,
+			};
+
+			assert_int_equal(dpc_ctl_metrics_serve(&mo, err, sizeof(err)), want[i]);
+			if (want[i] == -EPERM)
+				assert_non_null(strstr(err, "loopback addresses only"));
+		}
 	}
 }
 
@@ -616,6 +1005,12 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_any_bytes),
+		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_peer_refused),
 		cmocka_unit_test(test_not_running_and_timeouts),
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_restart),
