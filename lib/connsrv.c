@@ -199,11 +199,14 @@ static void conn_close(struct dpc_srv *s, struct conn *c)
 	s->active--;
 }
 
-/* One non-blocking send of whatever fits: for refusals and late errors, never waited on. */
-static void send_once(int fd, const struct dpc_buf *out)
+/*
+ * One non-blocking send of whatever fits: for refusals and late errors,
+ * never waited on.  True if the whole answer went out.
+ */
+static bool send_once(int fd, const struct dpc_buf *out)
 {
-	if (out->len > 0 && !out->oom)
-		(void)!send(fd, out->p, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return out->len > 0 && !out->oom &&
+	       send(fd, out->p, out->len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)out->len;
 }
 
 /* Send what the socket takes now; the answer is complete -> shut down our side and drain. */
@@ -298,13 +301,18 @@ static void conn_drain(struct dpc_srv *s, struct conn *c)
 		conn_close(s, c);
 }
 
-static void conn_expire(struct dpc_srv *s, struct conn *c)
+/* The deadline passed; returns answers completed (a late error sent whole counts). */
+static int conn_expire(struct dpc_srv *s, struct conn *c)
 {
+	int answered = 0;
+
 	switch (c->phase) {
 	case C_READ:
 		s->st.timeouts++;
-		if (call(s, c, DPC_SRV_TIMEOUT) == DPC_SRV_REPLY)
-			send_once(c->fd, &c->out);
+		if (call(s, c, DPC_SRV_TIMEOUT) == DPC_SRV_REPLY && send_once(c->fd, &c->out)) {
+			s->st.answered++;
+			answered = 1;
+		}
 		break;
 	case C_WRITE:
 		s->st.timeouts++;
@@ -315,6 +323,7 @@ static void conn_expire(struct dpc_srv *s, struct conn *c)
 		break;
 	}
 	conn_close(s, c);
+	return answered;
 }
 
 static int accept_some(struct dpc_srv *s, int64_t now)
@@ -339,8 +348,11 @@ static int accept_some(struct dpc_srv *s, int64_t now)
 			struct dpc_buf out = { 0 };
 
 			s->st.busy++;
-			if (s->ops.event(s->ops.ctx, fd, DPC_SRV_BUSY, "", 0, &out) == DPC_SRV_REPLY)
-				send_once(fd, &out);
+			if (s->ops.event(s->ops.ctx, fd, DPC_SRV_BUSY, "", 0, &out) == DPC_SRV_REPLY &&
+			    send_once(fd, &out)) {
+				s->st.answered++;
+				answered++;
+			}
 			dpc_buf_free(&out);
 			close(fd);
 			/* Look at the open connections (some may be closing) before the next accept. */
@@ -394,7 +406,7 @@ int dpc_srv_poll(struct dpc_srv *s, int wait_ms)
 	}
 	for (i = 0; i < s->max_conns; i++)
 		if (s->c[i].phase != C_FREE && s->c[i].deadline <= now)
-			conn_expire(s, &s->c[i]);
+			answered += conn_expire(s, &s->c[i]);
 	if (s->pfd[0].revents & POLLIN)
 		answered += accept_some(s, now);
 	return answered;

@@ -40,7 +40,7 @@ enum dpc_cfg_type {
  */
 #define DPC_CONFIG_SETTINGS(X) \
 	X(name,         DPC_CFG_STRING, "dpcache",   0, 0, NULL, false, \
-	  "Instance name: EAL's --file-prefix (unless given) and /run/dpcache/<name>, where dpcachectl finds it") \
+	  "Instance name: EAL's --file-prefix (unless given), and the directory /run/dpcache/<name>") \
 	X(address,      DPC_CFG_IPV4,   "198.18.0.1", 0, 0, NULL, false, \
 	  "IPv4 address dpcached answers for (ARP, ICMP echo, UDP)") \
 	X(port,         DPC_CFG_U32,    "11211",     1, 65535, NULL, false, \

@@ -75,7 +75,7 @@ struct dpc_srv_ops {
 /** Server loop counters, X(name, help); the ctl channel prints them (dpcache/ctl.h). */
 #define DPC_SRV_STATS(X) \
 	X(accepted,   "Connections accepted") \
-	X(answered,   "Answers sent in full") \
+	X(answered,   "Answers sent in full (refusals and late errors included)") \
 	X(busy,       "Connections refused because every slot was taken") \
 	X(timeouts,   "Connections closed at their deadline") \
 	X(overflow,   "Connections closed: request longer than the buffer") \
@@ -104,8 +104,9 @@ void dpc_srv_set_timeout(struct dpc_srv *s, int timeout_ms);
 
 /**
  * Serve for at most @p wait_ms (less when a deadline comes sooner): accept,
- * read, call the protocol, write, expire.  Returns the answers completed in
- * this call (>= 0), or a negative errno if poll(2) failed (not EINTR).
+ * read, call the protocol, write, expire.  Returns the answers sent in full
+ * in this call, refusals and late errors included (>= 0), or a negative
+ * errno if poll(2) failed (not EINTR).
  */
 int dpc_srv_poll(struct dpc_srv *s, int wait_ms);
 
