@@ -22,7 +22,7 @@ PKGS_URCU := liburcu-qsbr liburcu-cds
 # DPDK headers are system headers to us: their inline code is not held to
 # our warning set (-Wconversion would flood otherwise).
 DPDK_CFLAGS := $(shell pkg-config --cflags $(PKGS_DPDK) 2>/dev/null | sed 's/-I/-isystem /g')
-DPDK_LIBS   := $(shell pkg-config --libs $(PKGS_DPDK) 2>/dev/null) -lrte_net_ring -lrte_net_memif
+DPDK_LIBS   := $(shell pkg-config --libs $(PKGS_DPDK) 2>/dev/null) -lrte_net_ring -lrte_net_memif -lrte_bus_vdev
 URCU_LIBS   := $(shell pkg-config --libs $(PKGS_URCU) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 

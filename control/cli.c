@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dpcache/byteorder.h"
+#include "dpcache/ketama.h"
 #include "dpcache/proto.h"
 
 #define EXIT_OK 0
@@ -31,8 +32,11 @@
 #define REQ_MAX 1472u
 #define RCVBUF_BYTES (16 << 20)
 
+#define MAX_SERVERS 64
+
 struct opts {
 	const char *server;
+	const char *key_hash;      /* ketama key hash over several servers */
 	int timeout_ms;
 	int retries;
 	uint32_t flags, exptime;
@@ -58,9 +62,15 @@ static void usage(FILE *out)
 		"  gat KEY EXPTIME           get and touch\n"
 		"  flush [DELAY]\n"
 		"  stats [GROUP]             print `name value` lines\n"
-		"  version | noop\n\n"
+		"  version | noop\n"
+		"  server KEY [KEY...]       print `KEY HOST:PORT`: the server ketama picks (no request)\n\n"
 		"Options:\n"
-		"  -s, --server HOST:PORT    server (default 127.0.0.1:11211)\n"
+		"  -s, --server HOST:PORT[,HOST:PORT...]\n"
+		"                            server (default 127.0.0.1:11211); several: each request goes\n"
+		"                            to the server ketama picks for its (first) key, as\n"
+		"                            libmemcached and twemproxy place it\n"
+		"  -H, --hash md5|fnv1a_64   ketama key hash (default md5: libmemcached, twemproxy's\n"
+		"                            `hash: md5`; fnv1a_64: twemproxy's default)\n"
 		"  -t, --timeout MS          wait per try (default 1000)\n"
 		"  -r, --retries N           tries after the first on timeout (default 2)\n"
 		"  -F, --flags N             item flags for set/add/replace (default 0)\n"
@@ -569,6 +579,59 @@ static int run(const struct opts *o, const struct cmd *cmd, int argc, char **arg
 	return ret;
 }
 
+/*
+ * Ketama over the comma-separated servers of o->server (host:port, port
+ * 11211 if absent): print `KEY HOST:PORT` for each key (@p print), and the
+ * first key's server into @p out.  0, or EXIT_ERR for a bad server list.
+ */
+static int pick_servers(const struct opts *o, char **keys, int nkeys, bool print, char *out,
+			size_t outlen)
+{
+	char list[1024], *save = NULL, *tok;
+	char hosts[MAX_SERVERS][256];
+	struct dpc_ketama_server sv[MAX_SERVERS];
+	const char *names[MAX_SERVERS];
+	struct dpc_ketama *k;
+	unsigned n = 0;
+
+	snprintf(list, sizeof(list), "%s", o->server);
+	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':');
+		uint32_t port = 11211;
+
+		if (n == MAX_SERVERS || (colon != NULL && (parse_u32(colon + 1, &port) != 0 ||
+							   port == 0 || port > 65535))) {
+			fprintf(stderr, "dpcache-cli: bad server list '%s'\n", o->server);
+			return EXIT_ERR;
+		}
+		names[n] = tok;
+		snprintf(hosts[n], sizeof(hosts[n]), "%.*s",
+			 (int)(colon ? (size_t)(colon - tok) : strlen(tok)), tok);
+		sv[n].host = hosts[n];
+		sv[n].port = (uint16_t)port;
+		sv[n].weight = 1;
+		n++;
+	}
+	k = n > 0 ? dpc_ketama_create(sv, n) : NULL;
+	if (k == NULL) {
+		fprintf(stderr, "dpcache-cli: bad server list '%s'\n", o->server);
+		return EXIT_ERR;
+	}
+	dpc_ketama_set_key_hash(k, (enum dpc_ketama_key_hash)dpc_ketama_key_hash_parse(o->key_hash));
+	for (int i = 0; i < nkeys; i++) {
+		unsigned s = dpc_ketama_pick(k, keys[i], strlen(keys[i]));
+		char full[300];
+
+		snprintf(full, sizeof(full), "%s%s", names[s], strchr(names[s], ':') ? "" : ":11211");
+		if (i == 0)
+			snprintf(out, outlen, "%s", full);
+		if (print)
+			printf("%s %s\n", keys[i], full);
+	}
+	dpc_ketama_free(k);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -581,16 +644,24 @@ int main(int argc, char **argv)
 		{ "value-file", required_argument, NULL, 'f' },
 		{ "no-newline", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "hash", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .server = "127.0.0.1:11211", .timeout_ms = 1000, .retries = 2 };
+	static char picked[256];
+	struct opts o = { .server = "127.0.0.1:11211", .key_hash = "md5", .timeout_ms = 1000,
+			  .retries = 2 };
 	uint32_t u;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "s:t:r:F:e:c:f:nvh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:H:t:r:F:e:c:f:nvh", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': o.server = optarg; break;
+		case 'H':
+			if (dpc_ketama_key_hash_parse(optarg) < 0)
+				goto bad;
+			o.key_hash = optarg;
+			break;
 		case 't':
 			if (parse_u32(optarg, &u) != 0 || u == 0 || u > 600000)
 				goto bad;
@@ -623,6 +694,22 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_ERR;
+	}
+	if (strcmp(argv[optind], "server") == 0 || strchr(o.server, ',') != NULL) {
+		/* several servers (or the question which one): place by the first key */
+		bool ask = strcmp(argv[optind], "server") == 0;
+		int rc;
+
+		if (argc - optind < 2) {
+			fprintf(stderr, "dpcache-cli: %s needs a key to place it on one of the servers\n",
+				argv[optind]);
+			return EXIT_ERR;
+		}
+		rc = pick_servers(&o, argv + optind + 1, ask ? argc - optind - 1 : 1, ask, picked,
+				  sizeof(picked));
+		if (rc != 0 || ask)
+			return rc;
+		o.server = picked;
 	}
 	for (size_t i = 0; i < DPC_ARRAY_SIZE(cmds); i++) {
 		const struct cmd *c = &cmds[i];

@@ -356,6 +356,11 @@ int dpc_ctl_stats_parse(const struct dpc_ctl_reply *r, struct dpc_ctl_stats *s)
 			c = dpc_ctl_stat_index(name);
 			if (idx < s->nworkers && c >= 0 && parse_u64(r->kv[k].val, &v))
 				s->w[idx][c] = v;
+		} else if (split_indexed(r->kv[k].key, 't', &idx, &name)) {
+			/* a service thread's counters (TCP, exception path): totals only */
+			c = dpc_ctl_stat_index(name);
+			if (c >= 0 && parse_u64(r->kv[k].val, &v))
+				s->total[c] += v;
 		} else if (split_indexed(r->kv[k].key, 'p', &idx, &name)) {
 			c = store_index(name);
 			if (idx < s->nparts && c >= 0 && parse_u64(r->kv[k].val, &v))

@@ -84,6 +84,15 @@ static void cmd_stats(const struct dpc_ctl_env *env, struct dpc_buf *o)
 			dpc_buf_printf(o, "w%u.%s %" PRIu64 "\n", w, dpc_stat_names[i],
 				       dpc_stat_get(&snap, i));
 	}
+	/* The service threads' own counters (TCP server, exception path): in the totals too. */
+	for (w = 0; w < env->nthreads && env->stats != NULL; w++) {
+		dpc_stats_reset(&snap);
+		if (env->stats[env->nworkers + w] != NULL)
+			dpc_stats_read(env->stats[env->nworkers + w], &snap);
+		for (i = 0; i < DPC_WORKER_STATS_N; i++)
+			if (dpc_stat_get(&snap, i) != 0)
+				out(o, "t%u.%s %" PRIu64 "\n", w, dpc_stat_names[i], dpc_stat_get(&snap, i));
+	}
 	nparts = env->cache ? dpc_cache_nparts(env->cache) : 0;
 	dpc_buf_printf(o, "partitions %u\n", nparts);
 	for (w = 0; w < nparts; w++) {
@@ -309,7 +318,7 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	if (env == NULL)
 		return -ENODEV;
 	dpc_stats_reset(&total);
-	for (w = 0; w < env->nworkers; w++) {
+	for (w = 0; w < env->nworkers + env->nthreads; w++) {
 		if (env->stats == NULL || env->stats[w] == NULL)
 			continue;
 		dpc_stats_read(env->stats[w], &snap);

@@ -17,8 +17,9 @@
 struct dpc_ctl_env {
 	struct dpc_config *cfg;                 /**< live config (workers read it relaxed) */
 	struct dpc_cache *cache;                /**< for flush and store figures */
-	struct dpc_worker_stats *const *stats;  /**< one per worker */
+	struct dpc_worker_stats *const *stats;  /**< one per worker, then one per service thread */
 	unsigned nworkers;
+	unsigned nthreads;                      /**< service threads (TCP, exception path): "t<i>." */
 	const char *version;                    /**< e.g. "0.1.0" */
 };
 

@@ -9,6 +9,7 @@
 #ifndef DPCACHE_DP_H
 #define DPCACHE_DP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -109,6 +110,9 @@ struct dpc_worker {
 	struct dpc_reasm *reasm;
 	bool reasm_live;                   /**< entries held or fragments on the death row */
 	uint8_t *big;                      /**< DPC_BIG_BUF bytes: a chained datagram, copied whole */
+	/* the exception path (exception.c): TAP queue w->id, when TCP is served */
+	bool exc;
+	uint16_t exc_port;
 } __rte_cache_aligned;
 
 /* ---- reasm_rx.c ------------------------------------------------------------ */
@@ -155,5 +159,116 @@ unsigned dpc_worker_resp_max(uint64_t max_value);
 
 /** The poll loop (rte_lcore_function_t): runs until *w->stop.  Returns 0. */
 int dpc_worker_main(void *arg);
+
+/*
+ * A worker's inbox carries three kinds of entry, told apart by the low
+ * bits of the pointer (mbufs and jobs are cache-line aligned):
+ *   DPC_INBOX_DGRAM  an mbuf: a datagram another worker forwarded (its
+ *                    struct dpc_pkt_info in the mbuf dynamic field);
+ *   DPC_INBOX_TX     an mbuf: a frame from the kernel (exception path) to
+ *                    send out of the port as it is;
+ *   DPC_INBOX_JOB    a struct dpc_tcp_job: TCP writes to run (tcp.c).
+ * Forwarded datagrams are tag 0, so the forwarding path is unchanged.
+ */
+enum dpc_inbox_tag { DPC_INBOX_DGRAM = 0, DPC_INBOX_TX = 1, DPC_INBOX_JOB = 2 };
+#define DPC_INBOX_TAG_MASK ((uintptr_t)3)
+
+static inline void *dpc_inbox_tag(void *p, enum dpc_inbox_tag tag)
+{
+	return (void *)((uintptr_t)p | (uintptr_t)tag);
+}
+
+static inline enum dpc_inbox_tag dpc_inbox_tag_of(const void *e)
+{
+	return (enum dpc_inbox_tag)((uintptr_t)e & DPC_INBOX_TAG_MASK);
+}
+
+static inline void *dpc_inbox_untag(void *e)
+{
+	return (void *)((uintptr_t)e & ~DPC_INBOX_TAG_MASK);
+}
+
+/* ---- exception.c: the kernel exception path (TAP) ------------------------- */
+
+#define DPC_EXC_MAX_QUEUES 16u
+
+/**
+ * The exception port: a DPDK TAP port whose kernel interface holds the
+ * server's address and the port's MAC.  Workers send it the frames that
+ * are not for the UDP fast path (TCP to us, ARP replies to us), each on
+ * TAP queue w->id; a thread of its own (rx interrupts, no polling) reads
+ * what the kernel sends and hands each frame to a worker's inbox
+ * (DPC_INBOX_TX), which sends it out of the port.
+ */
+struct dpc_exc {
+	uint16_t port_id;                  /**< the TAP port */
+	uint16_t nqueues;                  /**< == workers */
+	char ifname[16];                   /**< kernel interface */
+	struct rte_ring *const *rings;     /**< every worker's inbox */
+	struct dpc_worker_stats *st;       /**< this thread's counters (exc_from_kernel...) */
+	const atomic_bool *stop;
+	int epfd;                          /**< TAP queue fds (rx interrupts); -1: poll */
+	bool vdev, port_started, thread_started;
+	pthread_t thread;
+};
+
+/**
+ * Create and start the TAP port for @p nqueues workers, name its kernel
+ * interface (cfg->tcp_iface), give it the port's MAC and cfg->address /
+ * cfg->tcp_prefix, and bring it up.  RX buffers from @p pool.  Cold path.
+ * Returns 0 or a negative errno (logged with the reason).
+ */
+int dpc_exc_setup(struct dpc_exc *x, const struct dpc_config *cfg,
+		  const struct rte_ether_addr *mac, struct rte_mempool *pool, uint16_t nqueues);
+/** Start the thread that forwards the kernel's frames; 0 or a negative errno. */
+int dpc_exc_start(struct dpc_exc *x);
+/** Join the thread (it leaves when *x->stop is set), stop and close the port.  Idempotent. */
+void dpc_exc_close(struct dpc_exc *x);
+/**
+ * Worker side: pass @p n frames to the kernel on TAP queue w->id; what the
+ * TAP refuses is freed and counted (exc_to_kernel_drops).  Only frames of
+ * the exception path: never called on the UDP fast path.
+ */
+void dpc_exc_to_kernel(struct dpc_worker *w, struct rte_mbuf **m, unsigned n);
+
+/* ---- tcp.c: the TCP server --------------------------------------------------- */
+
+/** What the TCP server needs from the instance (all of it outlives the server). */
+struct dpc_tcp_env {
+	struct dpc_config *cfg;                 /**< live config (runtime settings read relaxed) */
+	struct dpc_cache *cache;
+	struct rte_ring *const *rings;          /**< every worker's inbox, by partition */
+	unsigned nworkers;
+	struct dpc_worker_stats *st;            /**< the TCP thread's own counters */
+	struct dpc_worker_stats *const *all_stats; /**< for STAT: workers then service threads */
+	unsigned nstats;
+	const atomic_bool *stop;
+};
+
+struct dpc_tcp;
+
+/**
+ * Open the listening socket on cfg->address:cfg->port (the exception
+ * interface must hold the address).  Returns NULL and sets errno.  Cold.
+ */
+struct dpc_tcp *dpc_tcp_create(const struct dpc_tcp_env *env);
+/** Start the server thread (a QSBR reader); 0 or a negative errno. */
+int dpc_tcp_start(struct dpc_tcp *t);
+/**
+ * Join the thread (it leaves when *env->stop is set).  Call after the
+ * workers have stopped: a write job a worker still holds points into the
+ * server's memory.  Then dpc_tcp_free() (NULL is fine).
+ */
+void dpc_tcp_join(struct dpc_tcp *t);
+void dpc_tcp_free(struct dpc_tcp *t);
+
+/**
+ * Worker side (an inbox entry tagged DPC_INBOX_JOB): run the TCP writes of
+ * @p job with the owner's handler @p h into the job's answer buffer and
+ * publish completion (release).  Bounded: one job holds at most
+ * DPC_TCP_JOB_REQS requests.  Owner worker only.
+ */
+#define DPC_TCP_JOB_REQS 64u
+void dpc_tcp_job_run(struct dpc_handler *h, struct dpc_worker_stats *st, void *job);
 
 #endif /* DPCACHE_DP_H */

@@ -97,7 +97,13 @@ struct dpc_instance {
 	struct dpc_port_state port;
 	bool port_started;
 	int dynoff;
+	/* TCP (tcp=yes): the exception path and the server */
+	struct dpc_exc exc;
+	struct dpc_tcp *tcp;
 };
+
+/* Counters besides the workers': the TCP server's, then the exception thread's. */
+enum { DPC_SVC_TCP, DPC_SVC_EXC, DPC_SVC_N };
 
 static int setup_workers(struct dpc_instance *in)
 {
@@ -138,6 +144,7 @@ static int setup_workers(struct dpc_instance *in)
 		w->h.stats = in->stats_ptrs[i];
 		w->h.all_stats = in->stats_ptrs;
 		w->h.nworkers = n;
+		w->h.nstats = n + DPC_SVC_N;
 		w->h.version = DPC_MC_VERSION;
 		w->resp_max = dpc_worker_resp_max(cfg->max_value);
 		w->resp = rte_zmalloc("dpc_resp", w->resp_max * sizeof(*w->resp), RTE_CACHE_LINE_SIZE);
@@ -151,6 +158,8 @@ static int setup_workers(struct dpc_instance *in)
 
 static void free_instance(struct dpc_instance *in)
 {
+	dpc_tcp_free(in->tcp);
+	dpc_exc_close(&in->exc);
 	if (in->port_started)
 		dpc_port_close(in->port.port_id);
 	if (in->workers != NULL)
@@ -195,12 +204,12 @@ static int setup_instance(struct dpc_instance *in)
 	socket = (unsigned)(rte_eth_dev_socket_id(port_id) < 0 ? (int)rte_socket_id() :
 							       rte_eth_dev_socket_id(port_id));
 
-	in->stats = rte_zmalloc_socket("dpc_stats", n * sizeof(*in->stats), RTE_CACHE_LINE_SIZE,
-				       (int)socket);
-	in->stats_ptrs = rte_zmalloc("dpc_stats_ptrs", n * sizeof(*in->stats_ptrs), 0);
+	in->stats = rte_zmalloc_socket("dpc_stats", (n + DPC_SVC_N) * sizeof(*in->stats),
+				       RTE_CACHE_LINE_SIZE, (int)socket);
+	in->stats_ptrs = rte_zmalloc("dpc_stats_ptrs", (n + DPC_SVC_N) * sizeof(*in->stats_ptrs), 0);
 	if (in->stats == NULL || in->stats_ptrs == NULL)
 		goto nomem;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n + DPC_SVC_N; i++)
 		in->stats_ptrs[i] = &in->stats[i];
 
 	memset(&cp, 0, sizeof(cp));
@@ -240,7 +249,8 @@ static int setup_instance(struct dpc_instance *in)
 	for (unsigned i = 0; i < n; i++)
 		nmbufs += 2048 + 2048 + 2 * DPC_BURST + 256 + dpc_worker_resp_max(cfg->max_value) +
 			  RTE_MIN(cfg->ring_size, 1024u) +
-			  dpc_reasm_rx_mbufs(cfg, RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf));
+			  dpc_reasm_rx_mbufs(cfg, RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf)) +
+			  (cfg->tcp ? 2 * DPC_BURST : 0);
 	in->pool = rte_pktmbuf_pool_create("dpc_mbufs", nmbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)socket);
 	if (in->pool == NULL) {
@@ -295,6 +305,50 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * tcp=yes: the exception port (its kernel interface takes our address and
+ * MAC), the workers told to use it, then the TCP server on address:port.
+ */
+static int setup_tcp(struct dpc_instance *in)
+{
+	struct dpc_config *cfg = in->cfg;
+	const unsigned n = in->nworkers;
+	int rc;
+
+	rc = dpc_exc_setup(&in->exc, cfg, &in->port.mac, in->pool, (uint16_t)n);
+	if (rc != 0)
+		return rc;
+	in->exc.rings = in->rings;
+	in->exc.st = in->stats_ptrs[n + DPC_SVC_EXC];
+	in->exc.stop = &stop_flag;
+	for (unsigned i = 0; i < n; i++) {
+		in->workers[i].exc = true;
+		in->workers[i].exc_port = in->exc.port_id;
+	}
+	struct dpc_tcp_env env = {
+		.cfg = cfg,
+		.cache = in->cache,
+		.rings = in->rings,
+		.nworkers = n,
+		.st = in->stats_ptrs[n + DPC_SVC_TCP],
+		.all_stats = in->stats_ptrs,
+		.nstats = n + DPC_SVC_N,
+		.stop = &stop_flag,
+	};
+	in->tcp = dpc_tcp_create(&env);
+	if (in->tcp == NULL) {
+		rc = -errno;
+		DPC_LOG(ERR, "tcp=yes: cannot listen on port %u: %s", cfg->port, strerror(errno));
+		return rc;
+	}
+	rc = dpc_exc_start(&in->exc);
+	if (rc == 0)
+		rc = dpc_tcp_start(in->tcp);
+	if (rc != 0)
+		DPC_LOG(ERR, "tcp=yes: cannot start the TCP threads: %s", strerror(-rc));
+	return rc;
+}
+
 static int run_workers(struct dpc_instance *in)
 {
 	struct dpc_worker *w0 = &in->workers[0];
@@ -314,9 +368,14 @@ static int run_workers(struct dpc_instance *in)
 	inet_ntop(AF_INET, &in->cfg->address, ip, sizeof(ip));
 	/* Not a log line: scripts wait for it, whatever log_level says. */
 	if (rc == 0) {
-		printf("dpcached: ready: %s udp %u-%u on port %u (%s, mac " RTE_ETHER_ADDR_PRT_FMT
+		char tcp[48] = "";
+
+		if (in->tcp != NULL)
+			snprintf(tcp, sizeof(tcp), " tcp %u (kernel interface %s)", in->cfg->port,
+				 in->exc.ifname);
+		printf("dpcached: ready: %s udp %u-%u%s on port %u (%s, mac " RTE_ETHER_ADDR_PRT_FMT
 		       "), %u workers, checksums %s, RSS %s, idle back-off %s\n",
-		       ip, in->cfg->port, in->cfg->port + in->nworkers - 1, in->port.port_id,
+		       ip, in->cfg->port, in->cfg->port + in->nworkers - 1, tcp, in->port.port_id,
 		       in->port.driver, RTE_ETHER_ADDR_BYTES(&in->port.mac), in->nworkers,
 		       in->port.tx_csum_offload ? "offloaded" : "in software", in->port.rss ? "on" : "off",
 		       in->cfg->idle_sleep_us ? "on" : "off (busy-poll)");
@@ -329,6 +388,8 @@ static int run_workers(struct dpc_instance *in)
 			usleep(100 * 1000);
 	}
 	rte_eal_mp_wait_lcore();
+	/* the workers are gone: no job of the TCP server is held any more */
+	dpc_tcp_join(in->tcp);
 	return rc;
 }
 
@@ -432,11 +493,14 @@ int main(int argc, char **argv)
 
 	if (setup_instance(&in) != 0)
 		goto inst;
+	if (cfg->tcp && setup_tcp(&in) != 0)
+		goto inst;
 	struct dpc_ctl_env env = {
 		.cfg = cfg,
 		.cache = in.cache,
 		.stats = (struct dpc_worker_stats *const *)in.stats_ptrs,
 		.nworkers = in.nworkers,
+		.nthreads = DPC_SVC_N,
 		.version = DPCACHED_VERSION,
 	};
 	if (cfg->stats_socket) {
@@ -453,6 +517,7 @@ int main(int argc, char **argv)
 	DPC_LOG(NOTICE, "stopping");
 	dpc_ctl_server_stop();
 inst:
+	atomic_store(&stop_flag, true); /* threads started before a failed set-up leave too */
 	free_instance(&in);
 eal:
 	rte_eal_cleanup();

@@ -258,11 +258,11 @@ static void rx_fragment(struct dpc_worker *w, struct rte_mbuf *m, const struct d
 
 static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, uint64_t now)
 {
-	struct rte_mbuf *local[DPC_BURST], *fwd[DPC_BURST], *dead[DPC_BURST];
+	struct rte_mbuf *local[DPC_BURST], *fwd[DPC_BURST], *dead[DPC_BURST], *exc[DPC_BURST];
 	struct dpc_pkt_info linfo[DPC_BURST];
 	struct dpc_dgram dg[DPC_BURST];
 	unsigned fdst[DPC_BURST];
-	unsigned nl = 0, nf = 0, nd = 0;
+	unsigned nl = 0, nf = 0, nd = 0, nx = 0;
 	uint64_t bytes = 0;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -338,6 +338,17 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 			dpc_stat_inc(w->st, icmp_echo);
 			tx_queue(w, m);
 			break;
+		case DPC_PKT_TCP:
+		case DPC_PKT_ARP_REPLY:
+			/* the kernel's (exception path), when TCP is served */
+			if (w->exc) {
+				exc[nx++] = m;
+				break;
+			}
+			dpc_stat_count_drop(w->st, kind == DPC_PKT_TCP ? DPC_PKT_DROP_PROTO :
+									 DPC_PKT_DROP_ARP_OTHER);
+			dead[nd++] = m;
+			break;
 		default:
 			dpc_stat_count_drop(w->st, kind);
 			dead[nd++] = m;
@@ -346,6 +357,8 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 	}
 	dpc_stat_add(w->st, rx_packets, n);
 	dpc_stat_add(w->st, rx_bytes, bytes);
+	if (dpc_unlikely(nx > 0))
+		dpc_exc_to_kernel(w, exc, nx);
 
 	/* Writes for other partitions: to their owners first, they answer them. */
 	for (unsigned i = 0; i < nf; i++) {
@@ -372,7 +385,23 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 		rte_pktmbuf_free_bulk(dead, nd);
 }
 
-/* Datagrams other workers handed over; at most DPC_RING_DRAIN per iteration. */
+/*
+ * An inbox entry that is not a forwarded datagram (dp.h): a frame from the
+ * kernel is sent as it is, a TCP write job runs here.
+ */
+static void inbox_side(struct dpc_worker *w, void *e)
+{
+	if (dpc_inbox_tag_of(e) == DPC_INBOX_TX) {
+		struct rte_mbuf *m = dpc_inbox_untag(e);
+
+		m->ol_flags = 0; /* the kernel computed its checksums */
+		tx_queue(w, m);
+	} else {
+		dpc_tcp_job_run(&w->h, w->st, dpc_inbox_untag(e));
+	}
+}
+
+/* Datagrams other workers handed over (and inbox_side() entries); at most DPC_RING_DRAIN per iteration. */
 static unsigned ring_drain(struct dpc_worker *w, uint64_t now)
 {
 	struct rte_mbuf *pkts[DPC_BURST];
@@ -381,13 +410,20 @@ static unsigned ring_drain(struct dpc_worker *w, uint64_t now)
 
 	while (total < DPC_RING_DRAIN) {
 		unsigned got = rte_ring_sc_dequeue_burst(w->ring, (void **)pkts, DPC_BURST, NULL), n = 0;
+		unsigned side = 0;
 
 		if (got == 0)
 			break;
 		/* fragments to reassemble and reassembled (chained) datagrams: one at a time */
 		for (unsigned i = 0; i < got; i++) {
-			const struct dpc_pkt_info *info = pkt_info(w, pkts[i]);
+			const struct dpc_pkt_info *info;
 
+			if (dpc_unlikely(dpc_inbox_tag_of(pkts[i]) != DPC_INBOX_DGRAM)) {
+				inbox_side(w, pkts[i]); /* TCP: a kernel frame or a write job */
+				side++;
+				continue;
+			}
+			info = pkt_info(w, pkts[i]);
 			if (dpc_unlikely(info->is_fragment))
 				rx_fragment(w, pkts[i], info, now);
 			else if (dpc_unlikely(pkts[i]->nb_segs > 1))
@@ -409,7 +445,7 @@ static unsigned ring_drain(struct dpc_worker *w, uint64_t now)
 				    &dg[i]);
 		if (n > 0)
 			rte_pktmbuf_free_bulk(pkts, n);
-		dpc_stat_add(w->st, forwarded_in, got);
+		dpc_stat_add(w->st, forwarded_in, got - side);
 		total += got;
 		if (got < DPC_BURST)
 			break;

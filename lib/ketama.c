@@ -9,6 +9,9 @@
  *    points, bytes 4k..4k+3 read little-endian;
  *  - a key hashes to the first 4 bytes of its MD5, little-endian; its
  *    server owns the first point >= that hash, wrapping to point 0.
+ * twemproxy builds the same continuum (nc_ketama.c: the same names,
+ * points and search) but hashes keys with its `hash:` setting, fnv1a_64
+ * by default: dpc_ketama_set_key_hash() follows it.
  * MD5 below follows RFC 1321.
  */
 #include <errno.h>
@@ -151,8 +154,35 @@ struct ketama_point {
 struct dpc_ketama {
 	unsigned npoints;
 	unsigned nservers;
+	enum dpc_ketama_key_hash key_hash;
 	struct ketama_point points[];
 };
+
+uint32_t dpc_ketama_fnv1a_64(const void *key, size_t len)
+{
+	const int8_t *p = key; /* twemproxy reads the key as (signed) char */
+	uint32_t h = (uint32_t)0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint32_t)(int32_t)p[i];
+		h *= (uint32_t)0x100000001b3ull;
+	}
+	return h;
+}
+
+void dpc_ketama_set_key_hash(struct dpc_ketama *k, enum dpc_ketama_key_hash h)
+{
+	k->key_hash = h;
+}
+
+int dpc_ketama_key_hash_parse(const char *name)
+{
+	if (name != NULL && strcmp(name, "md5") == 0)
+		return DPC_KETAMA_KEY_MD5;
+	if (name != NULL && strcmp(name, "fnv1a_64") == 0)
+		return DPC_KETAMA_KEY_FNV1A_64;
+	return -1;
+}
 
 uint32_t dpc_ketama_hash(const void *key, size_t len)
 {
@@ -238,7 +268,8 @@ void dpc_ketama_free(struct dpc_ketama *k)
 
 unsigned dpc_ketama_pick(const struct dpc_ketama *k, const void *key, size_t len)
 {
-	uint32_t h = dpc_ketama_hash(key, len);
+	uint32_t h = k->key_hash == DPC_KETAMA_KEY_FNV1A_64 ? dpc_ketama_fnv1a_64(key, len) :
+							       dpc_ketama_hash(key, len);
 	unsigned lo = 0, hi = k->npoints;
 
 	if (k->npoints == 0)

@@ -51,6 +51,7 @@
 #define IP_MF      0x2000u
 #define IP_OFFMASK 0x1fffu
 #define IPPROTO_ICMP_ 1u
+#define IPPROTO_TCP_ 6u
 #define IPPROTO_UDP_ 17u
 #define REPLY_TTL 64u
 
@@ -165,12 +166,16 @@ static enum dpc_pkt_kind classify_arp(const uint8_t *frame, size_t len, const st
 	if (len < DPC_ETH_HLEN + ARP_LEN)
 		return DPC_PKT_DROP_SHORT;
 	if (get16(a + ARP_HTYPE) != 1 || get16(a + ARP_PTYPE) != ETHERTYPE_IPV4 ||
-	    a[ARP_HLEN] != 6 || a[ARP_PLEN] != 4 || get16(a + ARP_OPER) != 1)
+	    a[ARP_HLEN] != 6 || a[ARP_PLEN] != 4)
 		return DPC_PKT_DROP_ARP_OTHER;
 	if (memcmp(a + ARP_TPA, &cfg->ip, 4) != 0)
 		return DPC_PKT_DROP_ARP_OTHER;
 	info->l3_off = DPC_ETH_HLEN;
-	return DPC_PKT_ARP_REQUEST;
+	switch (get16(a + ARP_OPER)) {
+	case 1: return DPC_PKT_ARP_REQUEST;
+	case 2: return DPC_PKT_ARP_REPLY; /* an answer to the kernel's own request */
+	default: return DPC_PKT_DROP_ARP_OTHER;
+	}
 }
 
 /* The ICMP message of ip_len - 20 bytes sums to 0xffff when intact. */
@@ -239,6 +244,8 @@ enum dpc_pkt_kind dpc_pkt_classify(const uint8_t *frame, size_t len, const struc
 	if (dpc_unlikely(ip[IP_PROTO] != IPPROTO_UDP_)) {
 		if (ip[IP_PROTO] == IPPROTO_ICMP_)
 			return classify_icmp(ip, ip_len);
+		if (ip[IP_PROTO] == IPPROTO_TCP_)
+			return DPC_PKT_TCP; /* the kernel checks the rest */
 		return DPC_PKT_DROP_PROTO;
 	}
 

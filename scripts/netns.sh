@@ -10,6 +10,13 @@
 #   dpc_netns_exists NS          true if the namespace exists
 #   dpc_netns_busy NS            true if any process runs inside NS
 #   dpc_netns_neigh CLI_NS CLI_IF IP MAC   pin a static ARP entry (optional)
+#   dpc_netns_tcp_prep SRV_NS CLI_NS CLI_IF  ready both for TCP through dpcached's
+#       exception path (tcp=yes): the client interface sends full checksums and
+#       MTU-sized segments (tx checksum, TSO, GSO off: frames reach a DPDK port
+#       of 2 KiB buffers, and the kernel behind the TAP checks TCP checksums);
+#       the server namespace filters by reverse path (rp_filter=1), so that a
+#       frame its kernel also sees on the DPDK-owned veth end (af_packet leaves
+#       it a copy) is dropped there and only the TAP copy counts
 
 dpc_netns_exists() {
 	ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"
@@ -49,4 +56,12 @@ dpc_netns_create() {
 
 dpc_netns_neigh() {
 	ip -n "$1" neigh replace "$3" lladdr "$4" dev "$2" nud permanent
+}
+
+dpc_netns_tcp_prep() {
+	local srv=$1 cli=$2 cif=$3
+	ip netns exec "$cli" ethtool -K "$cif" tx off tso off gso off >/dev/null 2>&1 || return 1
+	ip netns exec "$srv" sysctl -qw net.ipv4.conf.all.rp_filter=1 >/dev/null || return 1
+	ip netns exec "$srv" sysctl -qw net.ipv4.conf.default.rp_filter=1 >/dev/null || return 1
+	return 0
 }

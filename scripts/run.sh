@@ -5,8 +5,11 @@
 #
 # Creates two network namespaces joined by a veth pair:
 #   dpc-srv: dpc-srv0, no IP address; dpcached owns it through net_af_xdp
-#            (falls back to net_af_packet) and answers for 198.18.0.1
-#   dpc-cli: dpc-cli0 with 198.18.0.2/24, for clients (dpcache-cli, dpcache-bench)
+#            (falls back to net_af_packet) and answers for 198.18.0.1; TCP on the
+#            same address and port through its exception interface dpc-dpcache
+#            (a kernel TAP interface that dpcached creates: tcp=yes)
+#   dpc-cli: dpc-cli0 with 198.18.0.2/24, for clients (dpcache-cli, dpcache-bench,
+#            any memcached client over TCP)
 # reserves hugepages when it can (scripts/hugepages.sh; else --no-huge), starts
 # dpcached there and prints what to paste.  Ctrl-C stops dpcached and removes
 # the namespaces.  Environment: DPC_RUN_PMD=af_xdp|af_packet forces a port
@@ -59,6 +62,7 @@ dpc_netns_destroy "$SRV" "$CLI"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 dpc_netns_create "$SRV" "$CLI" "$SIF" "$CIF" "198.18.0.2/24" || die "cannot create the veth network"
+dpc_netns_tcp_prep "$SRV" "$CLI" "$CIF" || die "cannot prepare the veth network for TCP"
 
 mem_args=$(scripts/hugepages.sh --eal-args)
 
@@ -71,7 +75,7 @@ start() { # start PMD: 0 when dpcached reports ready
 	esac
 	# shellcheck disable=SC2086
 	ip netns exec "$SRV" "$bin/dpcached" -l "$lcores" --no-pci $mem_args --file-prefix="$NAME" \
-		--vdev="$vdev" -- --name "$NAME" --address "$ADDR" --port "$PORT" "$@" >"$log" 2>&1 &
+		--vdev="$vdev" -- --name "$NAME" --address "$ADDR" --port "$PORT" --tcp yes "$@" >"$log" 2>&1 &
 	pid=$!
 	for _ in $(seq 600); do # 60 s: a busy machine may be slow to fault in hugepages
 		grep -q "dpcached: ready" "$log" && return 0
@@ -101,13 +105,19 @@ cat <<EOF
 dpcached is running (pid $pid) on net_$ok in namespace $SRV.
   address  $ADDR   (ARP and ping answered by dpcached)
   UDP port $PORT   (memcached binary and text protocols, memcached UDP frame header)
+  TCP port $PORT   (the same protocols and store; the kernel terminates TCP behind dpcached)
   client   namespace $CLI, interface $CIF, 198.18.0.2/24
 
 Paste into another terminal:
   $cli set foo bar
   $cli get foo
   $cli stats
+  ip netns exec $CLI /usr/bin/python3 -c "from pymemcache.client.base import Client; c = Client(('$ADDR', $PORT)); c.set('hello', 'over tcp'); print(c.get('hello'), c.get('foo'))"
+  ip netns exec $CLI bash -c 'exec 3<>/dev/tcp/$ADDR/$PORT; printf "get foo hello\\r\\nquit\\r\\n" >&3; cat <&3'
 EOF
+if command -v memccapable >/dev/null; then
+	echo "  ip netns exec $CLI memccapable -h $ADDR -p $PORT -b"
+fi
 if command -v ping >/dev/null; then
 	echo "  ip netns exec $CLI ping -c 3 $ADDR"
 fi

@@ -48,6 +48,8 @@ struct dpc_handler {
 	/** All workers' counters, for the STAT opcode (read relaxed). */
 	struct dpc_worker_stats *const *all_stats;
 	unsigned nworkers;
+	/** Entries of all_stats: the workers', then the TCP and exception threads'; 0: nworkers. */
+	unsigned nstats;
 	const char *version;               /**< VERSION reply; NULL: DPC_MC_VERSION */
 };
 

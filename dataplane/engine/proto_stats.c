@@ -56,7 +56,7 @@ static void sum_workers(const struct dpc_handler *h, struct dpc_worker_stats *su
 		dpc_stats_add_into(sum, &one);
 		return;
 	}
-	for (unsigned i = 0; i < h->nworkers; i++) {
+	for (unsigned i = 0; i < (h->nstats ? h->nstats : h->nworkers); i++) {
 		if (h->all_stats[i] == NULL)
 			continue;
 		dpc_stats_read(h->all_stats[i], &one);

@@ -88,7 +88,26 @@ enum dpc_cfg_type {
 	X(ctl_timeout_ms, DPC_CFG_U32,  "2000",      100, 60000, NULL, true, \
 	  "Deadline of one control connection, from accept to close (ms)") \
 	X(ctl_max_clients, DPC_CFG_U32, "16",        1, 1024, NULL, false, \
-	  "Control connections served at once (more are refused with ERR busy)")
+	  "Control connections served at once (more are refused with ERR busy)") \
+	/* TCP: the kernel exception path (dataplane/exception.c) and the TCP server (tcp.c) */ \
+	X(tcp,          DPC_CFG_BOOL,   "no",        0, 0, NULL, false, \
+	  "Serve memcached over TCP too, on address:port: frames not for the UDP fast path go to " \
+	  "a kernel TAP interface that holds the address, and threads beside the workers serve the " \
+	  "connections from the same store") \
+	X(tcp_iface,    DPC_CFG_STRING, "auto",      0, 0, NULL, false, \
+	  "Name of the kernel exception interface (auto: dpc-<name>, cut to 15 characters)") \
+	X(tcp_prefix,   DPC_CFG_U32,    "24",        1, 32, NULL, false, \
+	  "Prefix length of the address on the exception interface (its connected route is the " \
+	  "one TCP replies take)") \
+	X(max_connections, DPC_CFG_U32, "1024",      1, 1000000, NULL, true, \
+	  "TCP connections served at once; one more is accepted and closed (rejected_connections)") \
+	X(tcp_request_max, DPC_CFG_SIZE, "2M",       (64u << 10), (1ull << 30), NULL, true, \
+	  "Largest TCP request (also the per-connection input buffer); a larger one is answered " \
+	  "with an error and its connection closed, never buffered (keep it above max_value + 1K)") \
+	X(idle_timeout, DPC_CFG_U32,    "0",         0, 86400000, NULL, true, \
+	  "Seconds a TCP connection may stay idle before it is closed (idle_kicks; 0: never)") \
+	X(reqs_per_event, DPC_CFG_U32,  "20",        1, 1000000, NULL, true, \
+	  "Requests one TCP connection runs before it yields to the others (conn_yields)")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \

@@ -41,7 +41,9 @@ struct dpc_netcfg {
 	X(a, UDP,         udp,         "UDP to one of our ports: payload at info.payload_off") \
 	X(a, IP_FRAGMENT, ip_fragment, "IPv4 fragment to us (UDP): IP payload at info.payload_off") \
 	X(a, ARP_REQUEST, arp_request, "ARP request for our IP: answer with dpc_pkt_arp_reply()") \
-	X(a, ICMP_ECHO,   icmp_echo,   "ICMP echo request to us: answer with dpc_pkt_icmp_reply()")
+	X(a, ICMP_ECHO,   icmp_echo,   "ICMP echo request to us: answer with dpc_pkt_icmp_reply()") \
+	X(a, TCP,         tcp,         "IPv4 TCP to us: the kernel's (exception path; else drop_proto)") \
+	X(a, ARP_REPLY,   arp_reply,   "ARP reply to us: the kernel's (exception path; else drop_arp_other)")
 
 #define DPC_PKT_DROPS(X, a) \
 	X(a, SHORT,       drop_short,       "truncated L2/L3/L4 header") \

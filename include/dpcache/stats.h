@@ -94,6 +94,21 @@
 	X(frag_in,         "packets",  "IPv4 fragments taken in for reassembly") \
 	X(reasm_done,      "datagrams","Datagrams reassembled from fragments") \
 	DPC_PKT_REASM_DROPS(DPC_X_REASM_DROP_STAT, X) \
+	/* TCP and the exception path (dataplane/tcp.c, exception.c); memcached's names first */ \
+	X(total_connections,"connections","TCP connections accepted since start") \
+	X(rejected_connections,"connections","TCP connections closed at accept: max_connections reached") \
+	X(conn_yields,     "events",   "Times a TCP connection yielded after reqs_per_event requests") \
+	X(idle_kicks,      "connections","TCP connections closed after idle_timeout") \
+	X(bytes_read,      "bytes",    "Bytes read from TCP connections") \
+	X(bytes_written,   "bytes",    "Bytes written to TCP connections") \
+	X(conn_too_large,  "connections","TCP connections closed for a request over tcp_request_max") \
+	X(tcp_jobs,        "jobs",     "TCP write batches handed to the owner worker") \
+	X(tcp_jobs_run,    "jobs",     "TCP write batches a worker ran for the TCP thread") \
+	X(tcp_ring_full,   "jobs",     "TCP write batches retried: the owner's ring was full") \
+	X(exc_to_kernel,   "packets",  "Frames passed to the kernel exception interface (TCP, ARP replies)") \
+	X(exc_to_kernel_drops,"packets","Frames the exception interface refused (dropped)") \
+	X(exc_from_kernel, "packets",  "Frames from the kernel exception interface sent out of the port") \
+	X(exc_from_kernel_drops,"packets","Kernel frames dropped: the worker's ring was full") \
 	DPC_WORKER_GAUGES(X)
 
 /*
@@ -103,7 +118,8 @@
  */
 #define DPC_WORKER_GAUGES(X) \
 	X(reasm_entries,   "datagrams","Datagrams in reassembly now (gauge)") \
-	X(reasm_bytes,     "bytes",    "Buffer bytes held by fragments in reassembly now (gauge)")
+	X(reasm_bytes,     "bytes",    "Buffer bytes held by fragments in reassembly now (gauge)") \
+	X(curr_connections,"connections","Open TCP connections now (gauge, kept by the TCP thread)")
 
 struct dpc_worker_stats {
 #define DPC_X_FIELD(name, unit, help) _Atomic uint64_t name;

@@ -43,6 +43,7 @@ struct bench_cfg {
 	enum bench_mode mode;
 	struct bench_server servers[BENCH_MAX_SERVERS];
 	unsigned nservers;
+	int ketama_hash;           /**< enum dpc_ketama_key_hash: md5 (libmemcached) or fnv1a_64 */
 	/* workload */
 	uint64_t keys;
 	unsigned key_size, value_size;

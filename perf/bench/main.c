@@ -26,6 +26,7 @@
 #include <rte_lcore.h>
 
 #include "bench.h"
+#include "dpcache/ketama.h"
 
 /* ---- time and signals ---------------------------------------------------------- */
 
@@ -131,6 +132,8 @@ void bench_usage(FILE *out)
 "target:\n"
 "  --transport dpdk|udp  (default: dpdk with EAL args, else udp)\n"
 "  --server H:P[,H:P..]  servers (default 198.18.0.1:11211); several: keys spread by ketama\n"
+"  --ketama-hash md5|fnv1a_64  key hash on the ketama ring (md5: libmemcached, the default;\n"
+"                        fnv1a_64: twemproxy's default `hash:`; the ring is the same)\n"
 "  --steer N             N partitions per server: key's partition p = dpc_hash_part(dpc_hash(key), N)\n"
 "                        goes to UDP port P+p and (DPDK) TX queue p\n"
 "workload:\n"
@@ -278,12 +281,13 @@ enum {
 	O_OUTSTANDING, O_RATE, O_WARMUP, O_DURATION, O_PREFILL, O_PREFILL_BATCH, O_STEER,
 	O_TIMEOUT, O_SEED, O_JSON, O_LABEL, O_QUIET, O_CHECK, O_NO_BIG, O_REFLECT, O_REFLECT_PORT,
 	O_REFLECT_SECONDS, O_PORT_ID, O_SRC_IP, O_SRC_PORT, O_DST_MAC, O_UDP_CSUM, O_MBUFS, O_HELP, O_DRY_RUN,
-	O_QUEUES, O_FILL_ON_MISS,
+	O_QUEUES, O_FILL_ON_MISS, O_KETAMA_HASH,
 };
 
 static const struct option long_opts[] = {
 	{ "transport", required_argument, NULL, O_TRANSPORT },
 	{ "server", required_argument, NULL, O_SERVER },
+	{ "ketama-hash", required_argument, NULL, O_KETAMA_HASH },
 	{ "keys", required_argument, NULL, O_KEYS },
 	{ "key-size", required_argument, NULL, O_KEY_SIZE },
 	{ "value-size", required_argument, NULL, O_VALUE_SIZE },
@@ -346,6 +350,11 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 				c->transport = BENCH_TP_DPDK;
 			else
 				return bad("--transport", a, "dpdk or udp");
+			break;
+		case O_KETAMA_HASH:
+			c->ketama_hash = dpc_ketama_key_hash_parse(a);
+			if (c->ketama_hash < 0)
+				return bad("--ketama-hash", a, "md5 or fnv1a_64");
 			break;
 		case O_SERVER:
 			if (parse_servers(c, a) < 0)

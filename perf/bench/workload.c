@@ -274,6 +274,7 @@ int bench_keyspace_init(struct bench_keyspace *ks, const struct bench_cfg *c)
 		ks->server = malloc(ks->n);
 		if (!k || !ks->server)
 			goto fail;
+		dpc_ketama_set_key_hash(k, (enum dpc_ketama_key_hash)c->ketama_hash);
 		for (uint64_t i = 0; i < ks->n; i++) {
 			bench_key_put(kb, ks->key_size, i);
 			ks->server[i] = (uint8_t)dpc_ketama_pick(k, kb, ks->key_size);

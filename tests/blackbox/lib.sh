@@ -13,6 +13,12 @@
 #   bb_stop_dpcached [SIG]  SIGTERM (or SIG, e.g. INT), wait (bounded), fail unless
 #                           exit status 0 and no sanitizer report
 #   bb_cli_ns CMD...        run CMD in the client namespace
+#   bb_tcp_prep             ready the namespaces for TCP through dpcached's exception
+#                           path: the client sends full checksums and MTU-sized segments
+#                           (no TSO/GSO: a port frame is at most 2 KiB), and the server
+#                           namespace drops what its kernel sees directly on the
+#                           DPDK-owned veth end (rp_filter: af_packet leaves the kernel
+#                           a copy of every frame; only the TAP copy must count)
 #   bb_stat NAME            one counter via the STAT opcode (dpcache-cli stats)
 #   bb_fail MSG             print MSG and the daemon's log tail, exit 1
 #   bb_diag                 print where the running dpcached's threads are
@@ -106,6 +112,10 @@ bb_netns() {
 }
 
 bb_cli_ns() { ip netns exec "$BB_CLI_NS" "$@"; }
+
+bb_tcp_prep() {
+	dpc_netns_tcp_prep "$BB_SRV_NS" "$BB_CLI_NS" "$BB_CLI_IF" || bb_fail "cannot prepare TCP"
+}
 
 # bb_start_dpcached VDEV [dpcache flags...]
 bb_start_dpcached() {

@@ -1053,6 +1053,9 @@ static void test_text(void **state)
 	assert_int_equal(f->stats[0].drop_truncated, tr + 1);
 	/* version, verbosity, stats, flush_all, quit */
 	text_run(f, 0, "version\r\nverbosity 1\r\n", "VERSION 9.9.9-test\r\nOK\r\n");
+	/* memcached 1.6 answers a version line whatever follows (memccapable -a checks it) */
+	text_run(f, 0, "version foo bar\r\nversion noreply\r\n",
+		 "VERSION 9.9.9-test\r\nVERSION 9.9.9-test\r\n");
 	text_run(f, 0, "stats\r\n", NULL);
 	assert_int_equal(f->rc, 0);
 	assert_true(f->fw.w.total > 100);

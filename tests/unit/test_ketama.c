@@ -332,6 +332,53 @@ static void test_errors_and_single(void **state)
 	dpc_ketama_free(NULL);
 }
 
+/*
+ * twemproxy's hash_fnv1a_64 (32-bit, truncated 64-bit constants, bytes as
+ * signed char); values from an independent Python implementation.
+ */
+static void test_fnv1a_64_twemproxy(void **state)
+{
+	(void)state;
+	assert_int_equal(dpc_ketama_fnv1a_64("", 0), 0x84222325u);
+	assert_int_equal(dpc_ketama_fnv1a_64("a", 1), 0x8601ec8cu);
+	assert_int_equal(dpc_ketama_fnv1a_64("foo", 3), 0xfed9d577u);
+	assert_int_equal(dpc_ketama_fnv1a_64("key:1", 5), 0x962f5ac9u);
+	assert_int_equal(dpc_ketama_fnv1a_64("\xff\x80x", 3), 0x72003b96u); /* sign-extended */
+	assert_int_equal(dpc_ketama_key_hash_parse("md5"), DPC_KETAMA_KEY_MD5);
+	assert_int_equal(dpc_ketama_key_hash_parse("fnv1a_64"), DPC_KETAMA_KEY_FNV1A_64);
+	assert_int_equal(dpc_ketama_key_hash_parse("crc32"), -1);
+}
+
+/* The key hash moves keys between servers on the same continuum; each pick follows its hash. */
+static void test_key_hash_choice(void **state)
+{
+	static const struct dpc_ketama_server sv[3] = {
+		{ "198.18.1.1", 11211, 1 }, { "198.18.2.1", 11211, 1 }, { "198.18.3.1", 11211, 1 },
+	};
+	struct dpc_ketama *md5 = dpc_ketama_create(sv, 3), *fnv = dpc_ketama_create(sv, 3);
+	unsigned differ = 0, count[3] = { 0, 0, 0 };
+	(void)state;
+
+	assert_non_null(md5);
+	assert_non_null(fnv);
+	dpc_ketama_set_key_hash(fnv, DPC_KETAMA_KEY_FNV1A_64);
+	for (unsigned i = 0; i < 3000; i++) {
+		char key[32];
+		int n = snprintf(key, sizeof(key), "tw:%u", i);
+		unsigned a = dpc_ketama_pick(md5, key, (size_t)n), b = dpc_ketama_pick(fnv, key, (size_t)n);
+
+		assert_true(a < 3 && b < 3);
+		differ += a != b;
+		count[b]++;
+	}
+	/* about 2/3 of the keys land elsewhere; every server still gets its share */
+	assert_true(differ > 1500 && differ < 2500);
+	for (unsigned i = 0; i < 3; i++)
+		assert_true(count[i] > 600);
+	dpc_ketama_free(md5);
+	dpc_ketama_free(fnv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +388,8 @@ int main(void)
 		cmocka_unit_test(test_balance),
 		cmocka_unit_test(test_minimal_remap),
 		cmocka_unit_test(test_errors_and_single),
+		cmocka_unit_test(test_fnv1a_64_twemproxy),
+		cmocka_unit_test(test_key_hash_choice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -311,7 +311,12 @@ static void test_arp(void **state)
 	static const uint8_t other[4] = {198, 18, 0, 9};
 	len = mk_arp(f, 1, other);
 	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_ARP_OTHER);
+	/* a reply to our address is the kernel's (exception path); one to another is dropped */
 	len = mk_arp(f, 2, OUR_IP);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_ARP_REPLY);
+	len = mk_arp(f, 2, other);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_ARP_OTHER);
+	len = mk_arp(f, 3, OUR_IP); /* RARP request: neither */
 	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_ARP_OTHER);
 	len = mk_arp(f, 1, OUR_IP);
 	f[14 + 4] = 8; /* hlen */
@@ -439,9 +444,16 @@ static void test_drops(void **state)
 	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_NOT_US);
 
 	len = mk_udp(f, PORT_LO, "x", 1);
-	ip[9] = 6; /* TCP */
+	ip[9] = 6; /* TCP to us: for the kernel (exception path) */
+	ip_fix(ip);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_TCP);
+	ip[9] = 132; /* SCTP */
 	ip_fix(ip);
 	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_PROTO);
+	ip[9] = 6; /* TCP to someone else */
+	ip[19] = 7;
+	ip_fix(ip);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_DROP_NOT_US);
 
 	/* UDP header cut off by the IP length */
 	len = mk_udp(f, PORT_LO, "x", 1);

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Black box: memcached over TCP through dpcached's exception path.  The real
+# dpcached (tcp=yes) on an af_packet port in a namespace of its own; its kernel
+# TAP interface holds 198.18.0.1 and terminates TCP; clients in a second
+# namespace (tests/blackbox/tcp_clients.py):
+#   memccapable -b and -a (libmemcached's conformance tests), 27/27 each;
+#   pymemcache and python-memcache: set, get, gets, cas, incr, decr, delete,
+#   touch, multi-get, a 1 MiB value both ways, TTL;
+#   raw sockets: pipelined text and binary requests, GETKQ..NOOP, noreply,
+#   quit, a 1 GB request claim and a never-ending line closed, not buffered;
+#   max_connections and idle_timeout changed at run time (dpcachectl), then
+#   enforced; the TCP counters over STAT and dpcachectl;
+#   UDP still served beside TCP, from the same store; clean SIGTERM stop.
+#   DPC_BIN=build/debug/bin tests/blackbox/test_tcp.sh
+# BB_PMD=af_xdp runs it over net_af_xdp instead of net_af_packet.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+bb_init tcp
+bb_netns
+bb_tcp_prep
+
+pmd=${BB_PMD:-af_packet}
+case $pmd in
+af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
+*) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
+esac
+bb_start_dpcached "$vdev" --tcp yes ${BB_DPC_FLAGS:-}
+grep -q "tcp $BB_PORT (kernel interface" "$BB_LOG" || bb_fail "ready line does not name TCP"
+
+py=/usr/bin/python3 # Debian's, with python3-pymemcache and python3-memcache
+ctl=("$DPC_BIN/dpcachectl" --name "$BB_PREFIX" --timeout 5000)
+clients() { bb_cli_ns timeout 120 "$py" "$here/tcp_clients.py" "$BB_ADDR" "$BB_PORT" "$@"; }
+total() { # a counter's total over the control channel
+	timeout 20 "${ctl[@]}" stats --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["total"][sys.argv[1]])' "$1"
+}
+
+for mode in -b -a; do
+	out=$(bb_cli_ns timeout 120 memccapable -h "$BB_ADDR" -p "$BB_PORT" -t 10 "$mode" 2>&1)
+	rc=$?
+	echo "$out" | sed "s/^/[$BB_NAME] memccapable $mode: /" >&2
+	passed=$(echo "$out" | grep -c '\[pass\]')
+	[ $rc -eq 0 ] && [ "$passed" -eq 27 ] && echo "$out" | grep -q '^All tests passed' ||
+		bb_fail "memccapable $mode: $passed of 27 passed (exit $rc)"
+	bb_log "memccapable $mode: $passed/27 passed"
+done
+
+clients clients || bb_fail "client libraries over TCP"
+clients raw || bb_fail "raw TCP requests"
+
+# the same store over UDP
+v=$(bb_cli_ns "$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" -t 2000 get r:b) || bb_fail "UDP get"
+[ "$v" = BB ] || bb_fail "a key set over TCP reads '$v' over UDP"
+bb_cli_ns "$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" set u:k fromudp >/dev/null || bb_fail "UDP set"
+bb_cli_ns "$py" -c "
+from pymemcache.client.base import Client
+import sys
+sys.exit(Client(('$BB_ADDR', $BB_PORT), timeout=5).get('u:k') != b'fromudp')" ||
+	bb_fail "a key set over UDP is not read over TCP"
+bb_log "UDP and TCP share the store"
+
+# limits changed at run time, then enforced
+timeout 20 "${ctl[@]}" config set max_connections 5 >/dev/null || bb_fail "config set max_connections"
+clients maxconn 5 || bb_fail "max_connections"
+timeout 20 "${ctl[@]}" config set max_connections 1024 >/dev/null || bb_fail "config set max_connections"
+timeout 20 "${ctl[@]}" config set idle_timeout 2 >/dev/null || bb_fail "config set idle_timeout"
+clients idle 2 || bb_fail "idle_timeout"
+
+# counters (memcached's names), over STAT (UDP) and dpcachectl, which agree
+for c in total_connections rejected_connections idle_kicks conn_too_large curr_connections \
+	tcp_jobs exc_to_kernel exc_from_kernel bytes_read bytes_written; do
+	s=$(bb_stat "$c")
+	t=$(total "$c")
+	bb_log "counter $c: STAT $s, dpcachectl $t"
+	[ -n "$s" ] && [ -n "$t" ] || bb_fail "counter $c missing"
+done
+[ "$(bb_stat rejected_connections)" -ge 1 ] || bb_fail "rejected_connections not counted"
+[ "$(bb_stat idle_kicks)" -ge 1 ] || bb_fail "idle_kicks not counted"
+[ "$(bb_stat conn_too_large)" -ge 2 ] || bb_fail "conn_too_large not counted"
+[ "$(bb_stat total_connections)" -ge 20 ] || bb_fail "total_connections too low"
+[ "$(bb_stat exc_from_kernel)" -gt 100 ] || bb_fail "exc_from_kernel too low"
+
+bb_stop_dpcached TERM
+echo "test_tcp: PASS"
