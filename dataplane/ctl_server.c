@@ -91,7 +91,8 @@ static void cmd_stats(const struct dpc_ctl_env *env, struct dpc_buf *o)
 			dpc_stats_read(env->stats[env->nworkers + w], &snap);
 		for (i = 0; i < DPC_WORKER_STATS_N; i++)
 			if (dpc_stat_get(&snap, i) != 0)
-				out(o, "t%u.%s %" PRIu64 "\n", w, dpc_stat_names[i], dpc_stat_get(&snap, i));
+				dpc_buf_printf(o, "t%u.%s %" PRIu64 "\n", w, dpc_stat_names[i],
+					       dpc_stat_get(&snap, i));
 	}
 	nparts = env->cache ? dpc_cache_nparts(env->cache) : 0;
 	dpc_buf_printf(o, "partitions %u\n", nparts);
