@@ -318,6 +318,29 @@ static bool split_indexed(const char *key, char prefix, unsigned *idx, const cha
 	return true;
 }
 
+/* A "latency_..." line (lat.h names) into @p ls; false if @p name is not one. */
+static bool lat_field(struct dpc_lat_summary *ls, const char *name, uint64_t v)
+{
+	char want[40];
+
+	if (strcmp(name, "latency_samples") == 0) {
+		ls->samples = v;
+		return true;
+	}
+	if (strcmp(name, "latency_max_ns") == 0) {
+		ls->max_ns = v;
+		return true;
+	}
+	for (unsigned i = 0; i < DPC_LAT_NPCTS; i++) {
+		snprintf(want, sizeof(want), "latency_%s_ns", dpc_lat_names[i]);
+		if (strcmp(name, want) == 0) {
+			ls->ns[i] = v;
+			return true;
+		}
+	}
+	return false;
+}
+
 int dpc_ctl_stats_parse(const struct dpc_ctl_reply *r, struct dpc_ctl_stats *s)
 {
 	uint64_t v;
@@ -343,7 +366,8 @@ int dpc_ctl_stats_parse(const struct dpc_ctl_reply *r, struct dpc_ctl_stats *s)
 		s->uptime_s = v;
 	s->w = calloc(s->nworkers ? s->nworkers : 1, sizeof(*s->w));
 	s->p = calloc(s->nparts ? s->nparts : 1, sizeof(*s->p));
-	if (s->w == NULL || s->p == NULL) {
+	s->wlat = calloc(s->nworkers ? s->nworkers : 1, sizeof(*s->wlat));
+	if (s->w == NULL || s->p == NULL || s->wlat == NULL) {
 		dpc_ctl_stats_free(s);
 		return -ENOMEM;
 	}
@@ -356,11 +380,15 @@ int dpc_ctl_stats_parse(const struct dpc_ctl_reply *r, struct dpc_ctl_stats *s)
 			c = dpc_ctl_stat_index(name);
 			if (idx < s->nworkers && c >= 0 && parse_u64(r->kv[k].val, &v))
 				s->w[idx][c] = v;
+			else if (idx < s->nworkers && parse_u64(r->kv[k].val, &v))
+				(void)lat_field(&s->wlat[idx], name, v);
 		} else if (split_indexed(r->kv[k].key, 't', &idx, &name)) {
 			/* a service thread's counters (TCP, exception path): totals only */
 			c = dpc_ctl_stat_index(name);
 			if (c >= 0 && parse_u64(r->kv[k].val, &v))
 				s->total[c] += v;
+		} else if (parse_u64(r->kv[k].val, &v) && lat_field(&s->lat, r->kv[k].key, v)) {
+			s->have_lat = true;
 		} else if (split_indexed(r->kv[k].key, 'p', &idx, &name)) {
 			c = store_index(name);
 			if (idx < s->nparts && c >= 0 && parse_u64(r->kv[k].val, &v))
@@ -386,8 +414,10 @@ void dpc_ctl_stats_free(struct dpc_ctl_stats *s)
 		return;
 	free(s->w);
 	free(s->p);
+	free(s->wlat);
 	s->w = NULL;
 	s->p = NULL;
+	s->wlat = NULL;
 }
 
 int dpc_ctl_get_stats(const char *path, int timeout_ms, struct dpc_ctl_stats *s, char *err,
@@ -439,6 +469,14 @@ static void json_counters(FILE *f, const uint64_t *v)
 	fputc('}', f);
 }
 
+static void json_lat(FILE *f, const struct dpc_lat_summary *ls)
+{
+	fprintf(f, "{\"samples\":%" PRIu64, ls->samples);
+	for (unsigned i = 0; i < DPC_LAT_NPCTS; i++)
+		fprintf(f, ",\"%s\":%" PRIu64, dpc_lat_names[i], ls->ns[i]);
+	fprintf(f, ",\"max\":%" PRIu64 "}", ls->max_ns);
+}
+
 static void json_store(FILE *f, const uint64_t *v)
 {
 	unsigned i;
@@ -477,7 +515,20 @@ void dpc_ctl_stats_json(FILE *f, const struct dpc_ctl_stats *s)
 	fprintf(f, "]},\"control\":{");
 	for (k = 0; k < DPC_CTL_CHAN_N; k++)
 		fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", dpc_ctl_chan_names[k], s->ctl[k]);
-	fprintf(f, "}}");
+	fputc('}', f);
+	if (s->have_lat) {
+		/* in-server latency, ns: RX burst -> TX burst of the reply (lat.h) */
+		fprintf(f, ",\"latency_ns\":{\"total\":");
+		json_lat(f, &s->lat);
+		fprintf(f, ",\"per_worker\":[");
+		for (k = 0; k < s->nworkers; k++) {
+			if (k)
+				fputc(',', f);
+			json_lat(f, &s->wlat[k]);
+		}
+		fprintf(f, "]}");
+	}
+	fputc('}', f);
 }
 
 /* Prometheus name of counter i: dpcache_<name>[_<unit>]_total (unit unless the name ends with
@@ -571,4 +622,23 @@ void dpc_ctl_stats_prom(FILE *f, const struct dpc_ctl_stats *s)
 		prom_help(f, metric, dpc_ctl_chan_help[i], "counter");
 		fprintf(f, "%s %" PRIu64 "\n", metric, s->ctl[i]);
 	}
+	if (!s->have_lat)
+		return;
+	prom_help(f, "dpcache_request_latency_seconds", "In-server latency of a request, from its RX "
+		  "burst to the TX burst of its reply, since start (worker=\"total\": all merged)",
+		  "gauge");
+	for (i = 0; i < DPC_LAT_NPCTS; i++) {
+		for (k = 0; k < s->nworkers; k++)
+			fprintf(f, "dpcache_request_latency_seconds{worker=\"%u\",quantile=\"%g\"} %.9f\n", k,
+				dpc_lat_pcts[i] / 100, (double)s->wlat[k].ns[i] / 1e9);
+		fprintf(f, "dpcache_request_latency_seconds{worker=\"total\",quantile=\"%g\"} %.9f\n",
+			dpc_lat_pcts[i] / 100, (double)s->lat.ns[i] / 1e9);
+	}
+	prom_help(f, "dpcache_request_latency_samples_total", "Requests whose in-server latency was "
+		  "measured", "counter");
+	for (k = 0; k < s->nworkers; k++)
+		fprintf(f, "dpcache_request_latency_samples_total{worker=\"%u\"} %" PRIu64 "\n", k,
+			s->wlat[k].samples);
+	fprintf(f, "dpcache_request_latency_samples_total{worker=\"total\"} %" PRIu64 "\n",
+		s->lat.samples);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "dpcache/ctl.h"
+#include "dpcache/lat.h"
 #include "dpcache/stats.h"
 #include "dpcache/store.h"
 
@@ -63,6 +64,10 @@ struct dpc_ctl_stats {
 	uint64_t (*p)[DPC_CTL_STORE_N];         /**< [nparts] */
 	uint64_t ptotal[DPC_CTL_STORE_N];
 	uint64_t ctl[DPC_CTL_CHAN_N];           /**< the control channel's counters */
+	/** In-server latency (lat.h), merged by dpcached; have_lat false from a dpcached without it. */
+	bool have_lat;
+	struct dpc_lat_summary lat;             /**< all workers */
+	struct dpc_lat_summary *wlat;           /**< [nworkers] */
 };
 
 extern const char *const dpc_ctl_store_fields[DPC_CTL_STORE_N];

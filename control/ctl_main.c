@@ -237,6 +237,27 @@ static void print_table(const struct dpc_ctl_stats *s, const struct dpc_ctl_stat
 			printf("\nhit ratio %.4f\n",
 			       (double)s->total[dpc_ctl_stat_index("get_hits")] / (double)gets);
 	}
+	if (s->have_lat && s->lat.samples != 0) {
+		printf("\n%-20s %16s", "in-server latency", "total");
+		for (k = 0; k < shown_workers; k++) {
+			snprintf(col, sizeof(col), "worker %u", k);
+			printf(" %14s", col);
+		}
+		printf("  (RX burst -> TX burst of the reply, since start)\n");
+		printf("%-20s %16" PRIu64, "samples", s->lat.samples);
+		for (k = 0; k < shown_workers; k++)
+			printf(" %14" PRIu64, s->wlat[k].samples);
+		printf("  requests\n");
+		for (i = 0; i <= DPC_LAT_NPCTS; i++) {
+			bool max = i == DPC_LAT_NPCTS;
+
+			printf("%-20s %16.3f", max ? "max" : dpc_lat_names[i],
+			       (double)(max ? s->lat.max_ns : s->lat.ns[i]) / 1e3);
+			for (k = 0; k < shown_workers; k++)
+				printf(" %14.3f", (double)(max ? s->wlat[k].max_ns : s->wlat[k].ns[i]) / 1e3);
+			printf("  us\n");
+		}
+	}
 }
 
 static double mono_s(void)

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -67,6 +68,25 @@ static bool tel_registered;
 
 /* ---- commands ----------------------------------------------------------------- */
 
+/*
+ * In-server latency (lat.h) of workers hists[0..n), merged while they run:
+ * "wW.latency_<pct>_ns" lines for one worker @p w, "latency_..." for all (w = UINT_MAX).
+ */
+static void out_latency(struct dpc_buf *o, struct dpc_hist *const *hists, unsigned n, unsigned w)
+{
+	struct dpc_lat_summary ls;
+	char pre[16] = "";
+
+	if (dpc_lat_summarize(hists, n, &ls) != 0)
+		return;
+	if (w != UINT_MAX)
+		snprintf(pre, sizeof(pre), "w%u.", w);
+	dpc_buf_printf(o, "%slatency_samples %" PRIu64 "\n", pre, ls.samples);
+	for (unsigned i = 0; i < DPC_LAT_NPCTS; i++)
+		dpc_buf_printf(o, "%slatency_%s_ns %" PRIu64 "\n", pre, dpc_lat_names[i], ls.ns[i]);
+	dpc_buf_printf(o, "%slatency_max_ns %" PRIu64 "\n", pre, ls.max_ns);
+}
+
 static void cmd_stats(const struct dpc_ctl_env *env, struct dpc_buf *o)
 {
 	struct dpc_worker_stats snap;
@@ -83,6 +103,8 @@ static void cmd_stats(const struct dpc_ctl_env *env, struct dpc_buf *o)
 		for (i = 0; i < DPC_WORKER_STATS_N; i++)
 			dpc_buf_printf(o, "w%u.%s %" PRIu64 "\n", w, dpc_stat_names[i],
 				       dpc_stat_get(&snap, i));
+		if (env->lat != NULL)
+			out_latency(o, &env->lat[w], 1, w);
 	}
 	/* The service threads' own counters (TCP server, exception path): in the totals too. */
 	for (w = 0; w < env->nthreads && env->stats != NULL; w++) {
@@ -94,6 +116,8 @@ static void cmd_stats(const struct dpc_ctl_env *env, struct dpc_buf *o)
 				dpc_buf_printf(o, "t%u.%s %" PRIu64 "\n", w, dpc_stat_names[i],
 					       dpc_stat_get(&snap, i));
 	}
+	if (env->lat != NULL)
+		out_latency(o, env->lat, env->nworkers, UINT_MAX);
 	nparts = env->cache ? dpc_cache_nparts(env->cache) : 0;
 	dpc_buf_printf(o, "partitions %u\n", nparts);
 	for (w = 0; w < nparts; w++) {

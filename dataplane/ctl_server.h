@@ -11,6 +11,7 @@
 #define DPCACHE_CTL_SERVER_H
 
 #include "dpcache/config.h"
+#include "dpcache/lat.h"
 #include "dpcache/stats.h"
 #include "dpcache/store.h"
 
@@ -18,6 +19,7 @@ struct dpc_ctl_env {
 	struct dpc_config *cfg;                 /**< live config (workers read it relaxed) */
 	struct dpc_cache *cache;                /**< for flush and store figures */
 	struct dpc_worker_stats *const *stats;  /**< one per worker, then one per service thread */
+	struct dpc_hist *const *lat;            /**< one per worker: in-server latency (lat.h), or NULL */
 	unsigned nworkers;
 	unsigned nthreads;                      /**< service threads (TCP, exception path): "t<i>." */
 	const char *version;                    /**< e.g. "0.1.0" */

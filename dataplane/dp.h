@@ -20,6 +20,7 @@
 #include <rte_ring.h>
 
 #include "dpcache/config.h"
+#include "dpcache/lat.h"
 #include "dpcache/pkt.h"
 #include "dpcache/stats.h"
 #include "dpcache/store.h"
@@ -63,6 +64,8 @@ void dpc_port_close(uint16_t port_id);
 #define DPC_BURST 32u        /**< rte_eth_rx_burst size */
 #define DPC_TX_BUF 64u       /**< frames queued before an rte_eth_tx_burst */
 #define DPC_RING_DRAIN 64u   /**< most forwarded datagrams processed per poll iteration */
+/** Fraction bits of dpc_worker.lat_mult. */
+#define DPC_LAT_SHIFT 20u
 /** Empty poll iterations in a row before the idle back-off (idle_sleep_us) starts sleeping. */
 #define DPC_IDLE_POLLS 256u
 /** A busy poll iteration does 1/this of maintain_budget (plus one unit); an idle one all of it. */
@@ -71,7 +74,8 @@ void dpc_port_close(uint16_t port_id);
 /**
  * One worker: one lcore, one RX/TX queue pair, one table partition.
  * Everything here is touched by its own lcore only, except @c ring (other
- * workers enqueue, MP) and the stats (read relaxed by the control thread).
+ * workers enqueue, MP), the stats and the latency histogram (read relaxed by
+ * the control thread and by STAT).
  */
 struct dpc_worker {
 	/* read-mostly set-up */
@@ -90,6 +94,9 @@ struct dpc_worker {
 	struct rte_ring *const *rings;     /**< every worker's inbox, by partition */
 	struct dpc_config *cfg;            /**< live config: runtime settings read relaxed */
 	struct dpc_worker_stats *st;
+	struct dpc_hist *lat;              /**< in-server latency (lat.h): written here, read by others */
+	uint64_t lat_mult;                 /**< TSC ticks -> ns, fixed point (DPC_LAT_SHIFT bits) */
+	uint32_t lat_epoch;                /**< latency_epoch last seen: a change empties @c lat */
 	const atomic_bool *stop;
 	uint64_t tsc_hz, next_sec_tsc;
 
@@ -241,6 +248,7 @@ struct dpc_tcp_env {
 	unsigned nworkers;
 	struct dpc_worker_stats *st;            /**< the TCP thread's own counters */
 	struct dpc_worker_stats *const *all_stats; /**< for STAT: workers then service threads */
+	struct dpc_hist *const *all_lat;           /**< for STAT: the workers' latency (lat.h) */
 	unsigned nstats;
 	const atomic_bool *stop;
 };

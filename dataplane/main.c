@@ -93,6 +93,7 @@ struct dpc_instance {
 	struct rte_ring **rings;
 	struct dpc_worker_stats *stats;          /* nworkers, cache-aligned each */
 	struct dpc_worker_stats **stats_ptrs;
+	struct dpc_hist **lat;                   /* nworkers: in-server latency (lat.h) */
 	struct dpc_worker *workers;
 	struct dpc_port_state port;
 	bool port_started;
@@ -133,6 +134,8 @@ static int setup_workers(struct dpc_instance *in)
 		w->rings = in->rings;
 		w->cfg = in->cfg;
 		w->st = in->stats_ptrs[i];
+		w->lat = in->lat[i];
+		w->lat_epoch = cfg->latency_epoch;
 		w->stop = &stop_flag;
 		memcpy(w->net.mac, in->port.mac.addr_bytes, sizeof(w->net.mac));
 		w->net.ip = cfg->address;
@@ -143,6 +146,7 @@ static int setup_workers(struct dpc_instance *in)
 		w->h.max_value = (uint32_t)cfg->max_value;
 		w->h.stats = in->stats_ptrs[i];
 		w->h.all_stats = in->stats_ptrs;
+		w->h.all_lat = in->lat;
 		w->h.nworkers = n;
 		w->h.nstats = n + DPC_SVC_N;
 		w->h.version = DPC_MC_VERSION;
@@ -176,6 +180,10 @@ static void free_instance(struct dpc_instance *in)
 	dpc_cache_free(in->cache);
 	rte_free(in->stats_ptrs);
 	rte_free(in->stats);
+	if (in->lat != NULL)
+		for (unsigned i = 0; i < in->nworkers; i++)
+			dpc_hist_free(in->lat[i]);
+	free(in->lat);
 }
 
 static int setup_instance(struct dpc_instance *in)
@@ -211,6 +219,14 @@ static int setup_instance(struct dpc_instance *in)
 		goto nomem;
 	for (unsigned i = 0; i < n + DPC_SVC_N; i++)
 		in->stats_ptrs[i] = &in->stats[i];
+	in->lat = calloc(n, sizeof(*in->lat));
+	if (in->lat == NULL)
+		goto nomem;
+	for (unsigned i = 0; i < n; i++) {
+		in->lat[i] = dpc_lat_create();
+		if (in->lat[i] == NULL)
+			goto nomem;
+	}
 
 	memset(&cp, 0, sizeof(cp));
 	cp.nparts = n;
@@ -332,6 +348,7 @@ static int setup_tcp(struct dpc_instance *in)
 		.nworkers = n,
 		.st = in->stats_ptrs[n + DPC_SVC_TCP],
 		.all_stats = in->stats_ptrs,
+		.all_lat = (struct dpc_hist *const *)in->lat,
 		.nstats = n + DPC_SVC_N,
 		.stop = &stop_flag,
 	};
@@ -499,6 +516,7 @@ int main(int argc, char **argv)
 		.cfg = cfg,
 		.cache = in.cache,
 		.stats = (struct dpc_worker_stats *const *)in.stats_ptrs,
+		.lat = (struct dpc_hist *const *)in.lat,
 		.nworkers = in.nworkers,
 		.nthreads = DPC_SVC_N,
 		.version = DPCACHED_VERSION,

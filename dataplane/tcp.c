@@ -690,6 +690,7 @@ struct dpc_tcp *dpc_tcp_create(const struct dpc_tcp_env *env)
 	t->h.max_value = (uint32_t)env->cfg->max_value;
 	t->h.stats = env->st;
 	t->h.all_stats = env->all_stats;
+	t->h.all_lat = env->all_lat;
 	t->h.nworkers = env->nworkers;
 	t->h.version = DPC_MC_VERSION;
 

@@ -42,6 +42,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "dp.h"
+#include "dpcache/lat.h"
 #include "dpcache/proto.h"
 
 /* Headers in front of each response datagram's data: Ethernet+IPv4+UDP, memcached frame. */
@@ -483,6 +484,28 @@ static void idle_sleep(struct dpc_worker *w, uint32_t us)
 	dpc_stat_inc(w->st, idle_sleeps);
 }
 
+/*
+ * In-server latency (lat.h): every request of this iteration was answered
+ * by the TX burst just sent (or by an earlier one, when DPC_TX_BUF filled
+ * up mid-burst: an upper bound), and arrived in the RX burst that began at
+ * @p t0.  One TSC read per busy iteration, one histogram record for all of
+ * its @p nreq requests.  Forwarded writes count from the owner's iteration,
+ * not from their RX burst on the other worker (their ring wait is left out).
+ */
+static inline void lat_record(struct dpc_worker *w, uint64_t t0, uint64_t nreq)
+{
+	uint64_t ticks = rte_rdtsc() - t0;
+	uint32_t epoch = __atomic_load_n(&w->cfg->latency_epoch, __ATOMIC_RELAXED);
+
+	/* `config set latency_epoch N`: start a new measurement (we are the only writer) */
+	if (dpc_unlikely(epoch != w->lat_epoch)) {
+		w->lat_epoch = epoch;
+		dpc_hist_reset_shared(w->lat);
+	}
+	if (nreq > 0)
+		dpc_lat_record(w->lat, (ticks * w->lat_mult) >> DPC_LAT_SHIFT, nreq);
+}
+
 int dpc_worker_main(void *arg)
 {
 	struct dpc_worker *w = arg;
@@ -493,12 +516,15 @@ int dpc_worker_main(void *arg)
 	w->wr.next = resp_next;
 	w->wr.ctx = w;
 	w->tsc_hz = rte_get_tsc_hz();
+	/* ns = ticks * lat_mult >> DPC_LAT_SHIFT (no overflow for iterations shorter than hours) */
+	w->lat_mult = (uint64_t)(((unsigned __int128)1000000000u << DPC_LAT_SHIFT) / w->tsc_hz);
 	w->next_sec_tsc = rte_rdtsc();
 	DPC_LOG(INFO, "worker %u on lcore %u: port %u queue %u, partition %u", w->id, w->lcore,
 		w->port_id, w->queue_id, w->h.part);
 
 	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
 		uint64_t t0 = rte_rdtsc(), t1;
+		uint64_t req0 = dpc_stat_load(w->st, requests);
 		unsigned n, busy, budget;
 
 		n = rte_eth_rx_burst(w->port_id, w->queue_id, pkts, DPC_BURST);
@@ -506,6 +532,8 @@ int dpc_worker_main(void *arg)
 			rx_burst(w, pkts, n, t0);
 		busy = n + ring_drain(w, t0);
 		tx_flush(w);
+		if (busy > 0)
+			lat_record(w, t0, dpc_stat_load(w->st, requests) - req0);
 		if (dpc_unlikely(w->reasm_live))
 			dpc_reasm_rx_poll(w, t0);
 		/* Background work (the expiry sweep above all) goes to iterations that

@@ -132,6 +132,95 @@ int dpc_hist_merge(struct dpc_hist *dst, const struct dpc_hist *src)
 	return 0;
 }
 
+/* Relaxed atomic accesses to plain fields (GCC builtins: valid on non-_Atomic objects). */
+#define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/*
+ * The 128-bit sum as two 64-bit halves (no lock-free 16-byte atomics): a
+ * reader can tear it only when the low half wraps, which moves the mean
+ * of that one read.
+ */
+static inline uint64_t *sum_halves(struct dpc_hist *h)
+{
+	return (uint64_t *)(void *)&h->sum;
+}
+
+static inline const uint64_t *sum_halves_c(const struct dpc_hist *h)
+{
+	return (const uint64_t *)(const void *)&h->sum;
+}
+
+void dpc_hist_record_n_shared(struct dpc_hist *h, uint64_t v, uint64_t n)
+{
+	uint64_t *sh = sum_halves(h), lo, add;
+
+	if (n == 0)
+		return;
+	if (dpc_unlikely(v > h->max_value)) {
+		v = h->max_value;
+		ST(&h->clamped, LD(&h->clamped) + n);
+	}
+	/* min and max before the bin: a reader that sees the bin sees them too */
+	if (v < LD(&h->min))
+		ST(&h->min, v);
+	if (v > LD(&h->max))
+		ST(&h->max, v);
+	/* x86-64 is little-endian: sh[0] is the low half */
+	unsigned __int128 prod = (unsigned __int128)v * n;
+
+	add = (uint64_t)prod;
+	lo = LD(&sh[0]) + add;
+	ST(&sh[1], LD(&sh[1]) + (uint64_t)(prod >> 64) + (lo < add));
+	ST(&sh[0], lo);
+	ST(&h->count, LD(&h->count) + n);
+	uint64_t *bin = &h->bins[bin_of(h->sub_bits, v)];
+
+	/* Release: pairs with the reader's acquire load of the bin (a plain mov on x86). */
+	__atomic_store_n(bin, LD(bin) + n, __ATOMIC_RELEASE);
+}
+
+void dpc_hist_reset_shared(struct dpc_hist *h)
+{
+	for (unsigned i = 0; i < h->nbins; i++)
+		ST(&h->bins[i], 0);
+	ST(&h->count, 0);
+	ST(&h->clamped, 0);
+	ST(&sum_halves(h)[0], 0);
+	ST(&sum_halves(h)[1], 0);
+	ST(&h->max, 0);
+	ST(&h->min, UINT64_MAX);
+}
+
+int dpc_hist_merge_shared(struct dpc_hist *dst, const struct dpc_hist *src)
+{
+	uint64_t count = 0, mn, mx, lo, hi;
+
+	if (dst->sub_bits != src->sub_bits || dst->max_value != src->max_value)
+		return -EINVAL;
+	for (unsigned i = 0; i < dst->nbins; i++) {
+		/* Acquire: pairs with the writer's release store; min/max read below cover it. */
+		uint64_t b = __atomic_load_n(&src->bins[i], __ATOMIC_ACQUIRE);
+
+		dst->bins[i] += b;
+		count += b;
+	}
+	dst->count += count;
+	dst->clamped += LD(&src->clamped);
+	lo = LD(&sum_halves_c(src)[0]);
+	hi = LD(&sum_halves_c(src)[1]);
+	dst->sum += ((unsigned __int128)hi << 64) | lo;
+	mn = LD(&src->min);
+	mx = LD(&src->max);
+	if (count != 0) {
+		if (mn < dst->min)
+			dst->min = mn;
+		if (mx > dst->max)
+			dst->max = mx;
+	}
+	return 0;
+}
+
 uint64_t dpc_hist_count(const struct dpc_hist *h)
 {
 	return h->count;

@@ -8,7 +8,11 @@
 #   5. the bench's ceiling on one core: --dry-run (bench + reflector in one thread over a
 #      net_ring pair; no second core, no memif)
 # Workload: 16-byte keys, 32-byte values, 1M keys, 90 % GET, uniform, prefilled.
-# Prints the ratio and the targets of issue 4, writes perf/results/compare.json (+ one
+# dpcached's own figures come from its counters over the measured runs only: busy-poll
+# ns per request (counters read before and after the peak run) and its in-server latency
+# (RX burst -> TX burst of the reply, lat.h; histograms restarted with `dpcachectl config
+# set latency_epoch` before each run, so the prefill is not in them).
+# Prints the ratios and the targets of issues 4 and 12, writes perf/results/compare.json (+ one
 # JSON per run, and commands.txt: every command as run).  Every run is bounded
 # (`timeout`), every server stopped by PID.  Busy polling: about 5 x (DURATION + 2) s.
 #
@@ -53,7 +57,12 @@ fi
 perf_log "2/5 dpcached over memif (window $dpc_win)"
 if perf_start_dpcached 1; then
 	dpc_desc=$PERF_SRV_DESC
-	perf_bench_memif "${work[@]}" --prefill --outstanding "$dpc_win" --label dpcached-memif \
+	# the prefill alone first, so that dpcached's own figures below cover the measured run only
+	perf_bench_memif "${work[@]}" --prefill --warmup 0 --duration 0.01 --outstanding "$dpc_win" \
+		--label dpcached-prefill >/dev/null || status=1
+	perf_dpc_ctl config set latency_epoch 1
+	perf_dpc_stats "$out/compare-dpcached-stats0.json"
+	perf_bench_memif "${work[@]}" --outstanding "$dpc_win" --label dpcached-memif \
 		--json "$out/compare-dpcached.json" || status=1
 	psi dpcached
 	perf_dpc_stats "$out/compare-dpcached-stats.json"
@@ -61,9 +70,12 @@ if perf_start_dpcached 1; then
 	if [ "${peak:-0}" -gt 0 ]; then
 		half=$((peak / 2))
 		perf_log "3/5 dpcached at half of peak: open loop, $half req/s"
+		perf_dpc_ctl config set latency_epoch 2
+		perf_dpc_stats "$out/compare-dpcached-half-stats0.json"
 		perf_bench_memif "${work[@]}" --rate "$half" --label dpcached-memif-half-load \
 			--json "$out/compare-dpcached-half.json" || status=1
 		psi dpcached_half
+		perf_dpc_stats "$out/compare-dpcached-half-stats.json"
 	fi
 	perf_stop
 else
@@ -114,14 +126,25 @@ res = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine,
        "dpcached_memif_half_load": summary(half, "", "dpcached_half"),
        "bench_ceiling_reflect": summary(refl, "", "reflect"),
        "bench_ceiling_dry_run": summary(dry, "", "dry_run")}
-st = load("compare-dpcached-stats.json")
-if st and dpc and st["total"]["rx_packets"]:
-    # dpcached's own cost: TSC cycles of its busy poll iterations per frame received (all of
-    # its life: prefill, warm-up, measurement), in ns at the bench's TSC rate (same machine)
-    t = st["total"]
-    res["dpcached_memif"]["server_busy_ns_per_req"] = \
-        t["poll_cycles"] / t["rx_packets"] / dpc["tsc_hz"] * 1e9
-    res["dpcached_memif"]["server_frames_per_busy_poll"] = t["rx_packets"] / max(t["poll_busy"], 1)
+def server(key, d, s0name, s1name):
+    # dpcached's own figures over one run: TSC cycles of its busy poll iterations per frame
+    # received (counters before and after it; the whole life if there is no "before"), in ns
+    # at the bench's TSC rate (same machine), and its in-server latency over that run
+    s1, s0 = load(s1name), load(s0name)
+    if not (s1 and d and res.get(key)):
+        return
+    t = dict(s1["total"])
+    if s0:
+        t = {k: v - s0["total"].get(k, 0) if isinstance(v, int) else v for k, v in t.items()}
+    if t["rx_packets"]:
+        res[key]["server_busy_ns_per_req"] = t["poll_cycles"] / t["rx_packets"] / d["tsc_hz"] * 1e9
+        res[key]["server_frames_per_busy_poll"] = t["rx_packets"] / max(t["poll_busy"], 1)
+    if "latency_ns" in s1:
+        res[key]["server_latency_us"] = {k: v / 1e3 if k != "samples" else v
+                                         for k, v in s1["latency_ns"]["total"].items()}
+server("dpcached_memif", dpc, "compare-dpcached-stats0.json", "compare-dpcached-stats.json")
+server("dpcached_memif_half_load", half, "compare-dpcached-half-stats0.json",
+       "compare-dpcached-half-stats.json")
 if mc and dpc and mc["results"]["req_per_s"] > 0:
     res["ratio_req_per_s"] = dpc["results"]["req_per_s"] / mc["results"]["req_per_s"]
     res["ratio_gets_per_s"] = dpc["results"]["gets_per_s"] / max(mc["results"]["gets_per_s"], 1e-9)
@@ -132,6 +155,18 @@ if "ratio_gets_per_s" in res:
     tg["ratio_ge_20x"] = res["ratio_gets_per_s"] >= 20
 if half and "p99" in half["results"]["latency_us"]:
     tg["half_load_p99_lt_20us"] = half["results"]["latency_us"]["p99"] < 20
+# issue 12
+d = res["dpcached_memif"] or {}
+if "server_busy_ns_per_req" in d:
+    tg["server_ns_per_req_le_100"] = d["server_busy_ns_per_req"] <= 100
+if dpc and refl and refl["results"]["req_per_s"] > 0:
+    res["ratio_to_reflector"] = dpc["results"]["req_per_s"] / refl["results"]["req_per_s"]
+    tg["ge_0_9x_reflector"] = res["ratio_to_reflector"] >= 0.9
+if "ratio_req_per_s" in res:
+    tg["ratio_ge_25x"] = res["ratio_req_per_s"] >= 25
+h = res["dpcached_memif_half_load"] or {}
+if h.get("server_latency_us", {}).get("samples"):
+    tg["half_load_server_p99_le_5us"] = h["server_latency_us"]["p99"] <= 5
 res["targets"] = tg
 json.dump(res, open(os.path.join(out, "compare.json"), "w"), indent=1)
 def line(name, s):
@@ -154,12 +189,24 @@ if "server_busy_ns_per_req" in d:
     print(f"  dpcached's own cost: {d['server_busy_ns_per_req']:.1f} ns of busy polling per request "
           f"({d['server_frames_per_busy_poll']:.1f} frames per busy poll), i.e. at most "
           f"{1e3 / d['server_busy_ns_per_req']:.2f} M req/s on its core")
+for key, what in (("dpcached_memif", "peak"), ("dpcached_memif_half_load", "half load")):
+    l = (res[key] or {}).get("server_latency_us")
+    if l and l.get("samples"):
+        print(f"  dpcached in-server latency, {what:9s}: p50 {l['p50']:6.2f}  p99 {l['p99']:6.2f}  "
+              f"p99.9 {l['p99_9']:7.2f}  max {l['max']:8.2f} us  ({l['samples']} requests, "
+              f"RX burst -> TX burst of the reply)")
 if "ratio_req_per_s" in res:
     print(f"  dpcached / memcached: {res['ratio_req_per_s']:.1f}x requests/s, "
           f"{res['ratio_gets_per_s']:.1f}x GETs/s")
+if "ratio_to_reflector" in res:
+    print(f"  dpcached / bench reflector: {res['ratio_to_reflector']:.2f}x requests/s")
 names = {"dpcached_gets_per_s_ge_8M": "dpcached >= 8 M GETs/s, server on one core",
          "ratio_ge_20x": "dpcached >= 20x memcached (GETs/s)",
-         "half_load_p99_lt_20us": "p99 < 20 us at half of peak load"}
+         "half_load_p99_lt_20us": "p99 < 20 us at half of peak load",
+         "server_ns_per_req_le_100": "dpcached <= 100 ns busy polling per request",
+         "ge_0_9x_reflector": "dpcached >= 0.9x the reflector, same run",
+         "ratio_ge_25x": "dpcached >= 25x memcached (requests/s)",
+         "half_load_server_p99_le_5us": "in-server p99 <= 5 us at half load"}
 for k, v in tg.items():
     print(f"  target {names[k]:45s} {'reached' if v else 'NOT reached'}")
 low = [k for k, s in res.items() if isinstance(s, dict) and "bench_cpu_share" in s

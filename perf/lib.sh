@@ -43,7 +43,8 @@ PERF_SRV_LIMIT=${PERF_SRV_LIMIT:-300}
 # the reclaimer alone woke ~5000 times a second there and took 10-16 % of that CPU under a
 # 10 % SET load (measured with `ps -eLo pid,tid,psr,comm` and /proc/PID/task/*/stat), the
 # bench thread ran 86-88 % of the time.  Pinned, the server's whole cost stays on the
-# server's CPU, where a one-core comparison must count it.
+# server's CPU, where a one-core comparison must count it.  Write-heavy runs want 0: a
+# reclaimer behind a busy worker delays grace periods and writes get transient ENOMEM.
 PERF_SRV_PIN=${PERF_SRV_PIN:-1}
 # PERF_NICE=N (e.g. -5): run servers and bench at that nice level, so that other jobs on a
 # shared machine disturb the measurement less (CFS weight; never a real-time class: a
@@ -153,6 +154,11 @@ perf_start_dpcached() {
 # perf_dpc_stats FILE: dpcached's counters (dpcachectl stats --json) into FILE
 perf_dpc_stats() {
 	timeout 10 "$PERF_BIN/dpcachectl" --name "$PERF_DPC_NAME" stats --json >"$1" 2>/dev/null
+}
+
+# perf_dpc_ctl ARGS: dpcachectl ARGS against the dpcached started last (output discarded)
+perf_dpc_ctl() {
+	timeout 10 "$PERF_BIN/dpcachectl" --name "$PERF_DPC_NAME" "$@" >/dev/null 2>&1
 }
 
 perf_start_reflector() {

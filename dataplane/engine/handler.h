@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dpcache/lat.h"
 #include "dpcache/proto.h"
 #include "dpcache/stats.h"
 #include "dpcache/store.h"
@@ -47,6 +48,8 @@ struct dpc_handler {
 	struct dpc_worker_stats *stats;    /**< this worker's counters */
 	/** All workers' counters, for the STAT opcode (read relaxed). */
 	struct dpc_worker_stats *const *all_stats;
+	/** All workers' in-server latency histograms (lat.h), for STAT; NULL: none. */
+	struct dpc_hist *const *all_lat;
 	unsigned nworkers;
 	/** Entries of all_stats: the workers', then the TCP and exception threads'; 0: nworkers. */
 	unsigned nstats;

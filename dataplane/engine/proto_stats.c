@@ -159,6 +159,20 @@ static int stat_general(const struct dpc_handler *h, dpc_stat_emit_fn emit, void
 			continue;
 		U(dpc_stat_names[i], dpc_stat_get(&ws, i));
 	}
+	/* in-server latency, all workers merged (lat.h) */
+	if (h->all_lat != NULL) {
+		struct dpc_lat_summary ls;
+		char name[40];
+
+		if (dpc_lat_summarize(h->all_lat, h->nworkers, &ls) == 0) {
+			U("latency_samples", ls.samples);
+			for (unsigned i = 0; i < DPC_LAT_NPCTS; i++) {
+				snprintf(name, sizeof(name), "latency_%s_ns", dpc_lat_names[i]);
+				U(name, ls.ns[i]);
+			}
+			U("latency_max_ns", ls.max_ns);
+		}
+	}
 #undef TV
 #undef U
 	return 0;

@@ -107,7 +107,10 @@ enum dpc_cfg_type {
 	X(idle_timeout, DPC_CFG_U32,    "0",         0, 86400000, NULL, true, \
 	  "Seconds a TCP connection may stay idle before it is closed (idle_kicks; 0: never)") \
 	X(reqs_per_event, DPC_CFG_U32,  "20",        1, 1000000, NULL, true, \
-	  "Requests one TCP connection runs before it yields to the others (conn_yields)")
+	  "Requests one TCP connection runs before it yields to the others (conn_yields)") \
+	/* perf: in-server latency (lat.h) */ \
+	X(latency_epoch, DPC_CFG_U32,   "0",         0, 4294967295u, NULL, true, \
+	  "A new value restarts the in-server latency histograms (each worker empties its own)")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \

@@ -6,7 +6,9 @@
 #      requests, the merged counters are the sum of the rows, no errors, all
 #      GETs hit (each lcore prefilled its own slice), and the port's own
 #      counters (rte_eth_stats) are reported beside ours;
-#   2. open loop at an aggregate --rate of 20000/s: the total is about that
+#   2. dpcached's in-server latency (every request measured, per worker and
+#      merged, ordered percentiles) in dpcachectl stats, JSON and Prometheus;
+#   3. open loop at an aggregate --rate of 20000/s: the total is about that
 #      rate and each lcore sends about half of it.
 #   DPC_BIN=build/debug/bin tests/blackbox/test_bench_lcores.sh
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +49,51 @@ print("  closed: %d + %d completed, port rx %d imissed %d" %
       (rows[0]["completed"], rows[1]["completed"], p[0]["ipackets"], p[0]["imissed"]))
 PY
 
+# In-server latency (RX burst -> TX burst of the reply), per worker, merged by dpcached:
+# in `dpcachectl stats` (text and JSON) and on the Prometheus endpoint.
+ctl=("$DPC_BIN/dpcachectl" --name "$BB_PREFIX")
+timeout 20 "${ctl[@]}" stats --json >"$BB_TMP/stats.json" || bb_fail "dpcachectl stats --json"
+timeout 20 "${ctl[@]}" stats >"$BB_TMP/stats.txt" || bb_fail "dpcachectl stats"
+grep -A5 '^in-server latency' "$BB_TMP/stats.txt" >&2 || bb_fail "no in-server latency in dpcachectl stats"
+timeout 30 "${ctl[@]}" metrics --listen 127.0.0.1:0 --max-requests 1 --duration 25 >"$BB_TMP/prom.out" 2>&1 &
+prom_pid=$!
+BB_EXTRA_PIDS="$prom_pid"
+for _ in $(seq 100); do grep -q '^listening on' "$BB_TMP/prom.out" && break; sleep 0.1; done
+port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$BB_TMP/prom.out")
+[ -n "$port" ] || bb_fail "metrics did not start: $(cat "$BB_TMP/prom.out")"
+python3 - "$BB_TMP/stats.json" "$port" <<'PY' || bb_fail "in-server latency figures"
+import json, sys, urllib.request
+s = json.load(open(sys.argv[1]))
+lat = s["latency_ns"]
+t, w = lat["total"], lat["per_worker"]
+print("  in-server latency: %r" % t)
+assert len(w) == 2, "per-worker latency: %r" % w
+# every request processed was measured (the bench has stopped: nothing in flight)
+assert t["samples"] == s["total"]["requests"], "samples %d, requests %d" % (t["samples"], s["total"]["requests"])
+assert sum(x["samples"] for x in w) == t["samples"]
+for x in [t] + w:
+    assert 0 < x["p50"] <= x["p99"] <= x["p99_9"] <= x["max"], "not ordered: %r" % x
+    assert x["max"] <= 10000000, "beyond the 10 ms range: %r" % x
+body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[2], timeout=10).read().decode()
+q = [l for l in body.splitlines() if l.startswith('dpcache_request_latency_seconds{worker="total",quantile="0.5"}')]
+assert len(q) == 1 and abs(float(q[0].split()[1]) * 1e9 - t["p50"]) <= 1, "Prometheus: %r" % q
+assert 'dpcache_request_latency_samples_total{worker="total"} %d' % t["samples"] in body
+PY
+wait "$prom_pid"
+BB_EXTRA_PIDS=
+# a new latency_epoch: each worker empties its histogram at its next busy iteration
+timeout 20 "${ctl[@]}" config set latency_epoch 7 >/dev/null || bb_fail "config set latency_epoch"
+
 run_bench open --keys 5000 --rate 20000 --warmup 0.5 --duration 2
+timeout 20 "${ctl[@]}" stats --json >"$BB_TMP/stats2.json" || bb_fail "dpcachectl stats --json"
+python3 - "$BB_TMP/stats.json" "$BB_TMP/stats2.json" <<'PY' || bb_fail "latency_epoch restart"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+n = b["total"]["requests"] - a["total"]["requests"]
+got = b["latency_ns"]["total"]["samples"]
+print("  after latency_epoch: %d samples for the %d requests since" % (got, n))
+assert got == n, "the histograms were not restarted: %d samples, %d requests since" % (got, n)
+PY
 python3 - "$BB_TMP/open.json" <<'PY' || bb_fail "two-lcore open-loop rate split"
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]

@@ -653,6 +653,44 @@ static void test_stat(void **state)
 	assert_int_equal(f->stats[0].cmd_stat, 3);
 }
 
+/*
+ * In-server latency on the wire: STAT merges every worker's histogram
+ * (lat.h) into latency_samples, latency_<pct>_ns and latency_max_ns; a
+ * handler without histograms answers no latency lines.
+ */
+static void test_stat_latency(void **state)
+{
+	struct fx *f = *state;
+	struct dpc_hist *lat[1] = { dpc_lat_create() }, *want = dpc_lat_create();
+	char name[40];
+
+	assert_non_null(lat[0]);
+	add(&f->m, DPC_OP_STAT, NULL, 0, NULL, NULL, 0, 0, 90);
+	run(f);
+	assert_null(find_stat(f, "latency_samples"));
+	/* 990 requests answered in 1.5 us, 10 in 80 us (one record per burst of 10) */
+	for (unsigned i = 0; i < 100; i++) {
+		uint64_t ns = i < 99 ? 1500 : 80000;
+
+		dpc_lat_record(lat[0], ns, 10);
+		dpc_hist_record_n(want, ns, 10);
+	}
+	f->h[0].all_lat = lat;
+	add(&f->m, DPC_OP_STAT, NULL, 0, NULL, NULL, 0, 0, 91);
+	run(f);
+	assert_int_equal(stat_val(f, "latency_samples"), 1000);
+	for (unsigned i = 0; i < DPC_LAT_NPCTS; i++) {
+		snprintf(name, sizeof(name), "latency_%s_ns", dpc_lat_names[i]);
+		assert_int_equal(stat_val(f, name), dpc_hist_percentile(want, dpc_lat_pcts[i]));
+	}
+	assert_true(stat_val(f, "latency_p50_ns") >= 1500 && stat_val(f, "latency_p50_ns") < 1600);
+	assert_true(stat_val(f, "latency_p99_9_ns") >= 80000);
+	assert_int_equal(stat_val(f, "latency_max_ns"), 80000);
+	f->h[0].all_lat = NULL;
+	dpc_hist_free(lat[0]);
+	dpc_hist_free(want);
+}
+
 /* STAT groups as memcached 1.6 answers them over binary (issue: "detail on" got KEY_ENOENT). */
 static void test_stat_groups(void **state)
 {
@@ -1201,6 +1239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_noop_version_quit, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_stat, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_groups, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_stat_latency, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_text_parity, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_large_values, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_retryable, setup1, teardown),

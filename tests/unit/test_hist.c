@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Log-linear histogram: percentiles against exact sorted values, merge, clamp. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,6 +211,113 @@ static void test_merge(void **state)
 	free(vals);
 }
 
+/* The _shared writer and reader give the same figures as the plain ones (sum past 2^64 too). */
+static void test_shared_same_as_plain(void **state)
+{
+	struct dpc_hist *plain = dpc_hist_create(1ull << 40, 5);
+	struct dpc_hist *shared = dpc_hist_create(1ull << 40, 5);
+	struct dpc_hist *m = dpc_hist_create(1ull << 40, 5);
+	static const double ps[] = { 1, 50, 90, 99, 99.9, 100 };
+
+	(void)state;
+	for (unsigned i = 0; i < 20000; i++) {
+		uint64_t v = rnd() >> 28, n = 1 + (i % 7);
+
+		dpc_hist_record_n(plain, v, n);
+		dpc_hist_record_n_shared(shared, v, n);
+	}
+	/* large weights: the 128-bit sum carries out of its low half */
+	dpc_hist_record_n(plain, 1ull << 39, 1ull << 40);
+	dpc_hist_record_n_shared(shared, 1ull << 39, 1ull << 40);
+	dpc_hist_record_n_shared(shared, 5, 0);   /* n = 0 records nothing */
+	assert_int_equal(dpc_hist_merge_shared(m, shared), 0);
+	assert_int_equal(dpc_hist_count(m), dpc_hist_count(plain));
+	assert_int_equal(dpc_hist_min(m), dpc_hist_min(plain));
+	assert_int_equal(dpc_hist_max(m), dpc_hist_max(plain));
+	assert_true(dpc_hist_mean(m) == dpc_hist_mean(plain));
+	for (unsigned i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
+		assert_int_equal(dpc_hist_percentile(m, ps[i]), dpc_hist_percentile(plain, ps[i]));
+	/* merging twice doubles the counts, keeps the percentiles */
+	assert_int_equal(dpc_hist_merge_shared(m, shared), 0);
+	assert_int_equal(dpc_hist_count(m), 2 * dpc_hist_count(plain));
+	assert_int_equal(dpc_hist_percentile(m, 50), dpc_hist_percentile(plain, 50));
+	/* the writer's reset empties it for readers */
+	dpc_hist_reset_shared(shared);
+	dpc_hist_reset(m);
+	assert_int_equal(dpc_hist_merge_shared(m, shared), 0);
+	assert_int_equal(dpc_hist_count(m), 0);
+	assert_int_equal(dpc_hist_max(m), 0);
+	dpc_hist_record_n_shared(shared, 42, 3);
+	assert_int_equal(dpc_hist_merge_shared(m, shared), 0);
+	assert_int_equal(dpc_hist_count(m), 3);
+	assert_int_equal(dpc_hist_min(m), 42);
+	assert_true(dpc_hist_mean(m) == 42.0);
+	dpc_hist_free(plain);
+	dpc_hist_free(shared);
+	dpc_hist_free(m);
+}
+
+struct writer_arg {
+	struct dpc_hist *h;
+	unsigned n;
+	int done;
+};
+
+static void *writer(void *p)
+{
+	struct writer_arg *a = p;
+
+	/* two values only (exact bins: below 2^sub_bits), 7 for three records in four, 30 */
+	for (unsigned i = 0; i < a->n; i++)
+		dpc_hist_record_n_shared(a->h, i % 4 == 3 ? 30 : 7, 1);
+	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A reader merging while the writer records (another thread) sees a count
+ * that only grows and never passes what was recorded, and percentiles that
+ * are one of the two recorded values: never a torn figure.
+ */
+static void test_shared_concurrent_reader(void **state)
+{
+	struct dpc_hist *h = dpc_hist_create(1ull << 20, 5);
+	struct writer_arg a = { .h = h, .n = 2000000, .done = 0 };
+	uint64_t last = 0, reads = 0, mid = 0;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, writer, &a), 0);
+	for (;;) {
+		int done = __atomic_load_n(&a.done, __ATOMIC_ACQUIRE);
+		struct dpc_hist *m = dpc_hist_create(1ull << 20, 5);
+		uint64_t c, p50, p99;
+
+		assert_int_equal(dpc_hist_merge_shared(m, h), 0);
+		c = dpc_hist_count(m);
+		assert_true(c >= last && c <= a.n);
+		if (c > 0) {
+			p50 = dpc_hist_percentile(m, 50);
+			p99 = dpc_hist_percentile(m, 99);
+			assert_true(p50 == 7 || p50 == 30);
+			assert_true(p99 == 7 || p99 == 30);
+			assert_true(dpc_hist_min(m) == 7 || dpc_hist_min(m) == 30);
+		}
+		if (c > 0 && c < a.n)
+			mid++;
+		last = c;
+		reads++;
+		dpc_hist_free(m);
+		if (done)
+			break;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(last, a.n);
+	print_message("  %llu concurrent reads, %llu while the writer was half-way\n",
+		      (unsigned long long)reads, (unsigned long long)mid);
+	dpc_hist_free(h);
+}
+
 static void test_create_errors(void **state)
 {
 	(void)state;
@@ -242,6 +350,8 @@ int main(void)
 		cmocka_unit_test(test_empty_and_reset),
 		cmocka_unit_test(test_clamp),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_shared_same_as_plain),
+		cmocka_unit_test(test_shared_concurrent_reader),
 		cmocka_unit_test(test_create_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
