@@ -98,6 +98,7 @@ help:
 	@echo "make test-unit  unit tests (debug build)     make test-asan   unit + black-box under ASan/UBSan"
 	@echo "make test-fuzz  bounded libFuzzer runs       make fuzz FUZZ_SECONDS=600   longer runs"
 	@echo "make bench      perf/ benchmarks (see docs/performance.md)"
+	@echo "make install    binaries, sample config, systemd units (PREFIX=/usr/local, DESTDIR=)"
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -138,6 +139,75 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LINK_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(DPDK_LIBS) $(LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- install ---------------------------------------------------------------
+# `make install` / `make uninstall` (PREFIX=/usr/local, DESTDIR for staging):
+# the binaries of $(BUILD), scripts/hugepages.sh as dpcache-hugepages, a
+# sample dpcache.conf generated from the settings table (dist/gen-conf.c) and
+# dpcache.env, systemd unit templates dpcached@.service and
+# dpcache-metrics@.service (dist/*.in), docs/operations.md.  An existing
+# dpcache.conf/.env is kept (the new ones go beside it as *.sample);
+# uninstall removes them only if unchanged.  Checked by tests/blackbox/test_install.sh.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/dpcache
+INSTALL    ?= install
+DIST_UNITS := dpcached@.service dpcache-metrics@.service
+DIST_OUT   := $(BUILD)/dist/dpcache.conf $(addprefix $(BUILD)/dist/,$(DIST_UNITS))
+INST_BINS  := $(notdir $(BINS))
+CONF_DIR    = $(DESTDIR)$(SYSCONFDIR)/dpcache
+
+.PHONY: install uninstall dist FORCE
+
+$(BUILD)/dist/gen-conf: $(BUILD)/obj/dist/gen-conf.o $(LIBDPC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/dist/dpcache.conf: $(BUILD)/dist/gen-conf
+	$< >$@
+
+# Paths are baked in: rebuilt when PREFIX & co. change.
+$(BUILD)/dist/paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(BINDIR) $(SBINDIR) $(SYSCONFDIR) $(DOCDIR)" | cmp -s - $@ || \
+		echo "$(BINDIR) $(SBINDIR) $(SYSCONFDIR) $(DOCDIR)" >$@
+
+$(BUILD)/dist/%.service: dist/%.service.in $(BUILD)/dist/paths
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@
+
+FORCE:
+
+dist: $(DIST_OUT)
+
+install: $(BINS) $(DIST_OUT)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(CONF_DIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 scripts/hugepages.sh $(DESTDIR)$(SBINDIR)/dpcache-hugepages
+	$(INSTALL) -m 0644 $(addprefix $(BUILD)/dist/,$(DIST_UNITS)) $(DESTDIR)$(UNITDIR)/
+	$(INSTALL) -m 0644 docs/operations.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(BUILD)/dist/dpcache.conf $(CONF_DIR)/dpcache.conf.sample
+	$(INSTALL) -m 0644 dist/dpcache.env $(CONF_DIR)/dpcache.env.sample
+	@for f in dpcache.conf dpcache.env; do \
+		if [ -e $(CONF_DIR)/$$f ]; then echo "install: keeping $(CONF_DIR)/$$f"; \
+		else echo "$(INSTALL) -m 0644 $(CONF_DIR)/$$f.sample $(CONF_DIR)/$$f"; \
+			$(INSTALL) -m 0644 $(CONF_DIR)/$$f.sample $(CONF_DIR)/$$f; fi; \
+	done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(INST_BINS)) $(DESTDIR)$(SBINDIR)/dpcache-hugepages \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(DIST_UNITS)) $(DESTDIR)$(DOCDIR)/operations.md
+	@for f in dpcache.conf dpcache.env; do \
+		if [ -e $(CONF_DIR)/$$f ] && ! cmp -s $(CONF_DIR)/$$f $(CONF_DIR)/$$f.sample; then \
+			echo "uninstall: keeping $(CONF_DIR)/$$f (changed)"; \
+		else rm -f $(CONF_DIR)/$$f; fi; rm -f $(CONF_DIR)/$$f.sample; \
+	done
+	@rmdir $(CONF_DIR) $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+# ---- end of install ----------------------------------------------------------
 
 # ---- tests -----------------------------------------------------------------
 # `make test` is what CI runs (.ci/run).  Order: cheapest first.

@@ -74,6 +74,8 @@ bb_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	dpc_netns_destroy $BB_SRV_NS $BB_CLI_NS
+	# a dpcached that had to be killed leaves its control socket directory behind
+	[ -n "${BB_PREFIX:-}" ] && rm -rf "/run/dpcache/$BB_PREFIX"
 	[ -n "${BB_TMP:-}" ] && rm -rf "$BB_TMP"
 	exit $rc
 }
