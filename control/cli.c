@@ -648,7 +648,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char picked[256];
+	static char picked[512];
 	struct opts o = { .server = "127.0.0.1:11211", .key_hash = "md5", .timeout_ms = 1000,
 			  .retries = 2 };
 	uint32_t u;
