@@ -131,24 +131,29 @@ perf_srv_pin() {
 	[ "${PERF_SRV_PIN:-1}" != 0 ] && echo "taskset -c $1"
 }
 
+# PERF_SRV_LCORES (e.g. "--lcores=(0-3)@0") and PERF_SRV_CPUS ("0"): dpcached's EAL lcore
+# argument and the CPUs its threads are pinned to, instead of lcores = CPUs PERF_SRV_CPU..+W-1
+# (perf/scaling.sh: more workers than CPUs).  PERF_CLI_LCORES likewise for the bench.
 perf_start_dpcached() {
-	local w=${1:-1} last
+	local w=${1:-1} last lc cpus
 	[ -x "$PERF_BIN/dpcached" ] || { perf_log "$PERF_BIN/dpcached missing"; return 1; }
 	last=$((PERF_SRV_CPU + w - 1))
+	lc=${PERF_SRV_LCORES:--l $PERF_SRV_CPU-$last}
+	cpus=${PERF_SRV_CPUS:-$PERF_SRV_CPU-$last}
 	PERF_SRV_LOG=$PERF_TMP/dpcached.log
 	rm -f "$PERF_SOCK"
 	# shellcheck disable=SC2086
 	# --name is also its EAL --file-prefix and names its control socket (dpcachectl --name)
 	PERF_DPC_NAME=dpcperf-srv$PERF_ID
-	perf_exec timeout -k 5 "$PERF_SRV_LIMIT" nice -n "$PERF_NICE" $(perf_srv_pin "$PERF_SRV_CPU-$last") \
+	perf_exec timeout -k 5 "$PERF_SRV_LIMIT" nice -n "$PERF_NICE" $(perf_srv_pin "$cpus") \
 		"$PERF_BIN/dpcached" --no-pci $PERF_EAL_MEM \
-		-l "$PERF_SRV_CPU-$last" "$(perf_memif server)" -- \
+		$lc "$(perf_memif server)" -- \
 		--workers "$w" --memory "$PERF_DPC_MEMORY" --name "$PERF_DPC_NAME" $PERF_DPC_ARGS \
 		>"$PERF_SRV_LOG" 2>&1 &
 	PERF_PID=$!
 	perf_wait_line "$PERF_SRV_LOG" 'ready' 30 || { perf_log "dpcached did not start:"; \
 		tail -20 "$PERF_SRV_LOG" >&2; return 1; }
-	PERF_SRV_DESC="dpcached $w worker(s) on lcore(s) $PERF_SRV_CPU-$last, memif"
+	PERF_SRV_DESC="dpcached $w worker(s) on CPU(s) $cpus, memif"
 }
 
 # perf_dpc_stats FILE: dpcached's counters (dpcachectl stats --json) into FILE
@@ -227,7 +232,7 @@ perf_bench_memif() {
 	# shellcheck disable=SC2086
 	perf_cmd timeout -k 5 "$(perf_limit "$@")" nice -n "$PERF_NICE" "$PERF_BIN/dpcache-bench" \
 		--no-pci $PERF_EAL_MEM \
-		--file-prefix="dpcperf-cli$PERF_ID" -l "$PERF_CLI_CPU" "$(perf_memif client)" -- "$@" \
+		--file-prefix="dpcperf-cli$PERF_ID" ${PERF_CLI_LCORES:--l $PERF_CLI_CPU} "$(perf_memif client)" -- "$@" \
 		2> >(grep -vE '^(EAL|TELEMETRY)|mp action|memif_connect_client' >&2)
 }
 
