@@ -44,7 +44,7 @@ static const char *const usage_main =
 	"when dpcached runs as root (root, dpcached's user and members of its ctl_group may use it).\n"
 	"\n"
 	"Commands:\n"
-	"  stats [--json] [--all] [--watch SECONDS [--count N]]   counters and store figures\n"
+	"  stats [--json] [--all] [--watch SECONDS [--count N]]   counters, store, control channel\n"
 	"  config get [KEY] [--json]                              settings in force\n"
 	"  config set KEY VALUE                                   change a run-time setting\n"
 	"  flush [DELAY]                                          flush_all (after DELAY seconds)\n"
@@ -59,7 +59,9 @@ static const char *const usage_main =
 	"  --socket PATH    control socket path (overrides --name)\n"
 	"  --timeout MS     give up on an answer after MS milliseconds; default 3000\n"
 	"\n"
-	"Exit status: 0 ok, 1 dpcached refused the command, 2 usage error, 3 dpcached not reachable.\n";
+	"Exit status: 0 ok, 1 dpcached refused the command (bad value, ERR permission denied,\n"
+	"ERR busy), 2 usage error, 3 dpcached not reachable (not running, no permission on the\n"
+	"socket, no answer within --timeout).\n";
 
 static const struct {
 	const char *cmd;
@@ -68,8 +70,11 @@ static const struct {
 	{ "stats",
 	  "Usage: dpcachectl stats [--json] [--all] [--watch SECONDS [--count N]]\n"
 	  "\n"
-	  "Worker counters (total and per worker) and store figures (per partition).\n"
-	  "  --json           one JSON object: total, per_worker[], store.total, store.per_partition[]\n"
+	  "Worker counters (total and per worker), store figures (per partition), the control\n"
+	  "channel's counters and, once measured, in-server latency percentiles.\n"
+	  "  --json           one JSON object: name, version, pid, uptime_s, workers, total,\n"
+	  "                   per_worker[], store {partitions, total, per_partition[]}, control,\n"
+	  "                   latency_ns {total, per_worker[]}\n"
 	  "  --all            also list counters that are zero (the table hides them)\n"
 	  "  --watch SECONDS  refresh every SECONDS, with rates per second since the previous sample\n"
 	  "  --count N        stop after N samples (with --watch)\n"
@@ -106,8 +111,10 @@ static const struct {
 	  "                         (408 if its request was not complete); default 2000\n"
 	  "  --max-clients N        connections served at once (more get 503); default 16\n"
 	  "Metrics: dpcache_<counter>[_<unit>]_total{worker=\"i\"|\"total\"} for every worker\n"
-	  "counter, dpcache_store_*{partition=\"i\"|\"total\"}, dpcache_up, dpcache_info,\n"
-	  "dpcache_uptime_seconds, dpcache_workers, dpcache_ctl_*_total (the control channel).\n"
+	  "counter (a gauge has no _total), dpcache_store_*{partition=\"i\"|\"total\"},\n"
+	  "dpcache_request_latency_seconds{worker,quantile}, dpcache_request_latency_samples_total,\n"
+	  "dpcache_up, dpcache_info, dpcache_uptime_seconds, dpcache_workers, dpcache_ctl_*_total\n"
+	  "(the control channel).\n"
 	  "When dpcached is down, dpcache_up is 0.\n" },
 };
 
