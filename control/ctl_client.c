@@ -405,6 +405,14 @@ int dpc_ctl_stats_parse(const struct dpc_ctl_reply *r, struct dpc_ctl_stats *s)
 	for (k = 0; k < s->nparts; k++)
 		for (i = 0; i < DPC_CTL_STORE_N; i++)
 			s->ptotal[i] += s->p[k][i];
+	/* A ratio is not a sum: the total's live fraction is total live / total log. */
+	{
+		int lf = store_index("live_fraction_bp"), lb = store_index("log_bytes");
+		int bu = store_index("bytes_used");
+
+		if (lf >= 0 && lb >= 0 && bu >= 0)
+			s->ptotal[lf] = s->ptotal[lb] ? s->ptotal[bu] * 10000 / s->ptotal[lb] : 0;
+	}
 	return 0;
 }
 

@@ -18,8 +18,11 @@ bool dpc_evict_peek(struct dpc_part *p, unsigned log, uint32_t now, struct dpc_h
 	uint32_t w = atomic_load_explicit(&it->w0, memory_order_relaxed);
 	uint32_t klen = dpc_w0_klen(w);
 
-	if (klen == 0) {   /* padding to the end of the ring */
-		dpc_log_skip_pad(l);
+	if (klen == 0) {   /* a filler of vlen bytes, or padding to the end of the ring */
+		if (dpc_w0_vlen(w) != 0)
+			l->h += dpc_w0_vlen(w);
+		else
+			dpc_log_skip_pad(l);
 		return false;
 	}
 	uint64_t hh = dpc_hash(it->data, klen);

@@ -77,6 +77,7 @@ void dpc_log_fini(struct dpc_log *l)
 {
 	if (l == NULL || l->mem == NULL)
 		return;
+	dpc_reuse_fini(&l->ru);
 	DPC_UNPOISON(l->mem, l->cap);
 	munmap(l->mem, l->map);
 	l->mem = NULL;
@@ -168,6 +169,8 @@ static void *reclaimer_main(void *arg)
 {
 	struct dpc_reclaimer *r = arg;
 	uint64_t want[DPC_RECLAIM_LOGS_MAX];
+	uint32_t hwant[DPC_RECLAIM_LOGS_MAX];
+	bool holes[DPC_RECLAIM_LOGS_MAX];
 	const struct timespec nap = { .tv_sec = 0, .tv_nsec = 100000 };
 
 	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
@@ -179,6 +182,9 @@ static void *reclaimer_main(void *arg)
 			/* Acquire: pairs with dpc_log_retire(); the head moved before this request. */
 			want[i] = atomic_load_explicit(&l->retire_req, memory_order_acquire);
 			any |= want[i] > atomic_load_explicit(&l->rc, memory_order_relaxed);
+			/* Holes waiting for a grace period (acquire inside: reuse.h). */
+			holes[i] = dpc_reuse_want(&l->ru, &hwant[i]);
+			any |= holes[i];
 		}
 		if (!any) {
 			nanosleep(&nap, NULL);
@@ -193,6 +199,8 @@ static void *reclaimer_main(void *arg)
 			/* Release: pairs with the owner's acquire load in dpc_log_append(). */
 			if (want[i] > atomic_load_explicit(&l->rc, memory_order_relaxed))
 				atomic_store_explicit(&l->rc, want[i], memory_order_release);
+			if (holes[i])   /* release inside: reuse.h */
+				dpc_reuse_covered(&l->ru, hwant[i]);
 		}
 	}
 	return NULL;

@@ -18,6 +18,13 @@
  * x < rc + cap.  The owner never waits: if the horizon lags, an append
  * fails (the caller answers DPC_NOSPACE); the reserve makes that rare.
  *
+ * Records between head and tail that left the index (overwritten, deleted)
+ * are holes: reuse.h records them and the owner writes new records into
+ * them once a grace period has passed, so that the log between head and
+ * tail stays mostly live.  A record that is not an item is a padding word
+ * (0: up to the ring end) or a filler (the rest of a reused hole, its
+ * length in the word: store_internal.h).
+ *
  * Concurrency: the owner of the partition is the only writer of h, t and
  * the log's bytes; any thread reads h_pub, t_pub and flush_pos (and the
  * records the index refers to); the reclaimer thread writes rc.
@@ -32,6 +39,7 @@
 #include <stdint.h>
 
 #include "dpcache/common.h"
+#include "reuse.h"
 
 struct dpc_log {
 	/* Read-only after dpc_log_init(). */
@@ -59,6 +67,10 @@ struct dpc_log {
 	uint64_t t;
 	uint64_t last_retire;
 	uint64_t poisoned;                /* debug: reclaimed memory poisoned below this */
+
+	/* Dead space between head and tail, reused after a grace period
+	 * (reuse.h); the reclaimer serves its grace periods too. */
+	struct dpc_reuse ru;
 };
 
 /**

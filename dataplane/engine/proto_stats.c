@@ -9,7 +9,8 @@
  * unknown.  The general group leads with memcached's own names and
  * meanings (pid, uptime, time, version, cmd_get, get_hits, ...), then
  * every dpcache counter under its own name (stats.h), minus the ones the
- * memcached section already answered.
+ * memcached section already answered, then the store's figures (ctl.h's
+ * list: store_<field>, and each partition's live fraction).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpcache/ctl.h"
 #include "dpcache/decimal.h"
 #include "handler_internal.h"
 
@@ -123,6 +125,41 @@ __attribute__((constructor)) static void note_start(void)
 	proc_start = (uint32_t)time(NULL);
 }
 
+/*
+ * The store's figures (ctl.h's DPC_CTL_STORE_STATS, the list dpcachectl and
+ * Prometheus print): each summed over the partitions as "store_<field>"
+ * (the live fraction as total live bytes / total log bytes, a ratio and not
+ * a sum), then each partition's live fraction as "live_fraction_bp_p<N>".
+ */
+static int stat_store(const struct dpc_handler *h, dpc_stat_emit_fn emit, void *ctx)
+{
+	unsigned n = dpc_cache_nparts(h->cache);
+	struct dpc_store_stats sum, s;
+	char name[48];
+	int rc;
+
+	memset(&sum, 0, sizeof(sum));
+	for (unsigned p = 0; p < n; p++) {
+		dpc_cache_stats(h->cache, p, &s);
+#define DPC_X_SUM(field, metric, type, help) sum.field += s.field;
+		DPC_CTL_STORE_STATS(DPC_X_SUM)
+#undef DPC_X_SUM
+	}
+	sum.live_fraction_bp = sum.log_bytes ? sum.bytes_used * 10000 / sum.log_bytes : 0;
+#define DPC_X_EMIT(field, metric, type, help) \
+	if ((rc = emit_u64(emit, ctx, "store_" #field, sum.field)) < 0) \
+		return rc;
+	DPC_CTL_STORE_STATS(DPC_X_EMIT)
+#undef DPC_X_EMIT
+	for (unsigned p = 0; p < n; p++) {
+		dpc_cache_stats(h->cache, p, &s);
+		snprintf(name, sizeof(name), "live_fraction_bp_p%u", p);
+		if ((rc = emit_u64(emit, ctx, name, s.live_fraction_bp)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int stat_general(const struct dpc_handler *h, dpc_stat_emit_fn emit, void *ctx)
 {
 	struct dpc_worker_stats ws;
@@ -175,7 +212,7 @@ static int stat_general(const struct dpc_handler *h, dpc_stat_emit_fn emit, void
 	}
 #undef TV
 #undef U
-	return 0;
+	return stat_store(h, emit, ctx);
 }
 
 /* memcached's settings names that apply to dpcached (same order), then ours. */

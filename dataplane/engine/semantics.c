@@ -64,7 +64,7 @@ enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_m
 	} else {
 		if (mode == DPC_ADD)
 			return DPC_EXISTS;
-		if (cas != 0 && cas != dpc_make_cas(p, l.pos))
+		if (cas != 0 && cas != dpc_item_cas(l.it))
 			return DPC_EXISTS;
 	}
 	if (mode == DPC_APPEND || mode == DPC_PREPEND) {
@@ -100,16 +100,16 @@ enum dpc_status dpc_store_delete(struct dpc_cache *c, unsigned part, const struc
 		return DPC_NOT_FOUND;
 	if (l.expired) {
 		atomic_store_explicit(l.slot, 0, memory_order_relaxed);
-		dpc_account_drop(p, l.pos);
+		dpc_drop_dead(p, l.pos);
 		dpc_ctr_add(&p->ctr.expired, 1);
 		return DPC_NOT_FOUND;
 	}
-	if (cas != 0 && cas != dpc_make_cas(p, l.pos))
+	if (cas != 0 && cas != dpc_item_cas(l.it))
 		return DPC_EXISTS;
 	/* Relaxed: clearing publishes nothing; readers that still hold the ref
 	 * read a valid item until their next quiescent state. */
 	atomic_store_explicit(l.slot, 0, memory_order_relaxed);
-	dpc_account_drop(p, l.pos);
+	dpc_drop_dead(p, l.pos);
 	return DPC_OK;
 }
 
@@ -136,7 +136,7 @@ enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct
 		st = dpc_write_item(p, k, b, buf, dpc_dec_format_u64(v, buf), NULL, 0, 0,
 				dpc_cache_abs_exptime(c, exptime), now, cas_out);
 	} else {
-		if (cas != 0 && cas != dpc_make_cas(p, l.pos))
+		if (cas != 0 && cas != dpc_item_cas(l.it))
 			return DPC_EXISTS;
 		if (!dpc_dec_parse_u64(l.it->data + dpc_w0_klen(l.w), dpc_w0_vlen(l.w), UINT64_MAX, &v))
 			return DPC_NON_NUMERIC;

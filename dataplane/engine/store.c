@@ -19,6 +19,8 @@
 #include "table.h"
 
 #define TARGET_LOAD 0.90         /* index sized for this load at the size hint */
+#define REUSE_BYTES_PER_NODE 4096u   /* hole list nodes: one per 4 KiB of the budget */
+#define REUSE_MIN_NODES 64u
 
 /* ---- owner: accounting and allocation ------------------------------------ */
 
@@ -30,19 +32,60 @@ static inline void account_add(struct dpc_part *p, uint32_t klen, uint32_t vlen)
 }
 
 /* The item at @p pos left the index. */
-void dpc_account_drop(struct dpc_part *p, uint64_t pos)
+uint32_t dpc_account_drop(struct dpc_part *p, uint64_t pos)
 {
 	uint32_t w = atomic_load_explicit(&dpc_item_at(p, pos)->w0, memory_order_relaxed);
+	uint32_t sz = dpc_item_size(dpc_w0_klen(w), dpc_w0_vlen(w));
 
 	dpc_ctr_sub(&p->ctr.items, 1);
-	dpc_ctr_sub(&p->ctr.item_bytes, dpc_item_size(dpc_w0_klen(w), dpc_w0_vlen(w)));
+	dpc_ctr_sub(&p->ctr.item_bytes, sz);
 	dpc_ctr_sub(&p->ctr.kv_bytes, dpc_w0_klen(w) + dpc_w0_vlen(w));
+	return sz;
 }
 
-/* Allocate @p size bytes at the tail of log @p log, evicting as needed. */
+void dpc_drop_dead(struct dpc_part *p, uint64_t pos)
+{
+	dpc_reuse_add(&p->logs[dpc_pos_log(pos)].ru, pos, dpc_account_drop(p, pos));
+}
+
+/*
+ * A hole of log @p log of at least @p size bytes whose grace period has
+ * passed, at or above the log's lowest live position (head, flush horizon),
+ * or false.  The rest of a larger hole becomes a filler record (the head
+ * walk skips it) and a hole of its own, ready at once.  The caller writes
+ * the item and publishes it as after an append.
+ */
+static bool hole_take(struct dpc_part *p, unsigned log, uint32_t size, uint64_t *pos)
+{
+	struct dpc_log *l = &p->logs[log];
+	uint32_t hs;
+	uint64_t at = dpc_reuse_take(&l->ru, size, dpc_log_owner_from(l), &hs);
+
+	if (at == 0)
+		return false;
+#ifdef DPC_DEBUG
+	/* Debug builds: scribble over the whole hole first, so that a reader
+	 * still holding the old item (a grace-period bug) reads garbage and
+	 * fails its checks (test_reuse, test_concurrency). */
+	memset(dpc_item_at(p, at), 0xdd, hs);
+#endif
+	if (hs > size) {
+		/* Relaxed: a filler is read by the owner's head walk only. */
+		atomic_store_explicit(&dpc_item_at(p, at + size)->w0, DPC_FILLER_W0(hs - size),
+				      memory_order_relaxed);
+		dpc_reuse_add_ready(&l->ru, at + size, hs - size);
+	}
+	*pos = at;
+	return true;
+}
+
+/* Allocate @p size bytes in log @p log: in a hole (reuse.h) if one fits,
+ * else at the tail, evicting as needed. */
 static bool log_alloc(struct dpc_part *p, unsigned log, uint32_t size, uint32_t now,
 		      uint64_t *pos)
 {
+	if (hole_take(p, log, size, pos))
+		return true;
 	p->ev->make_room(p, log, size, now);
 	for (unsigned l = 0; l < p->nlogs; l++)
 		dpc_log_retire(&p->logs[l]);
@@ -91,15 +134,18 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 }
 
 /* An entry (slot value @p s) left the index: account for it if it still
- * counted (its item lies at or above the head). */
-static void drop_ref_at_or_above_head(struct dpc_part *p, uint64_t s)
+ * counted (its item lies at or above the head); a @p live one's bytes
+ * become a hole. */
+static void drop_ref_at_or_above_head(struct dpc_part *p, uint64_t s, bool live)
 {
 	uint64_t h[2];
 
 	dpc_part_heads(p, h);
 	uint64_t pos = s != 0 ? dpc_slot_pos(p, s, h) : 0;
 
-	if (pos != 0)
+	if (pos != 0 && live)
+		dpc_drop_dead(p, pos);
+	else if (pos != 0)
 		dpc_account_drop(p, pos);
 }
 
@@ -114,7 +160,7 @@ static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh
 	if (dpc_owner_find(p, k, b, now, &l)) {
 		/* Release: the new item is complete before readers find it. */
 		atomic_store_explicit(l.slot, sv, memory_order_release);
-		dpc_account_drop(p, l.pos);
+		dpc_drop_dead(p, l.pos);   /* the old copy: a hole after a grace period */
 		return;
 	}
 	struct dpc_ref_win live = dpc_owner_win(p);
@@ -123,14 +169,14 @@ static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh
 
 	/* A stale entry overwritten: flushed, but still counted until the head
 	 * passes it (at or above the head), so account for it now. */
-	drop_ref_at_or_above_head(p, dropped);
+	drop_ref_at_or_above_head(p, dropped, false);
 	if (r < 0) {
 		_Atomic uint64_t *v = dpc_table_victim(&p->tbl, b.i1, b.i2, &live);
 		uint64_t old = atomic_load_explicit(v, memory_order_relaxed);
 
 		/* Release: the new item is complete before readers find it. */
 		atomic_store_explicit(v, sv, memory_order_release);
-		drop_ref_at_or_above_head(p, old);
+		drop_ref_at_or_above_head(p, old, true);
 		dpc_ctr_add(&p->ctr.index_ev, 1);
 	}
 }
@@ -143,7 +189,7 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 	uint32_t vlen = l1 + l2;
 	uint32_t sz = dpc_item_size(k->len, vlen);
 	unsigned log = DPC_LOG_MAIN;
-	uint64_t pos;
+	uint64_t pos, cas;
 
 	if (p->ev->place != NULL) {
 		struct dpc_loc old;
@@ -160,6 +206,9 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 	atomic_store_explicit(&it->w0, k->len | (vlen << DPC_ITEM_VSHIFT), memory_order_relaxed);
 	it->flags = flags;
 	atomic_store_explicit(&it->exptime, exp, memory_order_relaxed);
+	cas = dpc_next_cas(p);
+	it->cas_lo = (uint32_t)cas;
+	it->cas_hi = (uint32_t)(cas >> 32);
 	p->has_ttl |= exp != 0;
 	memcpy(it->data, k->data, k->len);
 	if (l1)
@@ -170,7 +219,7 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 	index_put(p, k, b, pos, now);
 	account_add(p, k->len, vlen);
 	if (cas_out)
-		*cas_out = dpc_make_cas(p, pos);
+		*cas_out = cas;
 	return DPC_OK;
 }
 
@@ -203,6 +252,12 @@ void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_
 	out->index_moves = atomic_load_explicit(&p->tbl.moves, memory_order_relaxed);
 	out->small_to_main = dpc_ctr_ld(&p->ctr.to_main);
 	out->ghost_hits = dpc_ctr_ld(&p->ctr.ghost_hits);
+	for (unsigned l = 0; l < p->nlogs; l++) {
+		out->log_bytes += p->logs[l].cap;
+		out->hole_bytes += dpc_reuse_bytes(&p->logs[l].ru);
+		out->holes_reused += dpc_ctr_ld(&p->logs[l].ru.taken);
+	}
+	out->live_fraction_bp = out->log_bytes ? out->bytes_used * 10000 / out->log_bytes : 0;
 }
 
 double dpc_cache_meta_bytes_per_item(const struct dpc_cache *c)
@@ -213,6 +268,8 @@ double dpc_cache_meta_bytes_per_item(const struct dpc_cache *c)
 		const struct dpc_part *p = c->parts[i];
 
 		meta += (double)p->tbl.nb * sizeof(struct dpc_bucket) + (double)p->ev_bytes;
+		for (unsigned l = 0; l < p->nlogs; l++)
+			meta += (double)p->logs[l].ru.map_bytes;   /* hole lists */
 		meta += (double)(dpc_ctr_ld(&p->ctr.item_bytes) - dpc_ctr_ld(&p->ctr.kv_bytes));
 		items += (double)dpc_ctr_ld(&p->ctr.items);
 	}
@@ -290,7 +347,7 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	double per_item = (double)dpc_item_size(0, hint);
 	double idx_per_item = (double)sizeof(struct dpc_bucket) / (DPC_BUCKET_SLOTS * TARGET_LOAD);
 	uint64_t cap, cap_s = 0, seg, reserve;
-	uint32_t nb;
+	uint32_t nb, nodes;
 
 	if (p == NULL)
 		return NULL;
@@ -306,6 +363,15 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	if (p->ev_bytes >= budget / 2)
 		goto fail_inval;
 	budget -= p->ev_bytes;
+	/* So do the hole lists (reuse.h): one node per REUSE_BYTES_PER_NODE
+	 * bytes, room for the holes of about a grace period's writes (more
+	 * recycle the oldest: those are reclaimed when the head passes). */
+	nodes = (uint32_t)(budget / REUSE_BYTES_PER_NODE);
+	if (nodes < REUSE_MIN_NODES)
+		nodes = REUSE_MIN_NODES;
+	if (dpc_reuse_bytes_for(nodes) >= budget / 8)
+		goto fail_inval;
+	budget -= dpc_reuse_bytes_for(nodes);
 	/* Split the budget so that the index reaches TARGET_LOAD when the logs
 	 * are full of items of the hinted size. */
 	cap = (uint64_t)((double)budget * per_item / (per_item + idx_per_item));
@@ -346,6 +412,10 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 				 DPC_LOG1_BASE + origin) < 0)
 			goto fail_nomem;
 	}
+	/* The hole nodes: the main log's share, and the small log's (S3-FIFO). */
+	if (dpc_reuse_init(&p->logs[0].ru, p->nlogs > 1 ? nodes - nodes / 8 : nodes) < 0 ||
+	    (p->nlogs > 1 && dpc_reuse_init(&p->logs[1].ru, nodes / 8) < 0))
+		goto fail_nomem;
 	if (p->ev->init != NULL && p->ev->init(p) < 0)
 		goto fail_nomem;
 	atomic_init(&p->flush_at, 0);

@@ -37,23 +37,34 @@
 #include "table.h"
 
 /*
- * Item header, 12 bytes, 4-byte aligned, followed by key and value bytes and
+ * Item header, 20 bytes, 4-byte aligned, followed by key and value bytes and
  * padding to 4.  w0 = klen (bits 0..7) | vlen (bits 8..29) | accessed (bit
  * 31).  The owner writes w0 once before publishing; afterwards readers may
  * only set the accessed bit, with a relaxed store of the same word, and
- * only under a policy that asks for it (mark_hits).  klen == 0 (w0 == 0)
- * is the log's padding record up to the end of the ring.
+ * only under a policy that asks for it (mark_hits).  klen == 0 marks a
+ * record that is not an item: w0 == 0 the log's padding up to the end of
+ * the ring, otherwise a filler of vlen bytes (the unused rest of a reused
+ * hole, log.h).
+ *
+ * The CAS is stored (two 32-bit words: items are 4-byte aligned), not
+ * derived from the position: a write into a reused hole takes the position
+ * of an older item, and a copy (second chance, move to the main FIFO)
+ * keeps the item's CAS.  It is a per-partition write counter << 6 |
+ * partition: unique per write, never 0.
  */
 struct dpc_item {
 	_Atomic uint32_t w0;
 	uint32_t flags;
 	_Atomic uint32_t exptime;   /* absolute unix seconds, 0 = never */
+	uint32_t cas_lo, cas_hi;
 	uint8_t data[];             /* key, then value */
 };
 
-/* 12 bytes: part of the <= 24 bytes/item metadata budget (with ~10 bytes of
- * index slot share at 90 % load and ~1.5 bytes of padding on average). */
-static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes");
+/* 20 bytes: 12 as before, 8 for the stored CAS (see above). */
+static_assert(sizeof(struct dpc_item) == 20, "item header is 20 bytes");
+
+/** A filler record of @p n bytes (4 <= n < 4 MiB) for the head walk to skip. */
+#define DPC_FILLER_W0(n) ((uint32_t)(n) << 8)
 
 #define DPC_ITEM_ACC     (1u << 31)
 #define DPC_ITEM_VSHIFT  8u
@@ -90,7 +101,8 @@ struct dpc_part {
 	_Atomic uint64_t flushes;         /* flush requests (any thread, atomic add: cold) */
 
 	/* Owner-private. */
-	uint32_t sweep dpc_cache_aligned; /* maintain(): next bucket to sweep */
+	uint64_t cas_seq dpc_cache_aligned;   /* writes so far: the next CAS is (cas_seq + 1) << 6 | idx */
+	uint32_t sweep;                   /* maintain(): next bucket to sweep */
 	bool has_ttl;                     /* an item with an expiry was ever written: only then
 					   * does the sweep read item headers */
 
@@ -153,9 +165,16 @@ static inline struct dpc_item *dpc_item_at(const struct dpc_part *p, uint64_t po
 	return (struct dpc_item *)dpc_log_at(&p->logs[dpc_pos_log(pos)], pos);
 }
 
-static inline uint64_t dpc_make_cas(const struct dpc_part *p, uint64_t pos)
+/** The CAS stored in an item (any thread: written before the item is published). */
+static inline uint64_t dpc_item_cas(const struct dpc_item *it)
 {
-	return ((pos >> 2) << 6) | p->idx;
+	return (uint64_t)it->cas_hi << 32 | it->cas_lo;
+}
+
+/** Owner: the CAS of the next write (unique per write in the partition, never 0). */
+static inline uint64_t dpc_next_cas(struct dpc_part *p)
+{
+	return ++p->cas_seq << 6 | p->idx;
 }
 
 static inline bool dpc_expired(uint32_t exp, uint32_t now)
@@ -339,8 +358,16 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 			       const void *v1, uint32_t l1, const void *v2, uint32_t l2,
 			       uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out);
 
-/** Owner: the item at @p pos left the index (counters). */
-void dpc_account_drop(struct dpc_part *p, uint64_t pos);
+/** Owner: the item at @p pos left the index (counters); returns its size in the log. */
+uint32_t dpc_account_drop(struct dpc_part *p, uint64_t pos);
+
+/**
+ * Owner: the item at @p pos, at or above its log's head, left the index
+ * (its slot was changed or cleared before this call): account for it and
+ * record its bytes as a hole of its log, reused after a grace period
+ * (reuse.h).
+ */
+void dpc_drop_dead(struct dpc_part *p, uint64_t pos);
 
 /** Fill a reader's view of the item @p it at @p pos (w0 @p w, exptime @p exp). */
 static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item *it, uint64_t pos,
@@ -354,7 +381,9 @@ static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item
 	out->flags = it->flags;
 	out->exptime = exp;
 	out->klen = (uint8_t)klen;
-	out->cas = dpc_make_cas(p, pos);
+	out->cas = dpc_item_cas(it);
+	(void)p;
+	(void)pos;
 }
 
 #endif /* DPCACHE_STORE_INTERNAL_H */

@@ -66,9 +66,12 @@ static unsigned sweep(struct dpc_part *p, uint32_t now, unsigned nbuckets)
 				continue;
 			/* Relaxed: clearing publishes nothing (see dpc_evict_drop()). */
 			atomic_store_explicit(&bk->slot[i], 0, memory_order_relaxed);
-			dpc_account_drop(p, pos);
-			if (!flushed)
+			if (flushed) {
+				dpc_account_drop(p, pos);   /* a flushed position is never reused */
+			} else {
+				dpc_drop_dead(p, pos);
 				dpc_ctr_add(&p->ctr.expired, 1);
+			}
 		}
 	}
 	return done;

@@ -75,7 +75,16 @@
 	X(small_to_main,     "dpcache_store_small_to_main_items_total", "counter", \
 	  "S3-FIFO: items read while in the small FIFO, moved to the main FIFO") \
 	X(ghost_hits,        "dpcache_store_ghost_hits_total",       "counter", \
-	  "S3-FIFO: writes of keys found in the ghost, placed in the main FIFO")
+	  "S3-FIFO: writes of keys found in the ghost, placed in the main FIFO") \
+	/* memory efficiency: how much of the log holds live items */ \
+	X(log_bytes,         "dpcache_store_log_bytes",              "gauge", \
+	  "Item memory (the logs), live or not") \
+	X(live_fraction_bp,  "dpcache_store_live_fraction_bp",       "gauge", \
+	  "Live fraction of the log: live item bytes / log bytes, in basis points (10000 = 100 %)") \
+	X(hole_bytes,        "dpcache_store_hole_bytes",             "gauge", \
+	  "Dead bytes in the log recorded for reuse (waiting for a grace period, or ready)") \
+	X(holes_reused,      "dpcache_store_holes_reused_total",     "counter", \
+	  "Writes that went into the dead space of an older item instead of the log's tail")
 
 /*
  * The control channel's own counters, X(name, help): the server loop's

@@ -101,6 +101,11 @@ struct dpc_store_stats {
 	uint64_t index_moves;     /**< cuckoo moves (an entry moved to its other bucket) */
 	uint64_t small_to_main;   /**< S3-FIFO: items read in the small FIFO, moved to the main one */
 	uint64_t ghost_hits;      /**< S3-FIFO: new items written to the main FIFO (key in the ghost) */
+	/* memory efficiency */
+	uint64_t log_bytes;        /**< item memory (the logs), live or not */
+	uint64_t live_fraction_bp; /**< bytes_used / log_bytes in basis points (10000 = all live) */
+	uint64_t hole_bytes;       /**< dead bytes recorded for reuse (waiting or ready) */
+	uint64_t holes_reused;     /**< writes that went into a hole instead of a tail */
 };
 
 /* ---- life cycle -------------------------------------------------------- */

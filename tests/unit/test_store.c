@@ -852,10 +852,14 @@ static void test_s3fifo(void **state)
 	}
 	expect_miss(c, "g:0");   /* dropped from the small FIFO */
 	dpc_cache_stats(c, 0, &s);
-	assert_int_equal(s.ghost_hits, 0);
+	/* 16-bit fingerprints: a new key matches one of its bucket's ~4 by
+	 * chance about once in 16 k writes, so a few hits here are expected. */
+	assert_true(s.ghost_hits <= 5);
+	uint64_t before = s.ghost_hits;
+
 	assert_int_equal(set(c, DPC_SET, "g:0", "again", 0, 0, 0, NULL), DPC_OK);
 	dpc_cache_stats(c, 0, &s);
-	assert_int_equal(s.ghost_hits, 1);
+	assert_int_equal(s.ghost_hits, before + 1);
 	expect_val(c, "g:0", "again");
 	dpc_cache_free(c);
 }
@@ -1103,8 +1107,11 @@ static void test_meta_bytes(void **state)
 
 	print_message("meta %.2f B/item at %llu items, index load %.1f %%\n", meta,
 		      (unsigned long long)s.items, 100.0 * (double)s.items / (double)s.index_slots);
-	assert_true(meta > 12.0);
-	assert_true(meta <= 24.0);
+	/* Header 20 bytes (12 + a stored 64-bit CAS: positions are reused, so a
+	 * CAS can no longer be derived from one; see store_internal.h) + index
+	 * share ~10.2 at 90 % load + padding: ~30 bytes. */
+	assert_true(meta > 20.0);
+	assert_true(meta <= 32.0);
 	dpc_cache_free(c);
 }
 

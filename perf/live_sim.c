@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Live fraction and hit ratio of the real store (one partition) at equal
+ * memory, on the workload of the memory-efficiency comparison:
+ *
+ *   live_sim [--keys N (2000000)] [--requests R (20000000)] [--zipf S (0.99)]
+ *            [--memory BYTES (64M)] [--value B (200)] [--get-ratio G (0.9)]
+ *            [--fill-on-miss] [--hint B (64)] [--policy fifo|clock|s3fifo] [--json FILE]
+ *
+ * Each request draws a key (Zipf over ranks scattered over the key space);
+ * with probability G it is a GET, otherwise a SET of that key; with
+ * --fill-on-miss a GET miss is followed by a SET of the key (look-aside
+ * caching).  The last half of the requests is measured.  Reports hit
+ * ratio, items held, bytes per item (memory / items) and the live fraction
+ * of the log (live item bytes / log bytes), read from dpc_cache_stats().
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include "dpcache/hash.h"
+#include "dpcache/store.h"
+
+struct wl {
+	uint32_t keys;
+	uint64_t reqs;
+	double zipf, get_ratio;
+	bool fill;
+	enum dpc_evict_policy pol;
+	uint64_t mem;
+	unsigned vlen, hint;
+};
+
+static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_s ^= rng_s >> 12;
+	rng_s ^= rng_s << 25;
+	rng_s ^= rng_s >> 27;
+	return rng_s * 0x2545f4914f6cdd1dull;
+}
+
+static double *cdf;
+static uint64_t perm_mul;
+
+static void zipf_init(const struct wl *w)
+{
+	double sum = 0;
+
+	cdf = malloc(sizeof(double) * w->keys);
+	if (cdf == NULL)
+		exit(1);
+	for (uint32_t i = 0; i < w->keys; i++) {
+		sum += 1.0 / pow((double)(i + 1), w->zipf);
+		cdf[i] = sum;
+	}
+	for (uint32_t i = 0; i < w->keys; i++)
+		cdf[i] /= sum;
+	perm_mul = 2654435761u % w->keys;
+	while (perm_mul < 2)
+		perm_mul++;
+}
+
+static uint32_t draw(const struct wl *w)
+{
+	double u = (double)(rnd() >> 11) * (1.0 / 9007199254740992.0);
+	uint32_t lo = 0, hi = w->keys - 1;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (uint32_t)((lo * perm_mul) % w->keys);
+}
+
+static void key_fmt(char k[16], uint32_t i)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	k[0] = 'k';
+	for (int p = 15; p >= 1; p--) {
+		k[p] = hx[i & 15];
+		i >>= 4;
+	}
+}
+
+struct res {
+	double hit;
+	uint64_t items, live_bytes, log_bytes;
+};
+
+static void run_store(const struct wl *w, struct res *out)
+{
+	struct dpc_cache_params prm = {
+		.nparts = 1, .mem_bytes = w->mem, .item_size_hint = w->hint, .max_value = 1u << 20,
+		.policy = w->pol, .numa_socket = -1,
+	};
+	struct dpc_cache *c = dpc_cache_create(&prm);
+	uint64_t hits = 0, gets = 0;
+	uint8_t *val = malloc(w->vlen + 1);
+	char key[16];
+
+	if (c == NULL || val == NULL) {
+		perror("dpc_cache_create");
+		exit(1);
+	}
+	memset(val, 'v', w->vlen);
+	rng_s = 0x9e3779b97f4a7c15ull;
+	for (uint64_t r = 0; r < w->reqs; r++) {
+		uint32_t ki = draw(w);
+		struct dpc_key k = { .data = key, .len = 16 };
+		struct dpc_item_view v;
+		bool set = (double)(rnd() >> 11) * (1.0 / 9007199254740992.0) >= w->get_ratio;
+
+		key_fmt(key, ki);
+		k.hash = dpc_hash(key, 16);
+		if (!set) {
+			bool hit = dpc_cache_get(c, &k, &v) == DPC_OK;
+
+			if (r >= w->reqs / 2) {
+				gets++;
+				hits += hit;
+			}
+			set = !hit && w->fill;
+		}
+		if (set) {
+			for (int tries = 0; tries < 1000 &&
+			     dpc_store_set(c, 0, DPC_SET, &k, val, w->vlen, 0, 0, 0, NULL) == DPC_NOSPACE;
+			     tries++)
+				urcu_qsbr_quiescent_state();
+		}
+		if ((r & 63) == 0) {
+			dpc_store_maintain(c, 0, 64);
+			urcu_qsbr_quiescent_state();
+		}
+	}
+	struct dpc_store_stats st;
+
+	dpc_cache_stats(c, 0, &st);
+	out->hit = gets ? (double)hits / (double)gets : 0;
+	out->items = st.items;
+	out->live_bytes = st.bytes_used;
+	out->log_bytes = st.log_bytes;
+	dpc_cache_free(c);
+	free(val);
+}
+
+int main(int argc, char **argv)
+{
+	struct wl w = { .keys = 2000000, .reqs = 20000000, .zipf = 0.99, .get_ratio = 0.9,
+			.mem = 64ull << 20, .vlen = 200, .hint = 64, .pol = DPC_EVICT_CLOCK };
+	const char *json = NULL;
+	static const struct option opts[] = {
+		{ "keys", required_argument, NULL, 'k' },
+		{ "requests", required_argument, NULL, 'r' },
+		{ "zipf", required_argument, NULL, 'z' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "value", required_argument, NULL, 'v' },
+		{ "get-ratio", required_argument, NULL, 'g' },
+		{ "fill-on-miss", no_argument, NULL, 'f' },
+		{ "hint", required_argument, NULL, 'H' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "k:r:z:m:v:g:fH:p:j:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'k': w.keys = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'r': w.reqs = strtoull(optarg, NULL, 10); break;
+		case 'z': w.zipf = strtod(optarg, NULL); break;
+		case 'm': w.mem = strtoull(optarg, NULL, 10) << 20; break;
+		case 'v': w.vlen = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'g': w.get_ratio = strtod(optarg, NULL); break;
+		case 'f': w.fill = true; break;
+		case 'H': w.hint = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'p':
+			w.pol = strcmp(optarg, "fifo") == 0 ? DPC_EVICT_FIFO :
+				strcmp(optarg, "s3fifo") == 0 ? DPC_EVICT_S3FIFO : DPC_EVICT_CLOCK;
+			break;
+		case 'j': json = optarg; break;
+		default:
+			fprintf(stderr, "usage: %s [--keys N] [--requests R] [--zipf S] [--memory MiB] "
+				"[--value B] [--get-ratio G] [--fill-on-miss] [--hint B] "
+				"[--policy fifo|clock|s3fifo] [--json FILE]\n", argv[0]);
+			return o == 'h' ? 0 : 2;
+		}
+	}
+	if (w.keys < 100 || w.reqs < 1000 || w.zipf <= 0 || w.vlen == 0 || w.vlen > (1u << 20)) {
+		fprintf(stderr, "bad arguments\n");
+		return 2;
+	}
+	zipf_init(&w);
+	urcu_qsbr_register_thread();
+
+	struct res r;
+
+	run_store(&w, &r);
+	double live = r.log_bytes ? (double)r.live_bytes / (double)r.log_bytes : 0;
+
+	printf("store (%s): %u keys, Zipf %.2f, %.0f %% GET%s, %u B values, %llu MiB: hits %.2f %%, "
+	       "items %llu, %.1f B/item of memory, live %.1f MB in a %.1f MB log = %.1f %%\n",
+	       w.pol == DPC_EVICT_FIFO ? "fifo" : w.pol == DPC_EVICT_S3FIFO ? "s3fifo" : "clock",
+	       w.keys, w.zipf, 100 * w.get_ratio, w.fill ? " + fill on miss" : "", w.vlen,
+	       (unsigned long long)(w.mem >> 20), 100 * r.hit, (unsigned long long)r.items,
+	       r.items ? (double)w.mem / (double)r.items : 0, (double)r.live_bytes / 1e6,
+	       (double)r.log_bytes / 1e6, 100 * live);
+	if (json) {
+		FILE *fp = fopen(json, "w");
+
+		if (fp == NULL) {
+			perror(json);
+			return 1;
+		}
+		fprintf(fp, "{\"benchmark\":\"live_sim\",\"keys\":%u,\"requests\":%llu,\"zipf\":%.3f,"
+			"\"get_ratio\":%.3f,\"fill_on_miss\":%s,\"value\":%u,\"memory\":%llu,"
+			"\"hit_ratio\":%.5f,\"items\":%llu,\"live_bytes\":%llu,\"log_bytes\":%llu,"
+			"\"live_fraction\":%.5f}\n",
+			w.keys, (unsigned long long)w.reqs, w.zipf, w.get_ratio,
+			w.fill ? "true" : "false", w.vlen, (unsigned long long)w.mem, r.hit,
+			(unsigned long long)r.items, (unsigned long long)r.live_bytes,
+			(unsigned long long)r.log_bytes, live);
+		fclose(fp);
+	}
+	urcu_qsbr_unregister_thread();
+	free(cdf);
+	return 0;
+}
