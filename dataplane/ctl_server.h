@@ -27,10 +27,18 @@ struct dpc_ctl_env {
 
 /**
  * Start serving the control channel for this instance (call after
- * rte_eal_init(); @p env must outlive the server).  0 or negative errno.
+ * rte_eal_init(); @p env must outlive the server): prepare the socket
+ * directory (dpc_ctl_dir_prepare()), bind the socket with mode 0660 and
+ * group ctl_group, start the control thread.  Returns 0; -EINVAL (bad
+ * @p env); -EALREADY (running); -ENOENT (no such ctl_group); -EPERM or
+ * -ENOTDIR (the directory failed its checks); -EADDRINUSE (another live
+ * dpcached has this name); -ENAMETOOLONG; another negative errno from the
+ * socket calls or the thread start.  A bad group, directory or socket is
+ * also logged here with the path and the reason.
  */
 int dpc_ctl_server_start(const struct dpc_ctl_env *env);
-/** Stop serving (idempotent). */
+/** Stop serving: join the thread, close every connection, remove the socket and its directory
+ * (idempotent). */
 void dpc_ctl_server_stop(void);
 
 #endif /* DPCACHE_CTL_SERVER_H */
