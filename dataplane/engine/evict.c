@@ -32,7 +32,7 @@ bool dpc_evict_peek(struct dpc_part *p, unsigned log, uint32_t now, struct dpc_h
 	hd->hash = hh;
 	hd->it = it;
 	hd->w = w;
-	hd->size = dpc_item_size(klen, dpc_w0_vlen(w));
+	hd->size = dpc_rec_size(p, w);
 	hd->tag = b.tag;
 	/* The item is indexed iff a slot holds exactly its reference (a newer
 	 * write of the key, or a delete, replaced or cleared it). */

@@ -48,7 +48,9 @@ static inline bool try_item(const struct dpc_part *p, uint64_t pos, const struct
 			    uint32_t now, struct dpc_item_view *out)
 {
 	struct dpc_item *it = dpc_item_at(p, pos);
-	uint32_t w = atomic_load_explicit(&it->w0, memory_order_relaxed);
+	/* Acquire: a slack item's vlen grows in place (release add, after the
+	 * bytes): the value bytes below the length loaded here are written. */
+	uint32_t w = atomic_load_explicit(&it->w0, memory_order_acquire);
 
 	if (dpc_w0_klen(w) != k->len || !key_eq(it->data, k->data, k->len))
 		return false;
@@ -56,10 +58,16 @@ static inline bool try_item(const struct dpc_part *p, uint64_t pos, const struct
 
 	if (dpc_expired(exp, now))
 		return false;
-	/* Mark as used (CLOCK).  Relaxed store of the same word plus the bit;
-	 * the owner never rewrites w0 of a published item, so nothing is lost. */
-	if (p->mark_hits && !(w & DPC_ITEM_ACC))
-		atomic_store_explicit(&it->w0, w | DPC_ITEM_ACC, memory_order_relaxed);
+	/* Mark as used (CLOCK, S3-FIFO).  Relaxed store of the same word plus
+	 * the bit: the owner never rewrites w0 of a published item, except a
+	 * slack item's length, so those take an atomic OR (rare: once per
+	 * item per pass, and only APPEND makes slack items). */
+	if (p->mark_hits && !(w & DPC_ITEM_ACC)) {
+		if (dpc_likely(!(w & DPC_ITEM_SLACK)))
+			atomic_store_explicit(&it->w0, w | DPC_ITEM_ACC, memory_order_relaxed);
+		else
+			atomic_fetch_or_explicit(&it->w0, DPC_ITEM_ACC, memory_order_relaxed);
+	}
 	dpc_fill_view(p, it, pos, w, exp, out);
 	return true;
 }

@@ -64,7 +64,7 @@ enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_m
 	} else {
 		if (mode == DPC_ADD)
 			return DPC_EXISTS;
-		if (cas != 0 && cas != dpc_item_cas(l.it))
+		if (cas != 0 && cas != dpc_item_cas(l.it, l.w))
 			return DPC_EXISTS;
 	}
 	if (mode == DPC_APPEND || mode == DPC_PREPEND) {
@@ -74,11 +74,23 @@ enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_m
 
 		if ((uint64_t)ovlen + vlen > c->max_value)
 			return DPC_TOO_LARGE;
+		if (mode == DPC_APPEND && (l.w & DPC_ITEM_SLACK) && vlen != 0 &&
+		    dpc_item_size(k->len, ovlen + vlen) <= dpc_rec_size(p, l.w)) {
+			/* In place, into the slack: the bytes first, then the length
+			 * (release: a reader that loads the new length, with acquire,
+			 * finds them written); an atomic add keeps readers' marks. */
+			memcpy(l.it->data + k->len + ovlen, val, vlen);
+			atomic_fetch_add_explicit(&l.it->w0, vlen << DPC_ITEM_VSHIFT, memory_order_release);
+			dpc_ctr_add(&p->ctr.kv_bytes, vlen);
+			if (cas_out)
+				*cas_out = dpc_item_cas(l.it, l.w + (vlen << DPC_ITEM_VSHIFT));
+			return DPC_OK;
+		}
 		/* The old item stays readable while we copy it: it cannot be
 		 * reclaimed before this thread's next quiescent state. */
 		if (mode == DPC_APPEND)
-			return dpc_write_item(p, k, b, ov, ovlen, val, vlen, l.it->flags, oexp, now,
-					  cas_out);
+			return dpc_write_item_slack(p, k, b, ov, ovlen, val, vlen, l.it->flags, oexp,
+						    now, cas_out);
 		return dpc_write_item(p, k, b, val, vlen, ov, ovlen, l.it->flags, oexp, now, cas_out);
 	}
 	return dpc_write_item(p, k, b, val, vlen, NULL, 0, flags, dpc_cache_abs_exptime(c, exptime),
@@ -104,7 +116,7 @@ enum dpc_status dpc_store_delete(struct dpc_cache *c, unsigned part, const struc
 		dpc_ctr_add(&p->ctr.expired, 1);
 		return DPC_NOT_FOUND;
 	}
-	if (cas != 0 && cas != dpc_item_cas(l.it))
+	if (cas != 0 && cas != dpc_item_cas(l.it, l.w))
 		return DPC_EXISTS;
 	/* Relaxed: clearing publishes nothing; readers that still hold the ref
 	 * read a valid item until their next quiescent state. */
@@ -136,7 +148,7 @@ enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct
 		st = dpc_write_item(p, k, b, buf, dpc_dec_format_u64(v, buf), NULL, 0, 0,
 				dpc_cache_abs_exptime(c, exptime), now, cas_out);
 	} else {
-		if (cas != 0 && cas != dpc_item_cas(l.it))
+		if (cas != 0 && cas != dpc_item_cas(l.it, l.w))
 			return DPC_EXISTS;
 		if (!dpc_dec_parse_u64(l.it->data + dpc_w0_klen(l.w), dpc_w0_vlen(l.w), UINT64_MAX, &v))
 			return DPC_NON_NUMERIC;

@@ -24,10 +24,10 @@
 
 /* ---- owner: accounting and allocation ------------------------------------ */
 
-static inline void account_add(struct dpc_part *p, uint32_t klen, uint32_t vlen)
+static inline void account_add(struct dpc_part *p, uint32_t klen, uint32_t vlen, uint32_t size)
 {
 	dpc_ctr_add(&p->ctr.items, 1);
-	dpc_ctr_add(&p->ctr.item_bytes, dpc_item_size(klen, vlen));
+	dpc_ctr_add(&p->ctr.item_bytes, size);
 	dpc_ctr_add(&p->ctr.kv_bytes, klen + vlen);
 }
 
@@ -35,7 +35,7 @@ static inline void account_add(struct dpc_part *p, uint32_t klen, uint32_t vlen)
 uint32_t dpc_account_drop(struct dpc_part *p, uint64_t pos)
 {
 	uint32_t w = atomic_load_explicit(&dpc_item_at(p, pos)->w0, memory_order_relaxed);
-	uint32_t sz = dpc_item_size(dpc_w0_klen(w), dpc_w0_vlen(w));
+	uint32_t sz = dpc_rec_size(p, w);
 
 	dpc_ctr_sub(&p->ctr.items, 1);
 	dpc_ctr_sub(&p->ctr.item_bytes, sz);
@@ -182,12 +182,16 @@ static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh
 }
 
 /* Write a new item (key, then up to two value pieces) and publish it. */
-enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
-			       const void *v1, uint32_t l1, const void *v2, uint32_t l2,
-			       uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out)
+static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
+				  const void *v1, uint32_t l1, const void *v2, uint32_t l2,
+				  uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out,
+				  bool slack)
 {
 	uint32_t vlen = l1 + l2;
 	uint32_t sz = dpc_item_size(k->len, vlen);
+
+	if (slack)
+		sz = dpc_slack_cap(sz, p->c->max_item);
 	unsigned log = DPC_LOG_MAIN;
 	uint64_t pos, cas;
 
@@ -203,10 +207,11 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 	struct dpc_item *it = dpc_item_at(p, pos);
 
 	/* Plain stores: nobody can see this memory until index_put() publishes. */
-	atomic_store_explicit(&it->w0, k->len | (vlen << DPC_ITEM_VSHIFT), memory_order_relaxed);
+	atomic_store_explicit(&it->w0, k->len | (vlen << DPC_ITEM_VSHIFT) |
+			      (slack ? DPC_ITEM_SLACK : 0), memory_order_relaxed);
 	it->flags = flags;
 	atomic_store_explicit(&it->exptime, exp, memory_order_relaxed);
-	cas = dpc_next_cas(p);
+	cas = slack ? dpc_next_cas_slack(p) : dpc_next_cas(p);
 	it->cas_lo = (uint32_t)cas;
 	it->cas_hi = (uint32_t)(cas >> 32);
 	p->has_ttl |= exp != 0;
@@ -217,10 +222,24 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 		memcpy(it->data + k->len + l1, v2, l2);
 	dpc_log_publish(&p->logs[log]);
 	index_put(p, k, b, pos, now);
-	account_add(p, k->len, vlen);
+	account_add(p, k->len, vlen, sz);
 	if (cas_out)
-		*cas_out = cas;
+		*cas_out = slack ? cas + ((uint64_t)vlen << 6) : cas;
 	return DPC_OK;
+}
+
+enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
+			       const void *v1, uint32_t l1, const void *v2, uint32_t l2,
+			       uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out)
+{
+	return write_item(p, k, b, v1, l1, v2, l2, flags, exp, now, cas_out, false);
+}
+
+enum dpc_status dpc_write_item_slack(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
+				     const void *v1, uint32_t l1, const void *v2, uint32_t l2,
+				     uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out)
+{
+	return write_item(p, k, b, v1, l1, v2, l2, flags, exp, now, cas_out, true);
 }
 
 /* ---- life cycle and stats ---------------------------------------------- */

@@ -67,6 +67,19 @@ static_assert(sizeof(struct dpc_item) == 20, "item header is 20 bytes");
 #define DPC_FILLER_W0(n) ((uint32_t)(n) << 8)
 
 #define DPC_ITEM_ACC     (1u << 31)
+/*
+ * An item written by APPEND: its record is larger than the item (capacity
+ * dpc_slack_cap(): the next power of two, at most the largest item), and
+ * later APPENDs that fit write their bytes into that slack and grow vlen
+ * in place (one atomic add on w0, release, after the bytes): readers that
+ * loaded the old w0 read the old value, whose bytes never change.  Its CAS
+ * is the stored base plus vlen << 6 (dpc_item_cas()): the base reserves
+ * DPC_SLACK_CAS_SPAN values, so every length has its own CAS, read with
+ * the same load of w0 as the length (never a new CAS with an old value).
+ * Readers mark such an item with an atomic OR (the owner changes w0).
+ */
+#define DPC_ITEM_SLACK   (1u << 30)
+#define DPC_SLACK_CAS_SPAN (1ull << 22)
 #define DPC_ITEM_VSHIFT  8u
 #define DPC_ITEM_VMASK   ((1u << 22) - 1)   /* values up to 4 MiB - 1 */
 static_assert(DPC_ITEM_VMASK == DPC_VALUE_MAX_STORE, "max_value's bound is what vlen holds");
@@ -165,16 +178,44 @@ static inline struct dpc_item *dpc_item_at(const struct dpc_part *p, uint64_t po
 	return (struct dpc_item *)dpc_log_at(&p->logs[dpc_pos_log(pos)], pos);
 }
 
-/** The CAS stored in an item (any thread: written before the item is published). */
-static inline uint64_t dpc_item_cas(const struct dpc_item *it)
+/** The CAS of an item whose first word is @p w (any thread: the base is written
+ *  before the item is published; a slack item's CAS follows its length). */
+static inline uint64_t dpc_item_cas(const struct dpc_item *it, uint32_t w)
 {
-	return (uint64_t)it->cas_hi << 32 | it->cas_lo;
+	uint64_t base = (uint64_t)it->cas_hi << 32 | it->cas_lo;
+
+	return (w & DPC_ITEM_SLACK) ? base + ((uint64_t)dpc_w0_vlen(w) << 6) : base;
 }
 
 /** Owner: the CAS of the next write (unique per write in the partition, never 0). */
 static inline uint64_t dpc_next_cas(struct dpc_part *p)
 {
 	return ++p->cas_seq << 6 | p->idx;
+}
+
+/** Owner: the CAS base of a slack item (DPC_SLACK_CAS_SPAN values reserved). */
+static inline uint64_t dpc_next_cas_slack(struct dpc_part *p)
+{
+	uint64_t base = (p->cas_seq + 1) << 6 | p->idx;
+
+	p->cas_seq += DPC_SLACK_CAS_SPAN;
+	return base;
+}
+
+/** Record bytes of a slack item of @p size item bytes: the next power of two, at most @p max. */
+static inline uint32_t dpc_slack_cap(uint32_t size, uint32_t max)
+{
+	uint32_t c = size <= 4 ? 4 : 1u << (32 - __builtin_clz(size - 1));
+
+	return c < max ? c : max;
+}
+
+/** Record bytes in the log of the item whose first word is @p w. */
+static inline uint32_t dpc_rec_size(const struct dpc_part *p, uint32_t w)
+{
+	uint32_t s = dpc_item_size(dpc_w0_klen(w), dpc_w0_vlen(w));
+
+	return (w & DPC_ITEM_SLACK) ? dpc_slack_cap(s, p->c->max_item) : s;
 }
 
 static inline bool dpc_expired(uint32_t exp, uint32_t now)
@@ -357,6 +398,10 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
 			       const void *v1, uint32_t l1, const void *v2, uint32_t l2,
 			       uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out);
+/** dpc_write_item() of a slack item (DPC_ITEM_SLACK: APPEND's result). */
+enum dpc_status dpc_write_item_slack(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
+				     const void *v1, uint32_t l1, const void *v2, uint32_t l2,
+				     uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out);
 
 /** Owner: the item at @p pos left the index (counters); returns its size in the log. */
 uint32_t dpc_account_drop(struct dpc_part *p, uint64_t pos);
@@ -381,7 +426,7 @@ static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item
 	out->flags = it->flags;
 	out->exptime = exp;
 	out->klen = (uint8_t)klen;
-	out->cas = dpc_item_cas(it);
+	out->cas = dpc_item_cas(it, w);
 	(void)p;
 	(void)pos;
 }

@@ -371,6 +371,146 @@ static void test_many_parts_readers(void **state)
 	run_case(4, 4, 4, 16u << 20, DPC_EVICT_CLOCK, 1.5, 4096, true);
 }
 
+/*
+ * In-place APPENDs under readers: the owner appends 16-byte pieces of one
+ * pattern (byte i of a value = pat(i)) to a few keys, restarting a key
+ * with a fresh SET past 48 KiB; readers check that every value they get is
+ * a whole prefix of the pattern (never a byte not yet written, never a
+ * length beyond the bytes) and that the CAS changes whenever the length
+ * does.
+ */
+#define AP_KEYS 8u
+static uint8_t pat(uint32_t i)
+{
+	return (uint8_t)(i * 131u + 7u);
+}
+
+struct ap_shared {
+	struct dpc_cache *c;
+	_Atomic bool stop;
+	_Atomic uint64_t appends, reads, hits, bad;
+};
+
+static void ap_key(char kb[16], struct dpc_key *k, unsigned i)
+{
+	k->data = kb;
+	k->len = (uint8_t)snprintf(kb, 16, "ap:%u", i);
+	k->hash = dpc_hash(kb, k->len);
+}
+
+static void *ap_owner(void *arg)
+{
+	struct ap_shared *sh = arg;
+	uint8_t buf[100];
+	uint32_t len[AP_KEYS] = { 0 };
+	uint64_t n = 0;
+
+	urcu_qsbr_register_thread();
+	for (uint32_t i = 0; i < sizeof(buf); i++)
+		buf[i] = pat(i);
+	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+		unsigned i = (unsigned)(n % AP_KEYS);
+		char kb[16];
+		struct dpc_key k;
+		uint8_t piece[16];
+		enum dpc_status st;
+
+		ap_key(kb, &k, i);
+		if (len[i] == 0 || len[i] > (48u << 10)) {
+			st = dpc_store_set(sh->c, 0, DPC_SET, &k, buf, sizeof(buf), 0, 0, 0, NULL);
+			if (st == DPC_OK)
+				len[i] = sizeof(buf);
+		} else {
+			for (uint32_t j = 0; j < sizeof(piece); j++)
+				piece[j] = pat(len[i] + j);
+			st = dpc_store_set(sh->c, 0, DPC_APPEND, &k, piece, sizeof(piece), 0, 0, 0,
+					   NULL);
+			if (st == DPC_OK)
+				len[i] += sizeof(piece);
+			else if (st == DPC_NOT_STORED)
+				len[i] = 0;   /* evicted: start again */
+		}
+		n++;
+		urcu_qsbr_quiescent_state();
+	}
+	atomic_store(&sh->appends, n);
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+static void *ap_reader(void *arg)
+{
+	struct ap_shared *sh = arg;
+	uint64_t reads = 0, hits = 0, bad = 0;
+	uint32_t seen_len[AP_KEYS] = { 0 };
+	uint64_t seen_cas[AP_KEYS] = { 0 };
+
+	urcu_qsbr_register_thread();
+	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+		unsigned i = (unsigned)(reads % AP_KEYS);
+		char kb[16];
+		struct dpc_key k;
+		struct dpc_item_view v;
+
+		ap_key(kb, &k, i);
+		reads++;
+		if (dpc_cache_get(sh->c, &k, &v) == DPC_OK) {
+			const uint8_t *b = v.val;
+
+			hits++;
+			for (uint32_t j = 0; j < v.vlen; j++)
+				if (b[j] != pat(j)) {
+					bad++;
+					break;
+				}
+			if (v.vlen % 16 != 100 % 16 || v.cas == 0)
+				bad++;
+			if (v.vlen != seen_len[i] && v.cas == seen_cas[i])
+				bad++;   /* a new length with the old CAS */
+			seen_len[i] = v.vlen;
+			seen_cas[i] = v.cas;
+		}
+		urcu_qsbr_quiescent_state();
+	}
+	atomic_fetch_add(&sh->reads, reads);
+	atomic_fetch_add(&sh->hits, hits);
+	atomic_fetch_add(&sh->bad, bad);
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+static void test_append_in_place_readers(void **state)
+{
+	struct dpc_cache_params prm = {
+		.nparts = 1, .mem_bytes = 4u << 20, .item_size_hint = 512, .max_value = 65536,
+		.policy = DPC_EVICT_CLOCK, .numa_socket = -1,
+	};
+	struct ap_shared *sh = calloc(1, sizeof(*sh));
+	pthread_t ot, rt[2];
+	const struct timespec ts = { .tv_sec = 1, .tv_nsec = 0 };
+
+	(void)state;
+	assert_non_null(sh);
+	sh->c = dpc_cache_create(&prm);
+	assert_non_null(sh->c);
+	assert_int_equal(pthread_create(&ot, NULL, ap_owner, sh), 0);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&rt[i], NULL, ap_reader, sh), 0);
+	nanosleep(&ts, NULL);
+	atomic_store(&sh->stop, true);
+	pthread_join(ot, NULL);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(rt[i], NULL);
+	print_message("in-place appends: %llu writes, %llu reads, %llu hits, bad %llu\n",
+		      (unsigned long long)sh->appends, (unsigned long long)sh->reads,
+		      (unsigned long long)sh->hits, (unsigned long long)sh->bad);
+	assert_int_equal(sh->bad, 0);
+	assert_true(sh->appends > 1000);
+	assert_true(sh->hits > 1000);
+	dpc_cache_free(sh->c);
+	free(sh);
+}
+
 /* Item references wrap (2^50 bytes written): a partition that starts 2 MiB
  * before that point writes past it while readers read. */
 static void test_wrap_point_readers(void **state)
@@ -388,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_oversubscribed),
 		cmocka_unit_test(test_many_parts_readers),
 		cmocka_unit_test(test_wrap_point_readers),
+		cmocka_unit_test(test_append_in_place_readers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
