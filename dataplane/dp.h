@@ -66,6 +66,14 @@ void dpc_port_close(uint16_t port_id);
 #define DPC_RING_DRAIN 64u   /**< most forwarded datagrams processed per poll iteration */
 /** Fraction bits of dpc_worker.lat_mult. */
 #define DPC_LAT_SHIFT 20u
+/**
+ * Datagrams of long responses sent per poll iteration: a response of more
+ * goes to the send backlog and out DPC_TX_CHUNK at a time, so that the
+ * replies of the next iterations (other sources' small ones) go between.
+ */
+#define DPC_TX_CHUNK 64u
+/** Maximal responses (dpc_worker_resp_max datagrams each) the send backlog holds. */
+#define DPC_BACKLOG_RESPONSES 4u
 /** Empty poll iterations in a row before the idle back-off (idle_sleep_us) starts sleeping. */
 #define DPC_IDLE_POLLS 256u
 /** A busy poll iteration does 1/this of maintain_budget (plus one unit); an idle one all of it. */
@@ -100,10 +108,14 @@ struct dpc_worker {
 	const atomic_bool *stop;
 	uint64_t tsc_hz, next_sec_tsc;
 
-	/* the response being built: one mbuf per datagram */
+	/* the response being built: one mbuf per datagram, at most resp_cap */
 	struct dpc_wr wr;
 	struct rte_mbuf **resp;
-	unsigned nresp, resp_max;
+	unsigned nresp, resp_max, resp_cap;
+
+	/* send backlog: datagrams of long responses, DPC_TX_CHUNK per iteration (FIFO) */
+	struct rte_mbuf **backlog;
+	unsigned backlog_cap, backlog_head, backlog_n;
 
 	/* mbufs pre-allocated in bulk for responses */
 	struct rte_mbuf *stash[DPC_BURST];

@@ -30,6 +30,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_ring.h>
 
 #include "ctl_server.h"
@@ -152,7 +153,10 @@ static int setup_workers(struct dpc_instance *in)
 		w->h.version = DPC_MC_VERSION;
 		w->resp_max = dpc_worker_resp_max(cfg->max_value);
 		w->resp = rte_zmalloc("dpc_resp", w->resp_max * sizeof(*w->resp), RTE_CACHE_LINE_SIZE);
-		if (w->resp == NULL)
+		w->backlog_cap = DPC_BACKLOG_RESPONSES * w->resp_max;
+		w->backlog = rte_zmalloc("dpc_backlog", w->backlog_cap * sizeof(*w->backlog),
+					 RTE_CACHE_LINE_SIZE);
+		if (w->resp == NULL || w->backlog == NULL)
 			return -ENOMEM;
 		if (dpc_reasm_rx_init(w, cfg) != 0)
 			return -ENOMEM;
@@ -169,6 +173,7 @@ static void free_instance(struct dpc_instance *in)
 	if (in->workers != NULL)
 		for (unsigned i = 0; i < in->nworkers; i++) {
 			rte_free(in->workers[i].resp);
+			rte_free(in->workers[i].backlog);
 			dpc_reasm_rx_fini(&in->workers[i]);
 		}
 	rte_free(in->workers);
@@ -184,6 +189,78 @@ static void free_instance(struct dpc_instance *in)
 		for (unsigned i = 0; i < in->nworkers; i++)
 			dpc_hist_free(in->lat[i]);
 	free(in->lat);
+}
+
+/* Lowest and highest object address of a mempool (rte_mempool_obj_iter callback). */
+struct obj_span {
+	uintptr_t lo, hi;
+};
+
+static void obj_span_cb(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct obj_span *s = arg;
+	uintptr_t a = (uintptr_t)obj;
+
+	(void)mp;
+	(void)idx;
+	if (a < s->lo)
+		s->lo = a;
+	if (a + mp->elt_size > s->hi)
+		s->hi = a + mp->elt_size;
+}
+
+/*
+ * The mbuf pool.  For net_af_xdp its objects must lie back to back in one
+ * chunk: DPDK 22.11's af_xdp PMD registers [first object, first object +
+ * n x object size) as the AF_XDP umem, and the kernel silently drops (and
+ * never completes) a TX descriptor outside it.  A default pool keeps each
+ * object inside one page (IOVA-contiguous objects for DMA): with 4 KiB
+ * pages (--no-huge) that is one 2.3 KiB mbuf per page and the upper ~40 %
+ * of the mbufs outside the umem, the "TX stall after large responses"
+ * (docs/design.md).  RTE_MEMPOOL_F_NO_IOVA_CONTIG packs them; af_xdp
+ * copies through the kernel, no device DMAs into them.
+ */
+static struct rte_mempool *pool_create(unsigned n, int socket, bool packed)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE,
+		.mbuf_priv_size = 0,
+	};
+	struct rte_mempool *mp;
+	struct obj_span span = { UINTPTR_MAX, 0 };
+	size_t stride;
+
+	if (!packed) {
+		mp = rte_pktmbuf_pool_create("dpc_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+		goto out;
+	}
+	mp = rte_mempool_create_empty("dpc_mbufs", n,
+				      (unsigned)(sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE),
+				      256, sizeof(priv), socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) < 0)
+		goto fail;
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+out:
+	if (mp == NULL)
+		return NULL;
+	rte_mempool_obj_iter(mp, obj_span_cb, &span);
+	stride = rte_mempool_calc_obj_size(mp->elt_size, mp->flags, NULL);
+	DPC_LOG(INFO, "mbuf pool: %u mbufs in %u chunk(s), %zu bytes apart, spanning %zu bytes "
+		"(umem: %zu)", mp->populated_size, mp->nb_mem_chunks, stride,
+		(size_t)(span.hi - span.lo), (size_t)mp->populated_size * stride);
+	if (packed && mp->nb_mem_chunks != 1)
+		DPC_LOG(WARNING, "mbuf pool in %u chunks: net_af_xdp may drop replies from the "
+			"later ones (more EAL memory, or hugepages)", mp->nb_mem_chunks);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	rte_errno = ENOMEM;
+	return NULL;
 }
 
 static int setup_instance(struct dpc_instance *in)
@@ -258,17 +335,22 @@ static int setup_instance(struct dpc_instance *in)
 	/*
 	 * mbufs: per worker the RX and TX rings (up to 2048 descriptors each
 	 * on some virtual ports), a burst in flight, the mempool cache, one
-	 * maximal response, what may wait in the forwarding rings, and what
-	 * reassembly may hold (its reasm_bytes bound; docs/design.md).
+	 * maximal response being built and the send backlog's, what may wait
+	 * in the forwarding rings, and what reassembly may hold (its
+	 * reasm_bytes bound).  The arithmetic: docs/design.md, "mbufs".
 	 */
 	nmbufs = 0;
 	for (unsigned i = 0; i < n; i++)
-		nmbufs += 2048 + 2048 + 2 * DPC_BURST + 256 + dpc_worker_resp_max(cfg->max_value) +
+		nmbufs += 2048 + 2048 + 2 * DPC_BURST + 256 +
+			  (1 + DPC_BACKLOG_RESPONSES) * dpc_worker_resp_max(cfg->max_value) +
 			  RTE_MIN(cfg->ring_size, 1024u) +
 			  dpc_reasm_rx_mbufs(cfg, RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf)) +
 			  (cfg->tcp ? 2 * DPC_BURST : 0);
-	in->pool = rte_pktmbuf_pool_create("dpc_mbufs", nmbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					   (int)socket);
+	struct rte_eth_dev_info dinfo;
+	bool af_xdp = rte_eth_dev_info_get(port_id, &dinfo) == 0 &&
+		      strcmp(dinfo.driver_name, "net_af_xdp") == 0;
+
+	in->pool = pool_create(nmbufs, (int)socket, af_xdp);
 	if (in->pool == NULL) {
 		DPC_LOG(ERR, "mbuf pool of %u buffers: %s (more EAL memory: -m, or hugepages)", nmbufs,
 			rte_strerror(rte_errno));

@@ -14,7 +14,9 @@
  *      dpc_handler_prefetch_item() (prefetch the matching items), stage 3:
  *      dpc_handler_process();
  *   3. drain this worker's ring (bounded), the same two stages;
- *   4. one rte_eth_tx_burst per DPC_TX_BUF frames, retried tx_retries times;
+ *   4. DPC_TX_CHUNK datagrams from the send backlog (long responses, sent
+ *      over several iterations so that other replies go between);
+ *      one rte_eth_tx_burst per DPC_TX_BUF frames, retried tx_retries times;
  *      reassembly: timed-out datagrams given up (bounded), death row freed;
  *   5. dpc_store_maintain(budget: maintain_budget when idle, 1/16 of it
  *      when busy), one QSBR quiescent state;
@@ -114,8 +116,8 @@ static int resp_next(struct dpc_wr *wr)
 	struct rte_mbuf *m;
 	uint8_t *data;
 
-	if (dpc_unlikely(w->nresp == w->resp_max))
-		return -ENOMEM;
+	if (dpc_unlikely(w->nresp == w->resp_cap))
+		return -E2BIG; /* answered with dpc_handler_too_large() */
 	m = stash_get(w);
 	if (dpc_unlikely(m == NULL))
 		return -ENOMEM;
@@ -133,6 +135,43 @@ static void resp_drop(struct dpc_worker *w)
 	w->nresp = 0;
 }
 
+static void resp_reset(struct dpc_worker *w, unsigned cap)
+{
+	w->nresp = 0;
+	w->resp_cap = cap < w->resp_max ? cap : w->resp_max;
+	w->wr.p = w->wr.end = NULL;
+	w->wr.total = 0;
+}
+
+/* The built response's datagrams, in order, behind what waits already. */
+static void backlog_push(struct dpc_worker *w, struct rte_mbuf **m, unsigned n)
+{
+	if (dpc_unlikely(w->backlog_n + n > w->backlog_cap)) {
+		dpc_stat_add(w->st, drop_backlog, n);
+		rte_pktmbuf_free_bulk(m, n);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		w->backlog[(w->backlog_head + w->backlog_n + i) % w->backlog_cap] = m[i];
+	w->backlog_n += n;
+	dpc_stat_inc(w->st, resp_chunked);
+	dpc_stat_set(w->st, tx_backlog, w->backlog_n);
+}
+
+/* One chunk of the send backlog to TX; returns the datagrams moved. */
+static unsigned backlog_send(struct dpc_worker *w)
+{
+	unsigned k = w->backlog_n < DPC_TX_CHUNK ? w->backlog_n : DPC_TX_CHUNK;
+
+	for (unsigned i = 0; i < k; i++) {
+		tx_queue(w, w->backlog[w->backlog_head]);
+		w->backlog_head = (w->backlog_head + 1) % w->backlog_cap;
+	}
+	w->backlog_n -= k;
+	dpc_stat_set(w->st, tx_backlog, w->backlog_n);
+	return k;
+}
+
 /*
  * Run the handler over one datagram and queue its response: one datagram
  * per DPC_UDP_MAX_DATA bytes, frame headers (same request id, seq 0..n-1,
@@ -147,10 +186,15 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 	int rc;
 
 	(void)dpc_frame_decode(payload, info->payload_len, &f); /* length checked at RX */
-	w->nresp = 0;
-	w->wr.p = w->wr.end = NULL;
-	w->wr.total = 0;
+	resp_reset(w, __atomic_load_n(&w->cfg->max_response_datagrams, __ATOMIC_RELAXED));
 	rc = dpc_handler_process_dgram(&w->h, d, &w->wr);
+	if (dpc_unlikely(rc == -E2BIG)) {
+		/* over max_response_datagrams: one error instead of the response */
+		resp_drop(w);
+		resp_reset(w, w->resp_max);
+		dpc_stat_inc(w->st, resp_over_cap);
+		rc = dpc_handler_too_large(&w->h, d, &w->wr);
+	}
 	if (dpc_unlikely(rc < 0)) {
 		/* -EBADMSG is counted by the handler; -ENOMEM is ours (pool or datagram limit). */
 		if (rc == -ENOMEM)
@@ -178,8 +222,11 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 			m->l2_len = DPC_ETH_HLEN;
 			m->l3_len = DPC_IP4_HLEN;
 		}
-		tx_queue(w, m);
+		if (n <= DPC_TX_CHUNK)
+			tx_queue(w, m);
 	}
+	if (n > DPC_TX_CHUNK)
+		backlog_push(w, w->resp, n);
 	w->nresp = 0;
 	dpc_stat_add(w->st, resp_datagrams, n);
 	if (n > 1)
@@ -531,6 +578,8 @@ int dpc_worker_main(void *arg)
 		if (n > 0)
 			rx_burst(w, pkts, n, t0);
 		busy = n + ring_drain(w, t0);
+		if (dpc_unlikely(w->backlog_n > 0))
+			busy += backlog_send(w);
 		tx_flush(w);
 		if (busy > 0)
 			lat_record(w, t0, dpc_stat_load(w->st, requests) - req0);
@@ -563,6 +612,11 @@ int dpc_worker_main(void *arg)
 	}
 
 	tx_flush(w);
+	while (w->backlog_n > 0) {
+		rte_pktmbuf_free(w->backlog[w->backlog_head]);
+		w->backlog_head = (w->backlog_head + 1) % w->backlog_cap;
+		w->backlog_n--;
+	}
 	if (w->nstash > 0)
 		rte_pktmbuf_free_bulk(w->stash, w->nstash);
 	w->nstash = 0;

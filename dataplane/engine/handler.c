@@ -185,6 +185,26 @@ int dpc_handler_process_dgram(struct dpc_handler *h, const struct dpc_dgram *d, 
 	return dpc_proto_bin_process(h, d, w);
 }
 
+int dpc_handler_too_large(struct dpc_handler *h, const struct dpc_dgram *d, struct dpc_wr *w)
+{
+	static const char text[] = "SERVER_ERROR response too large\r\n";
+	uint8_t hdr[DPC_MC_HDR_LEN];
+	const char *txt;
+	uint32_t n;
+	int rc;
+
+	DPC_RETURN_IF(h == NULL || d == NULL || w == NULL, -EINVAL);
+	if (d->proto == DPC_DGRAM_TEXT)
+		return dpc_wr_put(w, text, sizeof(text) - 1);
+	if (d->first <= 0)
+		return 0; /* no request header to answer */
+	txt = dpc_mc_status_text(DPC_MC_E2BIG);
+	n = (uint32_t)strlen(txt);
+	dpc_mc_encode_res_hdr(hdr, &d->req.bin, DPC_MC_E2BIG, 0, 0, n, 0);
+	rc = dpc_wr_put(w, hdr, sizeof(hdr));
+	return rc < 0 ? rc : dpc_wr_put(w, txt, n);
+}
+
 int dpc_handler_process(struct dpc_handler *h, const uint8_t *payload, size_t len, struct dpc_wr *w)
 {
 	struct dpc_dgram d;

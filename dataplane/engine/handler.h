@@ -121,13 +121,25 @@ void dpc_handler_prefetch_item(const struct dpc_handler *h, const struct dpc_dgr
 /**
  * Process every request of @p d, appending responses to @p w.
  * Returns 0 (response complete, possibly empty: quiet requests only), or
- * a negative errno: -ENOMEM (writer could not grow: drop the response) or
- * -EBADMSG (datagram dropped: bad magic / truncated before any response;
- * counted in stats).  Requests before a malformed one are still answered.
+ * a negative errno: the writer's own (its next() result, passed through:
+ * -ENOMEM, the glue's -E2BIG for a response over its datagram cap; drop
+ * the response) or -EBADMSG (datagram dropped: bad magic / truncated
+ * before any response; counted in stats).  Requests before a malformed
+ * one are still answered.
  * The worker that owns h (h->part) only; reads run concurrently with
  * other workers' writes (store.h).
  */
 int dpc_handler_process_dgram(struct dpc_handler *h, const struct dpc_dgram *d, struct dpc_wr *w);
+
+/**
+ * The one answer to @p d when its response would not fit the glue's cap
+ * (max_response_datagrams), written to a fresh @p w instead of the whole
+ * response: binary, E2BIG ("Too large.") for the datagram's first request
+ * (its opcode and opaque, quiet or not); text, "SERVER_ERROR response too
+ * large".  Nothing for a binary datagram without a whole first header.
+ * Returns 0 or the writer's error.  Same thread rules as processing.
+ */
+int dpc_handler_too_large(struct dpc_handler *h, const struct dpc_dgram *d, struct dpc_wr *w);
 
 /**
  * dpc_handler_parse() (no routing) then dpc_handler_process_dgram(): for

@@ -110,7 +110,10 @@ enum dpc_cfg_type {
 	  "Requests one TCP connection runs before it yields to the others (conn_yields)") \
 	/* perf: in-server latency (lat.h) */ \
 	X(latency_epoch, DPC_CFG_U32,   "0",         0, 4294967295u, NULL, true, \
-	  "A new value restarts the in-server latency histograms (each worker empties its own)")
+	  "A new value restarts the in-server latency histograms (each worker empties its own)") \
+	/* fairness: response size cap (dataplane/worker.c) */ \
+	X(max_response_datagrams, DPC_CFG_U32, "1024", 1, 65535, NULL, true, \
+	  "Most datagrams one response may take (at most what max_value needs); a larger one gets an error")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \

@@ -109,6 +109,10 @@
 	X(exc_to_kernel_drops,"packets","Frames the exception interface refused (dropped)") \
 	X(exc_from_kernel, "packets",  "Frames from the kernel exception interface sent out of the port") \
 	X(exc_from_kernel_drops,"packets","Kernel frames dropped: the worker's ring was full") \
+	/* fairness (dataplane/worker.c) */ \
+	X(resp_over_cap,   "responses","Responses over max_response_datagrams, answered with an error") \
+	X(resp_chunked,    "responses","Responses sent in chunks over several poll iterations") \
+	X(drop_backlog,    "packets",  "Dropped: response datagrams that found the send backlog full") \
 	DPC_WORKER_GAUGES(X)
 
 /*
@@ -119,7 +123,8 @@
 #define DPC_WORKER_GAUGES(X) \
 	X(reasm_entries,   "datagrams","Datagrams in reassembly now (gauge)") \
 	X(reasm_bytes,     "bytes",    "Buffer bytes held by fragments in reassembly now (gauge)") \
-	X(curr_connections,"connections","Open TCP connections now (gauge, kept by the TCP thread)")
+	X(curr_connections,"connections","Open TCP connections now (gauge, kept by the TCP thread)") \
+	X(tx_backlog,      "packets",  "Response datagrams waiting in the send backlog now (gauge)")
 
 struct dpc_worker_stats {
 #define DPC_X_FIELD(name, unit, help) _Atomic uint64_t name;
