@@ -4,7 +4,7 @@
  * memory, on the workload of the memory-efficiency comparison:
  *
  *   live_sim [--keys N (2000000)] [--requests R (20000000)] [--zipf S (0.99)]
- *            [--memory BYTES (64M)] [--value B (200)] [--get-ratio G (0.9)]
+ *            [--memory MiB (64)] [--value B (200)] [--value-min B (0: fixed)] [--get-ratio G (0.9)]
  *            [--fill-on-miss] [--hint B (64)] [--policy fifo|clock|s3fifo] [--json FILE]
  *
  * Each request draws a key (Zipf over ranks scattered over the key space);
@@ -34,7 +34,7 @@ struct wl {
 	bool fill;
 	enum dpc_evict_policy pol;
 	uint64_t mem;
-	unsigned vlen, hint;
+	unsigned vlen, vmin, hint;   /* vmin > 0: each key's value vmin..vlen bytes, log-uniform */
 };
 
 static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
@@ -97,8 +97,19 @@ static void key_fmt(char k[16], uint32_t i)
 
 struct res {
 	double hit;
-	uint64_t items, live_bytes, log_bytes;
+	uint64_t items, live_bytes, log_bytes, usable_bytes;
 };
+
+/* Value length of key @p i: fixed, or log-uniform over [vmin, vlen] by a hash of the key
+ * (as dpcache-bench --value-size MIN-MAX: a key keeps its size). */
+static uint32_t vlen_of(const struct wl *w, uint32_t i)
+{
+	if (w->vmin == 0)
+		return w->vlen;
+	double u = (double)((((uint64_t)i + 1) * 0x9e3779b97f4a7c15ull) >> 11) / 9007199254740992.0;
+
+	return (uint32_t)lround(w->vmin * exp(u * log((double)w->vlen / w->vmin)));
+}
 
 static void run_store(const struct wl *w, struct res *out)
 {
@@ -136,7 +147,8 @@ static void run_store(const struct wl *w, struct res *out)
 		}
 		if (set) {
 			for (int tries = 0; tries < 1000 &&
-			     dpc_store_set(c, 0, DPC_SET, &k, val, w->vlen, 0, 0, 0, NULL) == DPC_NOSPACE;
+			     dpc_store_set(c, 0, DPC_SET, &k, val, vlen_of(w, ki), 0, 0, 0, NULL) ==
+			     DPC_NOSPACE;
 			     tries++)
 				urcu_qsbr_quiescent_state();
 		}
@@ -152,6 +164,7 @@ static void run_store(const struct wl *w, struct res *out)
 	out->items = st.items;
 	out->live_bytes = st.bytes_used;
 	out->log_bytes = st.log_bytes;
+	out->usable_bytes = st.bytes_limit;
 	dpc_cache_free(c);
 	free(val);
 }
@@ -167,6 +180,7 @@ int main(int argc, char **argv)
 		{ "zipf", required_argument, NULL, 'z' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "value", required_argument, NULL, 'v' },
+		{ "value-min", required_argument, NULL, 'V' },
 		{ "get-ratio", required_argument, NULL, 'g' },
 		{ "fill-on-miss", no_argument, NULL, 'f' },
 		{ "hint", required_argument, NULL, 'H' },
@@ -177,13 +191,14 @@ int main(int argc, char **argv)
 	};
 	int o;
 
-	while ((o = getopt_long(argc, argv, "k:r:z:m:v:g:fH:p:j:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "k:r:z:m:v:V:g:fH:p:j:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'k': w.keys = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': w.reqs = strtoull(optarg, NULL, 10); break;
 		case 'z': w.zipf = strtod(optarg, NULL); break;
 		case 'm': w.mem = strtoull(optarg, NULL, 10) << 20; break;
 		case 'v': w.vlen = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'V': w.vmin = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'g': w.get_ratio = strtod(optarg, NULL); break;
 		case 'f': w.fill = true; break;
 		case 'H': w.hint = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -194,12 +209,13 @@ int main(int argc, char **argv)
 		case 'j': json = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s [--keys N] [--requests R] [--zipf S] [--memory MiB] "
-				"[--value B] [--get-ratio G] [--fill-on-miss] [--hint B] "
+				"[--value B] [--value-min B] [--get-ratio G] [--fill-on-miss] [--hint B] "
 				"[--policy fifo|clock|s3fifo] [--json FILE]\n", argv[0]);
 			return o == 'h' ? 0 : 2;
 		}
 	}
-	if (w.keys < 100 || w.reqs < 1000 || w.zipf <= 0 || w.vlen == 0 || w.vlen > (1u << 20)) {
+	if (w.keys < 100 || w.reqs < 1000 || w.zipf <= 0 || w.vlen == 0 || w.vlen > (1u << 20) ||
+	    w.vmin > w.vlen) {
 		fprintf(stderr, "bad arguments\n");
 		return 2;
 	}
@@ -211,13 +227,18 @@ int main(int argc, char **argv)
 	run_store(&w, &r);
 	double live = r.log_bytes ? (double)r.live_bytes / (double)r.log_bytes : 0;
 
-	printf("store (%s): %u keys, Zipf %.2f, %.0f %% GET%s, %u B values, %llu MiB: hits %.2f %%, "
-	       "items %llu, %.1f B/item of memory, live %.1f MB in a %.1f MB log = %.1f %%\n",
+	printf("store (%s): %u keys, Zipf %.2f, %.0f %% GET%s, %u%s%.0u B values, %llu MiB: "
+	       "hits %.2f %%, "
+	       "items %llu, %.1f B/item of memory, live %.1f MB in a %.1f MB log = %.1f %% "
+	       "(%.1f %% of the %.1f MB outside the reserve)\n",
 	       w.pol == DPC_EVICT_FIFO ? "fifo" : w.pol == DPC_EVICT_S3FIFO ? "s3fifo" : "clock",
-	       w.keys, w.zipf, 100 * w.get_ratio, w.fill ? " + fill on miss" : "", w.vlen,
-	       (unsigned long long)(w.mem >> 20), 100 * r.hit, (unsigned long long)r.items,
-	       r.items ? (double)w.mem / (double)r.items : 0, (double)r.live_bytes / 1e6,
-	       (double)r.log_bytes / 1e6, 100 * live);
+	       w.keys, w.zipf, 100 * w.get_ratio, w.fill ? " + fill on miss" : "",
+	       w.vmin ? w.vmin : w.vlen, w.vmin ? ".." : "", w.vmin ? w.vlen : 0u,
+	       (unsigned long long)(w.mem >> 20), 100 * r.hit,
+	       (unsigned long long)r.items, r.items ? (double)w.mem / (double)r.items : 0,
+	       (double)r.live_bytes / 1e6, (double)r.log_bytes / 1e6, 100 * live,
+	       r.usable_bytes ? 100.0 * (double)r.live_bytes / (double)r.usable_bytes : 0,
+	       (double)r.usable_bytes / 1e6);
 	if (json) {
 		FILE *fp = fopen(json, "w");
 

@@ -48,7 +48,7 @@ enum dpc_cfg_type {
 	X(workers,      DPC_CFG_U32,    "1",         1, 64, NULL, false, \
 	  "Worker lcores, one per RX/TX queue, each owning one table partition") \
 	X(memory,       DPC_CFG_SIZE,   "256M",      (1u << 20), (1ull << 40), NULL, false, \
-	  "Total cache memory (index + items), split evenly over the workers") \
+	  "Total cache memory (index, item logs, side tables), split evenly over the workers") \
 	X(item_size_hint, DPC_CFG_U32,  "64",        16, 1048576, NULL, false, \
 	  "Expected bytes per item (key + value + header); sizes the index") \
 	X(max_value,    DPC_CFG_SIZE,   "1M",        1024, DPC_VALUE_MAX_STORE, NULL, false, \

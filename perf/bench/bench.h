@@ -24,6 +24,12 @@
 #define BENCH_BURST 32u
 /** Largest UDP payload the bench sends or accepts per datagram (frame header included). */
 #define BENCH_DGRAM_MAX 1472u
+/**
+ * Largest request datagram: a SET of a value up to 8 KiB (--value-size
+ * MIN-MAX).  Above BENCH_DGRAM_MAX it leaves as IPv4 fragments (kernel UDP:
+ * the kernel's; DPDK: the bench's own, tp_dpdk.c).
+ */
+#define BENCH_REQ_MAX 9216u
 
 /* ---- settings ------------------------------------------------------------ */
 
@@ -83,6 +89,8 @@ struct bench_cfg {
 };
 
 void bench_cfg_defaults(struct bench_cfg *c);
+/** Bytes of the largest request datagram this configuration sends (frame header included). */
+size_t bench_req_max(const struct bench_cfg *c);
 /** Parse bench flags (after EAL's "--"); 0, 1 for --help, or -EINVAL (message printed). */
 int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv);
 void bench_usage(FILE *out);

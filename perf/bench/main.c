@@ -524,12 +524,13 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 		return bad("--queues", "", "at least the --steer count (partition p leaves on queue p)");
 	if (c->steer > 1 && c->transport == BENCH_TP_DPDK && c->nservers > 1)
 		return bad("--steer", "", "with a DPDK port, steering takes one server");
-	/* every request is one datagram of at most DPC_UDP_MAX_PAYLOAD bytes */
-	size_t set_len = DPC_UDP_FRAME_LEN + 24 + 8 + c->key_size + c->value_size;
+	/* every request is one datagram; a SET of a value over ~1.3 KiB leaves as IPv4
+	 * fragments (memcached and dpcached reassemble them), up to BENCH_REQ_MAX bytes */
+	size_t set_len = bench_req_max(c);
 	size_t mget_len = DPC_UDP_FRAME_LEN + (size_t)c->batch * (24 + c->key_size) + 24;
 	bool sets = c->get_ratio < 1 || c->prefill || c->fill_on_miss;
-	if (c->mode == BENCH_MODE_LOAD && sets && set_len > DPC_UDP_MAX_PAYLOAD)
-		return bad("--value-size", "", "a SET must fit one datagram (1400 bytes): use "
+	if (c->mode == BENCH_MODE_LOAD && sets && set_len > BENCH_REQ_MAX)
+		return bad("--value-size", "", "a SET must fit one datagram of 9216 bytes: use "
 			   "--get-ratio 1 without --prefill or --fill-on-miss for larger values");
 	if (mget_len > DPC_UDP_MAX_PAYLOAD)
 		return bad("--batch", "", "the multi-get must fit one datagram (1400 bytes)");
@@ -585,6 +586,12 @@ static struct bench_tp **open_transports(struct bench_cfg *cfg, struct bench_ref
 	free(tps);
 	errno = err;
 	return NULL;
+}
+
+size_t bench_req_max(const struct bench_cfg *c)
+{
+	/* a SET (or a prefill batch of one SETQ and its NOOP) of the largest value */
+	return DPC_UDP_FRAME_LEN + 24 + 8 + c->key_size + c->value_size + 24;
 }
 
 int main(int argc, char **argv)

@@ -54,6 +54,10 @@ struct tp_dpdk {
 	struct rte_mbuf *rxm[BENCH_BURST];
 	unsigned nrx;
 	struct bench_reflector *peer;   /* --dry-run: polled before every receive */
+	/* requests larger than one frame (SETs of large values): built here, sent as IPv4
+	 * fragments; NULL when every request fits a frame (then built in the mbuf itself) */
+	uint8_t (*stage)[BENCH_REQ_MAX];
+	uint16_t ip_id;
 	/* ARP resolution */
 	const struct bench_cfg *cfg;
 	bool resolving;
@@ -109,6 +113,16 @@ static unsigned dpdk_tx_get(struct bench_tp *tp, struct bench_txd *d, unsigned n
 
 	if (n > BENCH_BURST)
 		n = BENCH_BURST;
+	if (t->stage) {   /* large requests: mbufs are taken at send time */
+		for (unsigned i = 0; i < n; i++) {
+			d[i].buf = t->stage[i];
+			d[i].cap = BENCH_REQ_MAX;
+			d[i].len = 0;
+			d[i].server = 0;
+			d[i].part = 0;
+		}
+		return n;
+	}
 	while (n > 0 && rte_pktmbuf_alloc_bulk(t->pool, t->txm, n) != 0)
 		n /= 2;
 	for (unsigned i = 0; i < n; i++) {
@@ -166,6 +180,87 @@ static inline uint16_t txq(const struct tp_dpdk *t, uint16_t part)
 	return (uint16_t)(t->nparts > 1 ? part % t->nq : t->qs[0]);
 }
 
+/*
+ * One staged request as frames: one if it fits, else IPv4 fragments of at
+ * most 1480 bytes of the UDP datagram each (MF on all but the last, offset
+ * in 8-byte units, one IP id per datagram, DF off), the UDP header in the
+ * first.  Returns the frames in @p m (at most 7 for BENCH_REQ_MAX), or 0 if
+ * the pool is dry.
+ */
+#define FRAG_DATA 1480u
+
+static unsigned stage_frames(struct tp_dpdk *t, const struct bench_txd *d, struct rte_mbuf **m)
+{
+	unsigned ti = d->server * t->nparts + d->part;
+	uint16_t udp_len = (uint16_t)(d->len + 8u);
+	unsigned nf = d->len <= BENCH_DGRAM_MAX ? 1 : (udp_len + FRAG_DATA - 1) / FRAG_DATA;
+	uint8_t udp[8];
+
+	if (rte_pktmbuf_alloc_bulk(t->pool, m, nf) != 0)
+		return 0;
+	if (nf == 1) {
+		memcpy(rte_pktmbuf_mtod(m[0], uint8_t *) + HDRS, d->buf, d->len);
+		finish_frame(t, m[0], d);
+		return 1;
+	}
+	memcpy(udp, t->tmpl[ti] + 34, 4);   /* ports */
+	udp[4] = (uint8_t)(udp_len >> 8);
+	udp[5] = (uint8_t)udp_len;
+	udp[6] = udp[7] = 0;                /* no checksum (IPv4 allows it) */
+	t->ip_id++;
+	for (unsigned f = 0; f < nf; f++) {
+		uint8_t *fr = rte_pktmbuf_mtod(m[f], uint8_t *);
+		unsigned off = f * FRAG_DATA, n = udp_len - off < FRAG_DATA ? udp_len - off : FRAG_DATA;
+		uint16_t ip_len = (uint16_t)(20u + n), fo = (uint16_t)(off / 8u);
+		uint16_t ck;
+
+		memcpy(fr, t->tmpl[ti], 34);   /* Ethernet + IPv4 */
+		fr[16] = (uint8_t)(ip_len >> 8);
+		fr[17] = (uint8_t)ip_len;
+		fr[18] = (uint8_t)(t->ip_id >> 8);
+		fr[19] = (uint8_t)t->ip_id;
+		fr[20] = (uint8_t)((f + 1 < nf ? 0x20 : 0) | (fo >> 8));   /* MF, offset; no DF */
+		fr[21] = (uint8_t)fo;
+		fr[24] = fr[25] = 0;
+		ck = (uint16_t)~fold(sum16(fr + 14, 20));
+		fr[24] = (uint8_t)(ck >> 8);
+		fr[25] = (uint8_t)ck;
+		if (f == 0) {
+			memcpy(fr + 34, udp, 8);
+			memcpy(fr + 42, d->buf, n - 8);
+		} else {
+			memcpy(fr + 34, d->buf + off - 8, n);
+		}
+		m[f]->data_len = (uint16_t)(34u + n);
+		m[f]->pkt_len = m[f]->data_len;
+	}
+	return nf;
+}
+
+static unsigned dpdk_tx_send_staged(struct tp_dpdk *t, struct bench_txd *d, unsigned n)
+{
+	struct rte_mbuf *m[BENCH_REQ_MAX / FRAG_DATA + 1];
+	unsigned sent = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t q = t->qs[0];
+		unsigned nf = stage_frames(t, &d[i], m), done;
+
+		if (t->nq > 1)
+			q = (uint16_t)(d[i].part % t->nq);
+		done = nf ? tx_burst_retry(t, q, m, nf) : 0;
+		if (nf && done == nf) {
+			sent++;
+			continue;
+		}
+		for (unsigned j = done; j < nf; j++)
+			rte_pktmbuf_free(m[j]);
+		d[i].len = 0;   /* a datagram missing a fragment is lost: count it refused */
+	}
+	t->tp.tx_refused += n - sent;
+	return sent;
+}
+
 static unsigned dpdk_tx_send(struct bench_tp *tp, struct bench_txd *d, unsigned n)
 {
 	struct tp_dpdk *t = (struct tp_dpdk *)tp;
@@ -174,6 +269,8 @@ static unsigned dpdk_tx_send(struct bench_tp *tp, struct bench_txd *d, unsigned 
 	unsigned sent = 0;
 	uint64_t qmask = 0;
 
+	if (t->stage)
+		return dpdk_tx_send_staged(t, d, n);
 	for (unsigned i = 0; i < n; i++) {
 		finish_frame(t, t->txm[i], &d[i]);
 		qmask |= 1ull << txq(t, d[i].part);
@@ -308,6 +405,7 @@ static void dpdk_close(struct bench_tp *tp)
 		rte_eth_dev_stop(t->port);
 		rte_eth_dev_close(t->port);
 	}
+	free(t->stage);
 	free(t->tmpl);
 	free(t->tmpl_sum);
 	free(t);
@@ -555,6 +653,11 @@ struct bench_tp *bench_tp_dpdk_open_peer(struct bench_cfg *c, struct bench_refle
 	t->tmpl_sum = calloc((size_t)t->nservers * t->nparts, sizeof(*t->tmpl_sum));
 	if (!t->tmpl || !t->tmpl_sum)
 		goto fail;
+	if (bench_req_max(c) > BENCH_DGRAM_MAX) {
+		t->stage = malloc(BENCH_BURST * sizeof(*t->stage));
+		if (!t->stage)
+			goto fail;
+	}
 	rc = bench_dpdk_port_setup(t->port, t->nq, c->nb_mbufs, true, &t->pool, &t->mac);
 	if (rc < 0)
 		goto fail;
@@ -578,6 +681,7 @@ struct bench_tp *bench_tp_dpdk_open_peer(struct bench_cfg *c, struct bench_refle
 	}
 	return &t->tp;
 fail:
+	free(t->stage);
 	free(t->tmpl);
 	free(t->tmpl_sum);
 	free(t);
@@ -602,7 +706,9 @@ struct bench_tp *bench_tp_dpdk_open_core(struct bench_tp *first, unsigned core)
 	own_queues(t, core, f->cfg->ncores);
 	t->tmpl = calloc(nt, HDRS);
 	t->tmpl_sum = calloc(nt, sizeof(*t->tmpl_sum));
-	if (!t->tmpl || !t->tmpl_sum || t->nqs == 0) {
+	t->stage = f->stage ? malloc(BENCH_BURST * sizeof(*t->stage)) : NULL;
+	if (!t->tmpl || !t->tmpl_sum || t->nqs == 0 || (f->stage && !t->stage)) {
+		free(t->stage);
 		free(t->tmpl);
 		free(t->tmpl_sum);
 		free(t);

@@ -23,7 +23,7 @@ struct tp_udp {
 	int fd;
 	unsigned nservers, nparts;
 	struct sockaddr_in *dst;             /* [server * nparts + part] */
-	uint8_t txbuf[BENCH_BURST][BENCH_DGRAM_MAX];
+	uint8_t txbuf[BENCH_BURST][BENCH_REQ_MAX];
 	struct mmsghdr txm[BENCH_BURST];
 	struct iovec txiov[BENCH_BURST];
 	uint8_t rxbuf[BENCH_BURST][UDP_RX_BUF];
@@ -39,7 +39,7 @@ static unsigned udp_tx_get(struct bench_tp *tp, struct bench_txd *d, unsigned n)
 		n = BENCH_BURST;
 	for (unsigned i = 0; i < n; i++) {
 		d[i].buf = u->txbuf[i];
-		d[i].cap = BENCH_DGRAM_MAX;
+		d[i].cap = BENCH_REQ_MAX;
 		d[i].len = 0;
 		d[i].server = 0;
 		d[i].part = 0;
