@@ -578,9 +578,13 @@ int main(int argc, char **argv)
 		char err[256];
 		struct dpc_config tmp;
 
+		int bad;
+
 		dpc_config_defaults(&tmp);
 		/* The instance name obeys the `name` setting's rules (no '/', no '..' tricks). */
-		if (d != NULL && dpc_config_set(&tmp, "name", o.name, false, err, sizeof(err)) != 0)
+		bad = d != NULL && dpc_config_set(&tmp, "name", o.name, false, err, sizeof(err)) != 0;
+		dpc_config_free(&tmp);
+		if (bad)
 			return usage_error(cmd, err, NULL);
 		if (dpc_ctl_socket_path(o.name, o.path, sizeof(o.path)) != 0)
 			return usage_error(cmd, "instance name too long", o.name);

@@ -38,6 +38,9 @@
 #include <rte_log.h>
 #include <rte_telemetry.h>
 
+#include <urcu/urcu-qsbr.h>
+
+#include "dpcache/acl.h"
 #include "dpcache/connsrv.h"
 #include "dpcache/ctl.h"
 #include "dpcache/ctlproto.h"
@@ -152,7 +155,7 @@ static void cmd_stats(const struct dpc_ctl_env *env, struct dpc_buf *o)
 
 static void cmd_config_get(const struct dpc_ctl_env *env, const char *key, struct dpc_buf *o)
 {
-	char val[128];
+	char val[DPC_ACL_TEXT_MAX]; /* the longest value: a prefix list */
 	unsigned i;
 
 	if (key != NULL) {
@@ -175,6 +178,16 @@ static void cmd_config_get(const struct dpc_ctl_env *env, const char *key, struc
 
 static void apply_side_effects(const struct dpc_ctl_env *env, const struct dpc_config_def *d)
 {
+	if (d->type == DPC_CFG_PREFIXES) {
+		/* The list replaced: taken first, freed after a grace period that starts
+		 * later, so no worker (a QSBR reader) can still hold it. */
+		struct dpc_acl *old = dpc_config_take_retired(env->cfg);
+
+		if (old != NULL) {
+			urcu_qsbr_synchronize_rcu();
+			dpc_acl_free_chain(old);
+		}
+	}
 	if (strcmp(d->name, "log_level") == 0) {
 		static const uint32_t map[] = { RTE_LOG_ERR, RTE_LOG_WARNING, RTE_LOG_INFO, RTE_LOG_DEBUG };
 		uint32_t idx = __atomic_load_n(&env->cfg->log_level, __ATOMIC_RELAXED);
@@ -187,7 +200,7 @@ static void apply_side_effects(const struct dpc_ctl_env *env, const struct dpc_c
 static void cmd_config_set(const struct dpc_ctl_env *env, const char *key, const char *value,
 			   struct dpc_buf *o)
 {
-	char err[256], val[128];
+	char err[256], val[DPC_ACL_TEXT_MAX];
 	const struct dpc_config_def *d;
 	int rc;
 

@@ -22,6 +22,7 @@
 #include "dpcache/config.h"
 #include "dpcache/lat.h"
 #include "dpcache/pkt.h"
+#include "dpcache/srcguard.h"
 #include "dpcache/stats.h"
 #include "dpcache/store.h"
 #include "handler.h"
@@ -50,14 +51,52 @@ struct dpc_port_state {
 /**
  * Configure and start @p port_id with @p nqueues RX/TX queue pairs, RX
  * buffers from @p pool.  @p sw_mode is the sw_checksum setting
- * (0 auto, 1 yes, 2 no).  Cold path.  Returns 0 or a negative errno
+ * (0 auto, 1 yes, 2 no); @p promisc: promiscuous mode (the promiscuous
+ * setting; off, frames for other MACs are dropped in software anyway).  Cold path.  Returns 0 or a negative errno
  * (logged with the reason: not enough queues, no offload with
  * sw_checksum=no, driver errors).
  */
 int dpc_port_setup(uint16_t port_id, uint16_t nqueues, struct rte_mempool *pool, uint32_t sw_mode,
-		   struct dpc_port_state *out);
+		   bool promisc, struct dpc_port_state *out);
 /** Stop and close a started port (errors logged, not returned). */
 void dpc_port_close(uint16_t port_id);
+
+/* ---- guard.c: the source checks (srcguard.h) ------------------------------ */
+
+struct dpc_worker;
+
+/** A worker's source-check state (owner only). */
+struct dpc_guard {
+	struct dpc_srcguard *sources;      /**< per-source credit and buckets */
+	uint64_t tick_mult;                /**< TSC -> 2^-20 s ticks: (tsc * tick_mult) >> 32 */
+	unsigned subnet_len;
+	uint32_t icmp_tokens, icmp_last;   /**< ICMP echo bucket, in 1/1024 replies */
+};
+
+/** Set up @p w->guard from @p cfg (cold path).  0 or -ENOMEM. */
+int dpc_guard_init(struct dpc_worker *w, const struct dpc_config *cfg);
+/** Free what dpc_guard_init() made (NULL-safe on a zeroed guard). */
+void dpc_guard_fini(struct dpc_worker *w);
+/**
+ * The checks on a classified frame, before any other work (worker.c, RX):
+ * Ethernet, martian and `allow` checks (dpc_srcguard_check()), the ICMP
+ * echo rate; sets info->src_flags.  Returns @p kind or the drop kind.
+ * Owner lcore; reads the live lists (QSBR readers: valid until the
+ * worker's next quiescent state).
+ */
+enum dpc_pkt_kind dpc_guard_rx(struct dpc_worker *w, const uint8_t *frame, enum dpc_pkt_kind kind,
+			       struct dpc_pkt_info *info);
+/**
+ * May the response to the request frame @p frame, @p bytes_out bytes of
+ * frames, go out?  The request counts as its Ethernet frame (14 + IPv4
+ * total length, at least 60; a reassembled one as one frame of the whole
+ * datagram).  Trusted sources without trusted_rate: always (nothing looked
+ * up).  Others: the source's credit (amp_factor) and bucket
+ * (dpc_srcguard_charge()); a refusal is counted (drop_amplification,
+ * drop_src_rate).  Owner lcore.
+ */
+bool dpc_guard_tx(struct dpc_worker *w, const uint8_t *frame, const struct dpc_pkt_info *info,
+		  uint32_t bytes_out);
 
 /* ---- worker.c ------------------------------------------------------------- */
 
@@ -97,6 +136,7 @@ struct dpc_worker {
 	unsigned nworkers;
 	struct dpc_handler h;
 	struct dpc_netcfg net;
+	struct dpc_guard guard;
 	struct rte_mempool *pool;
 	struct rte_ring *ring;             /**< this worker's inbox (MP enqueue, SC dequeue) */
 	struct rte_ring *const *rings;     /**< every worker's inbox, by partition */

@@ -160,6 +160,8 @@ static int setup_workers(struct dpc_instance *in)
 			return -ENOMEM;
 		if (dpc_reasm_rx_init(w, cfg) != 0)
 			return -ENOMEM;
+		if (dpc_guard_init(w, cfg) != 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -175,6 +177,7 @@ static void free_instance(struct dpc_instance *in)
 			rte_free(in->workers[i].resp);
 			rte_free(in->workers[i].backlog);
 			dpc_reasm_rx_fini(&in->workers[i]);
+			dpc_guard_fini(&in->workers[i]);
 		}
 	rte_free(in->workers);
 	if (in->rings != NULL)
@@ -390,7 +393,8 @@ static int setup_instance(struct dpc_instance *in)
 	if (in->workers == NULL)
 		goto nomem;
 
-	rc = dpc_port_setup(port_id, (uint16_t)n, in->pool, cfg->sw_checksum, &in->port);
+	rc = dpc_port_setup(port_id, (uint16_t)n, in->pool, cfg->sw_checksum, cfg->promiscuous != 0,
+			    &in->port);
 	if (rc != 0)
 		return rc;
 	in->port_started = true;
@@ -624,6 +628,7 @@ eal:
 out:
 	free(eal_argv);
 	free(app_argv);
+	dpc_config_free(cfg);
 	free(cfg);
 	return ret;
 }

@@ -16,7 +16,7 @@
 #define DPC_NB_TXD 1024u
 
 int dpc_port_setup(uint16_t port_id, uint16_t nqueues, struct rte_mempool *pool, uint32_t sw_mode,
-		   struct dpc_port_state *out)
+		   bool promisc, struct dpc_port_state *out)
 {
 	const uint64_t tx_csum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	const uint64_t rx_csum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
@@ -121,10 +121,17 @@ int dpc_port_setup(uint16_t port_id, uint16_t nqueues, struct rte_mempool *pool,
 			rte_strerror(-rc));
 		return rc;
 	}
-	/* Frames for our MAC are enough, but some virtual ports filter oddly: be liberal. */
-	rc = rte_eth_promiscuous_enable(port_id);
+	/*
+	 * Frames for our MAC are all we serve (guard.c drops the others): no
+	 * promiscuous mode unless asked.  None of the virtual ports used here
+	 * needs it: af_packet and af_xdp take the interface's own MAC, memif
+	 * does not filter, tap's kernel side sends to the port's MAC.  Some PMDs
+	 * start promiscuous (tap): switch it off explicitly.
+	 */
+	rc = promisc ? rte_eth_promiscuous_enable(port_id) : rte_eth_promiscuous_disable(port_id);
 	if (rc != 0 && rc != -ENOTSUP)
-		DPC_LOG(WARNING, "port %u: promiscuous mode: %s", port_id, rte_strerror(-rc));
+		DPC_LOG(WARNING, "port %u: promiscuous mode %s: %s", port_id, promisc ? "on" : "off",
+			rte_strerror(-rc));
 	return 0;
 }
 

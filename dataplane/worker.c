@@ -203,6 +203,14 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 		return;
 	}
 	n = w->nresp;
+	/* Source budget (untrusted: amp_factor, src_rate): the whole response (its frames'
+	 * bytes: n full datagrams less the room left in the last one) or nothing. */
+	if (!dpc_guard_tx(w, frame, info,
+			  n == 0 ? 0 : (uint32_t)(n * (RESP_HDR + DPC_UDP_MAX_DATA) -
+						  (size_t)(w->wr.end - w->wr.p)))) {
+		resp_drop(w);
+		return;
+	}
 	if (n == 0)
 		return; /* quiet requests only */
 	for (unsigned i = 0; i < n; i++) {
@@ -267,6 +275,7 @@ static void rx_chained(struct dpc_worker *w, struct rte_mbuf *m, bool routed)
 	int route;
 
 	kind = dpc_pkt_classify(frame, m->pkt_len, &w->net, false, &info);
+	kind = dpc_guard_rx(w, frame, kind, &info); /* its fragments passed; this sets src_flags */
 	if (dpc_unlikely(kind != DPC_PKT_UDP)) {
 		dpc_stat_count_drop(w->st, kind);
 		rte_pktmbuf_free(m);
@@ -329,6 +338,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 		       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 		/* RX scatter is never configured: a received frame is one segment. */
 		kind = dpc_pkt_classify(data, m->data_len, &w->net, hint, &info);
+		kind = dpc_guard_rx(w, data, kind, &info); /* source checks, before anything else */
 		switch (kind) {
 		case DPC_PKT_UDP:
 			if (dpc_unlikely(dpc_frame_decode(data + info.payload_off, info.payload_len,

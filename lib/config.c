@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpcache/acl.h"
 #include "dpcache/common.h"
 #include "dpcache/config.h"
 #include "dpcache/store.h"
@@ -35,7 +36,8 @@ const unsigned dpc_config_ndefs = (unsigned)DPC_ARRAY_SIZE(dpc_config_defs);
 /* Fields are published with one atomic store: they must be single aligned words. */
 #define DPC_X_CFG_CHECK(n, t, d, mn, mx, ev, rt, h) \
 	_Static_assert(t == DPC_CFG_STRING || sizeof(((struct dpc_config *)0)->n) == \
-		      (t == DPC_CFG_SIZE ? 8 : 4), #n " must be one word");
+		      (t == DPC_CFG_SIZE ? 8 : t == DPC_CFG_PREFIXES ? sizeof(void *) : 4), \
+		      #n " must be one word");
 DPC_CONFIG_SETTINGS(DPC_X_CFG_CHECK)
 #undef DPC_X_CFG_CHECK
 
@@ -149,6 +151,10 @@ static void format_range(const struct dpc_config_def *d, char *buf, size_t len)
 	case DPC_CFG_STRING:
 		snprintf(buf, len, "1..%d characters of [A-Za-z0-9_.-]", DPC_CFG_STR_MAX - 1);
 		break;
+	case DPC_CFG_PREFIXES:
+		snprintf(buf, len, "up to %u of A.B.C.D/N, A.B.C.D, subnet, comma-separated; or none",
+			 DPC_ACL_MAX);
+		break;
 	}
 }
 
@@ -252,6 +258,109 @@ static const void *field_cptr(const struct dpc_config *c, const struct dpc_confi
 	return (const char *)c + d->offset;
 }
 
+/* ---- prefix lists ----------------------------------------------------------- */
+
+static struct dpc_acl **list_ptr(struct dpc_config *c, const struct dpc_config_def *d)
+{
+	return (struct dpc_acl **)field_ptr(c, d);
+}
+
+/* Put @p a on the retire chain (any thread: a CAS push). */
+static void retire(struct dpc_config *c, struct dpc_acl *a)
+{
+	struct dpc_acl *head = __atomic_load_n(&c->retired, __ATOMIC_RELAXED);
+
+	if (a == NULL)
+		return;
+	do {
+		a->retired_next = head;
+	} while (!__atomic_compare_exchange_n(&c->retired, &head, a, true, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
+struct dpc_acl *dpc_config_take_retired(struct dpc_config *c)
+{
+	return __atomic_exchange_n(&c->retired, NULL, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Re-parse every list from its text against @p c's final address and
+ * subnet_len (a file or the flags may set those after a list that says
+ * `subnet`).  Start-up only.  0 or -ENOMEM (lists left as they were).
+ */
+static int resolve_lists(struct dpc_config *c, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < dpc_config_ndefs; i++) {
+		const struct dpc_config_def *d = &dpc_config_defs[i];
+		struct dpc_acl **f, *a;
+
+		if (d->type != DPC_CFG_PREFIXES)
+			continue;
+		f = list_ptr(c, d);
+		if (*f == NULL)
+			continue;
+		a = dpc_acl_parse((*f)->text, c->address, c->subnet_len, err, errlen);
+		if (a == NULL)
+			return -errno;
+		dpc_acl_free(*f);
+		*f = a;
+	}
+	return 0;
+}
+
+/* A deep copy of @p src into @p dst (which owns nothing yet).  0 or -ENOMEM. */
+static int config_clone(struct dpc_config *dst, const struct dpc_config *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+	dst->retired = NULL;
+	for (unsigned i = 0; i < dpc_config_ndefs; i++) {
+		const struct dpc_config_def *d = &dpc_config_defs[i];
+
+		if (d->type == DPC_CFG_PREFIXES)
+			*list_ptr(dst, d) = NULL;
+	}
+	for (unsigned i = 0; i < dpc_config_ndefs; i++) {
+		const struct dpc_config_def *d = &dpc_config_defs[i];
+		const struct dpc_acl *a = *(struct dpc_acl *const *)field_cptr(src, d);
+
+		if (d->type != DPC_CFG_PREFIXES || a == NULL)
+			continue;
+		*list_ptr(dst, d) = dpc_acl_dup(a);
+		if (*list_ptr(dst, d) == NULL) {
+			dpc_config_free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Replace @p c's settings by @p tmp's, which it takes over (start-up only). */
+static void config_commit(struct dpc_config *c, struct dpc_config *tmp)
+{
+	struct dpc_acl *retired = c->retired;
+
+	c->retired = NULL;
+	dpc_config_free(c);
+	memcpy(c, tmp, sizeof(*c));
+	c->retired = retired;
+	memset(tmp, 0, sizeof(*tmp));
+}
+
+void dpc_config_free(struct dpc_config *c)
+{
+	if (c == NULL)
+		return;
+	for (unsigned i = 0; i < dpc_config_ndefs; i++) {
+		const struct dpc_config_def *d = &dpc_config_defs[i];
+
+		if (d->type == DPC_CFG_PREFIXES) {
+			dpc_acl_free(*list_ptr(c, d));
+			*list_ptr(c, d) = NULL;
+		}
+	}
+	dpc_acl_free_chain(dpc_config_take_retired(c));
+}
+
 static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const char *value,
 		   bool at_runtime, char *err, size_t errlen)
 {
@@ -333,6 +442,24 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 		/* Start-up only (never at run time): a plain copy is safe. */
 		snprintf((char *)field_ptr(c, d), d->size, "%s", value);
 		return 0;
+	case DPC_CFG_PREFIXES: {
+		char msg[192];
+		struct dpc_acl *acl = dpc_acl_parse(value, c->address, c->subnet_len, msg, sizeof(msg));
+
+		if (acl == NULL) {
+			rc = -errno;
+			dpc_set_err(err, errlen, "%s: %s (allowed: %s)", d->name, msg, range);
+			return rc;
+		}
+		if (at_runtime) {
+			/* Readers hold the old list until their next quiescent state. */
+			retire(c, __atomic_exchange_n(list_ptr(c, d), acl, __ATOMIC_ACQ_REL));
+		} else {
+			dpc_acl_free(*list_ptr(c, d));
+			__atomic_store_n(list_ptr(c, d), acl, __ATOMIC_RELEASE);
+		}
+		return 0;
+	}
 	}
 	dpc_set_err(err, errlen, "%s: unsupported type", d->name);
 	return -EINVAL;
@@ -400,6 +527,14 @@ int dpc_config_get(const struct dpc_config *c, const char *name, char *buf, size
 	case DPC_CFG_STRING:
 		snprintf(buf, len, "%s", (const char *)field_cptr(c, d));
 		break;
+	case DPC_CFG_PREFIXES: {
+		/* Immutable once published; a retired list is freed only after a grace period. */
+		const struct dpc_acl *acl =
+			__atomic_load_n((struct dpc_acl *const *)field_cptr(c, d), __ATOMIC_ACQUIRE);
+
+		snprintf(buf, len, "%s", acl != NULL ? acl->text : "none");
+		break;
+	}
 	}
 	return 0;
 }
@@ -434,7 +569,12 @@ int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size
 		dpc_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	memcpy(&tmp, c, sizeof(tmp));
+	rc = config_clone(&tmp, c);
+	if (rc != 0) {
+		dpc_set_err(err, errlen, "%s: out of memory", path);
+		fclose(f);
+		return rc;
+	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *p, *eq, *hash, *key, *val;
 
@@ -470,8 +610,12 @@ int dpc_config_load_file(struct dpc_config *c, const char *path, char *err, size
 		rc = -EIO;
 		goto out;
 	}
-	memcpy(c, &tmp, sizeof(tmp));
+	rc = resolve_lists(&tmp, err, errlen);
+	if (rc != 0)
+		goto out;
+	config_commit(c, &tmp);
 out:
+	dpc_config_free(&tmp); /* nothing left after a commit */
 	fclose(f);
 	return rc;
 }
@@ -521,37 +665,47 @@ int dpc_config_parse_args(struct dpc_config *c, int argc, char **argv, char *err
 	const char *value;
 	int i, rc;
 
-	memcpy(&tmp, c, sizeof(tmp));
 	/* argv[0] is the program name as rte_eal_init() leaves it (a flag never starts it). */
 	i = (argc > 0 && strncmp(argv[0], "--", 2) != 0) ? 1 : 0;
 	/* Pass 0: --help wins over everything, even bad flags. */
 	for (int j = i; j < argc; j++)
 		if (strcmp(argv[j], "--help") == 0)
 			return 1;
+	rc = config_clone(&tmp, c);
+	if (rc != 0) {
+		dpc_set_err(err, errlen, "out of memory");
+		return rc;
+	}
 	/* Pass 1: --config files are applied before any other flag. */
 	for (int j = i; j < argc;) {
 		rc = next_flag(argc, argv, &j, name, sizeof(name), &value, err, errlen);
 		if (rc != 0)
-			return rc;
+			goto fail;
 		if (strcmp(name, "config") == 0) {
 			rc = dpc_config_load_file(&tmp, value, err, errlen);
 			if (rc != 0)
-				return rc;
+				goto fail;
 		}
 	}
 	/* Pass 2: every other flag, in order, overriding the files. */
 	while (i < argc) {
 		rc = next_flag(argc, argv, &i, name, sizeof(name), &value, err, errlen);
 		if (rc != 0)
-			return rc;
+			goto fail;
 		if (strcmp(name, "config") == 0)
 			continue;
 		rc = dpc_config_set(&tmp, name, value, false, err, errlen);
 		if (rc != 0)
-			return rc;
+			goto fail;
 	}
-	memcpy(c, &tmp, sizeof(tmp));
+	rc = resolve_lists(&tmp, err, errlen);
+	if (rc != 0)
+		goto fail;
+	config_commit(c, &tmp);
 	return 0;
+fail:
+	dpc_config_free(&tmp);
+	return rc;
 }
 
 static const char *type_hint(const struct dpc_config_def *d)
@@ -563,6 +717,7 @@ static const char *type_hint(const struct dpc_config_def *d)
 	case DPC_CFG_ENUM: return d->enum_values;
 	case DPC_CFG_BOOL: return "yes|no";
 	case DPC_CFG_STRING: return "NAME";
+	case DPC_CFG_PREFIXES: return "A.B.C.D/N,...";
 	}
 	return "?";
 }

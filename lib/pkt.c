@@ -308,7 +308,8 @@ size_t dpc_pkt_arp_reply(uint8_t *frame, size_t len, const struct dpc_netcfg *cf
 	memcpy(peer_mac, a + ARP_SHA, 6);
 	memcpy(peer_ip, a + ARP_SPA, 4);
 
-	memcpy(frame + ETH_DST, peer_mac, 6);
+	/* to the frame's Ethernet source: a forged SHA must not aim our reply elsewhere */
+	memcpy(frame + ETH_DST, frame + ETH_SRC, 6);
 	memcpy(frame + ETH_SRC, cfg->mac, 6);
 	put16(a + ARP_OPER, 2);
 	memcpy(a + ARP_SHA, cfg->mac, 6);

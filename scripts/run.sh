@@ -107,6 +107,8 @@ dpcached is running (pid $pid) on net_$ok in namespace $SRV.
   UDP port $PORT   (memcached binary and text protocols, memcached UDP frame header)
   TCP port $PORT   (the same protocols and store; the kernel terminates TCP behind dpcached)
   client   namespace $CLI, interface $CIF, 198.18.0.2/24
+  sources  answered: allow = subnet (198.18.0.0/24); flush_all, stats reset, verbosity over
+           UDP: admin = none (dpcachectl flush works); docs/operations.md "Security"
 
 Paste into another terminal:
   $cli set foo bar

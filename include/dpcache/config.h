@@ -24,6 +24,8 @@
 
 #include "dpcache/common.h"
 
+struct dpc_acl;
+
 enum dpc_cfg_type {
 	DPC_CFG_U32,     /**< decimal, min..max */
 	DPC_CFG_SIZE,    /**< bytes, with K/M/G suffix, min..max (uint64_t field) */
@@ -31,6 +33,7 @@ enum dpc_cfg_type {
 	DPC_CFG_ENUM,    /**< one of the '|'-separated names; stored as index (uint32_t) */
 	DPC_CFG_BOOL,    /**< yes/no/true/false/1/0/on/off (uint32_t 0/1) */
 	DPC_CFG_STRING,  /**< up to DPC_CFG_STR_MAX-1 bytes, [A-Za-z0-9_.-] */
+	DPC_CFG_PREFIXES, /**< IPv4 prefix list (acl.h): an immutable struct dpc_acl, swapped whole */
 };
 #define DPC_CFG_STR_MAX 64
 
@@ -113,7 +116,33 @@ enum dpc_cfg_type {
 	  "A new value restarts the in-server latency histograms (each worker empties its own)") \
 	/* fairness: response size cap (dataplane/worker.c) */ \
 	X(max_response_datagrams, DPC_CFG_U32, "1024", 1, 65535, NULL, true, \
-	  "Most datagrams one response may take (at most what max_value needs); a larger one gets an error")
+	  "Most datagrams one response may take (at most what max_value needs); a larger one gets an error") \
+	/* exposure: source access control and abuse limits (srcguard.h, dataplane/guard.c); \
+	 * the lists come last so that `subnet` sees the final address and subnet_len */ \
+	X(subnet_len,   DPC_CFG_U32,    "24",        0, 32, NULL, false, \
+	  "Prefix length of the server's own subnet (address/subnet_len): what `subnet` stands for") \
+	X(amp_factor,   DPC_CFG_U32,    "3",         1, 1000, NULL, true, \
+	  "Untrusted sources are never sent more than amp_factor x the bytes received from them") \
+	X(src_rate,     DPC_CFG_SIZE,   "1M",        0, (1ull << 30), NULL, true, \
+	  "Untrusted sources: response bytes per second per source and worker (0: no limit)") \
+	X(src_burst,    DPC_CFG_SIZE,   "64K",       1024, (1ull << 30), NULL, true, \
+	  "Untrusted sources: token bucket depth of src_rate, bytes") \
+	X(trusted_rate, DPC_CFG_SIZE,   "0",         0, (1ull << 30), NULL, true, \
+	  "Trusted sources: response bytes per second per source and worker (0: no limit)") \
+	X(trusted_burst, DPC_CFG_SIZE,  "2M",        1024, (1ull << 30), NULL, true, \
+	  "Trusted sources: token bucket depth of trusted_rate (>= the largest response), bytes") \
+	X(src_table,    DPC_CFG_U32,    "4096",      4, (1u << 20), NULL, false, \
+	  "Sources tracked per worker for amp_factor and the rate buckets (stalest entry reused)") \
+	X(icmp_rate,    DPC_CFG_U32,    "100",       0, 100000, NULL, true, \
+	  "ICMP echo replies per second per worker, bursts of as many (0: never reply)") \
+	X(promiscuous,  DPC_CFG_BOOL,   "no",        0, 0, NULL, false, \
+	  "Put the port in promiscuous mode (frames not for our MAC are dropped all the same)") \
+	X(allow,        DPC_CFG_PREFIXES, "subnet",  0, 0, NULL, true, \
+	  "Sources answered at all: IPv4 prefixes (A.B.C.D/N,...; subnet; none; 0.0.0.0/0 = anyone)") \
+	X(trusted,      DPC_CFG_PREFIXES, "subnet",  0, 0, NULL, true, \
+	  "Allowed sources exempt from amp_factor and src_rate (trusted_rate applies instead)") \
+	X(admin,        DPC_CFG_PREFIXES, "none",    0, 0, NULL, true, \
+	  "Allowed sources that may flush_all, stats reset and verbosity (others: an auth error)")
 
 struct dpc_config {
 #define DPC_X_CFG_FIELD(name, type, def, min, max, ev, rt, help) \
@@ -124,14 +153,18 @@ struct dpc_config {
 #define DPC_CFG_CTYPE_DPC_CFG_ENUM uint32_t
 #define DPC_CFG_CTYPE_DPC_CFG_BOOL uint32_t
 #define DPC_CFG_CTYPE_DPC_CFG_STRING char
+#define DPC_CFG_CTYPE_DPC_CFG_PREFIXES struct dpc_acl *
 #define DPC_CFG_DIM_DPC_CFG_U32
 #define DPC_CFG_DIM_DPC_CFG_SIZE
 #define DPC_CFG_DIM_DPC_CFG_IPV4
 #define DPC_CFG_DIM_DPC_CFG_ENUM
 #define DPC_CFG_DIM_DPC_CFG_BOOL
 #define DPC_CFG_DIM_DPC_CFG_STRING [DPC_CFG_STR_MAX]
+#define DPC_CFG_DIM_DPC_CFG_PREFIXES
 	DPC_CONFIG_SETTINGS(DPC_X_CFG_FIELD)
 #undef DPC_X_CFG_FIELD
+	/** Prefix lists replaced at run time, waiting for their readers (dpc_config_take_retired). */
+	struct dpc_acl *retired;
 };
 
 /** One row of the table (generated in lib/config.c). */
@@ -149,15 +182,32 @@ struct dpc_config_def {
 extern const struct dpc_config_def dpc_config_defs[];
 extern const unsigned dpc_config_ndefs;
 
-/** Fill @p c with the defaults. */
+/**
+ * Fill @p c with the defaults.  @p c must be fresh or dpc_config_free()d:
+ * the prefix lists it gets are allocated (ENOMEM leaves them NULL, which
+ * matches nothing: the safe side).
+ */
 void dpc_config_defaults(struct dpc_config *c);
+/** Free what @p c owns (its prefix lists, retired ones included); NULL is fine.  Cold path. */
+void dpc_config_free(struct dpc_config *c);
+/**
+ * Prefix lists (DPC_CFG_PREFIXES settings) are immutable: readers load the
+ * pointer (acquire) and may use the list until their next quiescent state.
+ * A run-time set swaps in a new list and puts the old one on c->retired.
+ * This takes the whole chain (atomically; any thread): the caller waits
+ * until no reader can hold any of them (e.g. a QSBR grace period, started
+ * after this call), then frees it with dpc_acl_free_chain().
+ */
+struct dpc_acl *dpc_config_take_retired(struct dpc_config *c);
 const struct dpc_config_def *dpc_config_find(const char *name);
 
 /**
  * Validate and set one setting.  @p at_runtime: refuse settings not
  * changeable at run time (-EPERM).  Returns 0, -ENOENT (no such setting),
  * -EINVAL (bad value: @p err names the setting and the allowed range),
- * -EPERM.  On error @p c is unchanged.  Publishes with an atomic store.
+ * -EPERM.  On error @p c is unchanged.  Publishes with an atomic store
+ * (a prefix list: a new list, pointer swapped, old one retired at run time,
+ * freed at once otherwise).
  */
 int dpc_config_set(struct dpc_config *c, const char *name, const char *value, bool at_runtime,
 		   char *err, size_t errlen);

@@ -58,7 +58,14 @@ struct dpc_netcfg {
 	X(a, PROTO,       drop_proto,       "IP protocol not served") \
 	X(a, UDP_LEN,     drop_udp_len,     "bad UDP length") \
 	X(a, UDP_CSUM,    drop_udp_csum,    "bad UDP checksum") \
-	X(a, UDP_PORT,    drop_udp_port,    "UDP port not served")
+	X(a, UDP_PORT,    drop_udp_port,    "UDP port not served") \
+	/* source checks (srcguard.h, dataplane/guard.c): nothing is ever sent back */ \
+	X(a, ETH_SRC,     drop_eth_src,     "Ethernet source multicast or broadcast") \
+	X(a, ETH_DST,     drop_eth_dst,     "Ethernet destination not our MAC (ARP: nor broadcast)") \
+	X(a, SRC_MARTIAN, drop_src_martian, "source 0.0.0.0/8, loopback, multicast, broadcast or ours") \
+	X(a, UDP_SPORT0,  drop_udp_sport0,  "UDP source port 0") \
+	X(a, SRC_DENIED,  drop_src_denied,  "source not in the allow list") \
+	X(a, ICMP_RATE,   drop_icmp_rate,   "ICMP echo request over icmp_rate")
 
 /*
  * Why a datagram in reassembly was given up (dataplane/engine/reasm.c),
@@ -99,6 +106,7 @@ struct dpc_pkt_info {
 	uint16_t ip_id;            /**< DPC_PKT_IP_FRAGMENT: IPv4 identification, host order */
 	uint8_t frag_more;         /**< DPC_PKT_IP_FRAGMENT: 1 if MF (more fragments) is set */
 	uint8_t is_fragment;       /**< 1: a fragment (set by the classifier, read by the glue) */
+	uint8_t src_flags;          /**< DPC_SRC_* (srcguard.h): set by the source checks, not classify */
 	unsigned port_index;       /**< dst_port - port_lo (partition steering) */
 };
 
@@ -120,7 +128,11 @@ const char *dpc_pkt_kind_name(enum dpc_pkt_kind k);
  */
 void dpc_pkt_ip4_unfragment(uint8_t *frame, unsigned ip_payload_len);
 
-/** Turn an ARP request (classified DPC_PKT_ARP_REQUEST) into our reply, in place; returns frame length. */
+/**
+ * Turn an ARP request (classified DPC_PKT_ARP_REQUEST) into our reply, in
+ * place, sent to the request's Ethernet source (never to the sender
+ * hardware address it claims); returns frame length.
+ */
 size_t dpc_pkt_arp_reply(uint8_t *frame, size_t len, const struct dpc_netcfg *cfg);
 /** Turn an ICMP echo request into the echo reply, in place (checksums fixed); returns frame length. */
 size_t dpc_pkt_icmp_reply(uint8_t *frame, size_t len, const struct dpc_pkt_info *info);

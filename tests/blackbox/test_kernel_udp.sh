@@ -18,7 +18,8 @@ case $pmd in
 af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
 *) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
 esac
-bb_start_dpcached "$vdev" ${BB_DPC_FLAGS:-}
+# --admin subnet: kernel_udp.py sends FLUSH (admin commands: nobody by default).
+bb_start_dpcached "$vdev" --admin subnet ${BB_DPC_FLAGS:-}
 
 cli=("$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" -t 2000)
 # drops: the packet and non-zero drop counters, for the log (lost datagrams show up
@@ -62,7 +63,7 @@ af_xdp) vdev2=$vdev ;; # one veth queue: af_xdp cannot open two here
 *) vdev2="${vdev/qpairs=1/qpairs=2}" ;;
 esac
 if [ "$vdev2" != "$vdev" ]; then
-	BB_LCORES=$BB_TWO_LCORES bb_start_dpcached "$vdev2" --workers 2
+	BB_LCORES=$BB_TWO_LCORES bb_start_dpcached "$vdev2" --workers 2 --admin subnet
 	bb_cli_ns timeout 240 python3 "$here/kernel_udp.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" "$pmd" ||
 		{ drops; bb_diag; bb_fail "kernel_udp.py with two workers"; }
 	drops

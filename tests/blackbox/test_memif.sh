@@ -57,8 +57,9 @@ phase() { # phase WORKERS LCORES [bench flags]
 	# replaced items; in a smaller log the store may answer a transient
 	# ENOMEM while its reclaimer catches up, which --check counts as a
 	# failure (test_kernel_udp retries those and reports them).
+	# --admin subnet: --check sends FLUSH (admin commands: nobody by default).
 	BB_LCORES=$lcores bb_start_dpcached "net_memif0,role=server,socket=$sock,socket-abstract=no" \
-		--workers "$workers" --memory 1G
+		--workers "$workers" --memory 1G --admin subnet
 	run_bench "check-w$workers" 200 --check "$@"
 	grep -qE '\bFAIL\b' "$BB_TMP/bench-check-w$workers.out" &&
 		{ grep -E '\bFAIL\b' "$BB_TMP/bench-check-w$workers.out" >&2; bb_fail "conformance FAIL"; }

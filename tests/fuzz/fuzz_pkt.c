@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case DPC_PKT_ARP_REQUEST: {
 			uint8_t asker[6];
-			memcpy(asker, frame + 14 + 8, 6);
+			memcpy(asker, frame + 6, 6); /* the reply goes to the Ethernet source */
 			size_t n = dpc_pkt_arp_reply(frame, size, &cfg);
 			if (n < 42 || n > size || memcmp(frame, asker, 6) != 0 ||
 			    memcmp(frame + 14 + 8, OUR_MAC, 6) != 0)

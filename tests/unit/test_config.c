@@ -44,7 +44,9 @@ static void test_defaults(void **state)
 		assert_string_equal(buf, d->def);
 		assert_ptr_equal(dpc_config_find(d->name), d);
 		assert_true(d->offset + d->size <= sizeof(struct dpc_config));
+		dpc_config_free(&t);
 	}
+	dpc_config_free(&c);
 }
 
 static void test_u32_range_errors(void **state)
@@ -84,6 +86,7 @@ static void test_u32_range_errors(void **state)
 	assert_int_equal(c.ring_size, 4096);
 	assert_int_equal(dpc_config_set(&c, "ring_size", "1024", false, err, sizeof(err)), 0);
 	assert_int_equal(c.ring_size, 1024);
+	dpc_config_free(&c);
 }
 
 static void test_size(void **state)
@@ -112,6 +115,7 @@ static void test_size(void **state)
 	assert_non_null(strstr(err, "memory: '12Q' is not a size"));
 	assert_int_equal(dpc_config_set(&c, "memory", "1MB", false, err, sizeof(err)), -EINVAL);
 	assert_int_equal(c.memory, 3000000);
+	dpc_config_free(&c);
 }
 
 static void test_enum_bool_ip_string(void **state)
@@ -168,6 +172,7 @@ static void test_enum_bool_ip_string(void **state)
 		assert_int_equal(dpc_config_set(&c, "name", longname, false, err, sizeof(err)), 0);
 		assert_string_equal(c.name, longname);
 	}
+	dpc_config_free(&c);
 }
 
 static void test_runtime_and_unknown(void **state)
@@ -203,6 +208,7 @@ static void test_runtime_and_unknown(void **state)
 		}
 	}
 	assert_true(nrt >= 3);
+	dpc_config_free(&c);
 }
 
 static char *write_tmp(const char *text)
@@ -260,6 +266,7 @@ static void test_file(void **state)
 	assert_int_equal(dpc_config_load_file(&c, "/nonexistent/dpc.conf", err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/dpc.conf"));
 	assert_memory_equal(&c, &before, sizeof(c));
+	dpc_config_free(&c);
 }
 
 /* argv for the parser from string literals (-Wwrite-strings): NULL-terminated copy. */
@@ -342,6 +349,7 @@ static void test_args(void **state)
 	}
 	assert_memory_equal(&c, &before, sizeof(c));
 	unlink(path);
+	dpc_config_free(&c);
 }
 
 static void test_help(void **state)

@@ -307,6 +307,15 @@ static void test_arp(void **state)
 	len = mk_arp(f, 1, OUR_IP);
 	assert_int_equal(dpc_pkt_arp_reply(f, 42, &c), 42);
 
+	/* a forged sender hardware address does not aim the reply at a third host:
+	 * it goes to the frame's Ethernet source */
+	static const uint8_t victim[6] = {0x02, 0x99, 0x99, 0x99, 0x99, 0x99};
+	len = mk_arp(f, 1, OUR_IP);
+	memcpy(f + 14 + 8, victim, 6);
+	assert_int_equal(classify(f, len, &info), DPC_PKT_ARP_REQUEST);
+	dpc_pkt_arp_reply(f, len, &c);
+	assert_memory_equal(f, PEER_MAC, 6);
+
 	/* for someone else, a reply, a truncated one: not answered */
 	static const uint8_t other[4] = {198, 18, 0, 9};
 	len = mk_arp(f, 1, other);

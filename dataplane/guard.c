@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The source checks of the UDP data path (docs/operations.md "Security",
+ * docs/design.md "Exposure"): the DPDK glue around srcguard.h.
+ *
+ *  RX, per frame, before any other work (dpc_guard_rx): Ethernet source
+ *  and destination, martian source, UDP source port 0, `allow`; the
+ *  source's class (trusted, admin) goes with the frame in
+ *  dpc_pkt_info.src_flags, also to the owner worker of a forwarded write.
+ *  ICMP echo replies are rate-limited per worker (icmp_rate).
+ *
+ *  TX, per response (dpc_guard_tx): a source outside `trusted` is charged
+ *  in this worker's source table: its request's bytes earn amp_factor x
+ *  credit, the response must fit the credit and the src_rate bucket, or
+ *  it is dropped whole and counted.  Trusted sources cost one flag test
+ *  and one relaxed load (trusted_rate, 0 by default).
+ *
+ * The prefix lists are immutable dpc_acl objects published in the config;
+ * a worker loads the pointers (acquire) per frame and uses them until its
+ * next QSBR quiescent state; `config set` swaps them and the control
+ * thread (ctl_server.c) frees the old ones after a grace period.
+ */
+#include <errno.h>
+
+#include <rte_cycles.h>
+#include <rte_random.h>
+
+#include "dp.h"
+
+/* ICMP bucket unit: 1/1024 of a reply, so that slow refills lose no time to rounding. */
+#define ICMP_UNIT 1024u
+
+int dpc_guard_init(struct dpc_worker *w, const struct dpc_config *cfg)
+{
+	struct dpc_guard *g = &w->guard;
+
+	g->subnet_len = cfg->subnet_len;
+	/* 2^-20 s ticks: ticks = tsc * 2^20 / hz = (tsc * (2^52 / hz)) >> 32 */
+	g->tick_mult = (uint64_t)((((unsigned __int128)1) << 52) / rte_get_tsc_hz());
+	g->icmp_tokens = cfg->icmp_rate * ICMP_UNIT;
+	g->icmp_last = 0;
+	g->sources = dpc_srcguard_create(cfg->src_table, rte_rand());
+	return g->sources == NULL ? -ENOMEM : 0;
+}
+
+void dpc_guard_fini(struct dpc_worker *w)
+{
+	dpc_srcguard_free(w->guard.sources);
+	w->guard.sources = NULL;
+}
+
+static inline uint32_t now_ticks(const struct dpc_guard *g)
+{
+	return (uint32_t)(((unsigned __int128)rte_rdtsc() * g->tick_mult) >> 32);
+}
+
+static inline const struct dpc_acl *list_load(struct dpc_acl *const *p)
+{
+	/* pairs with the release in dpc_config_set()'s exchange */
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+enum dpc_pkt_kind dpc_guard_rx(struct dpc_worker *w, const uint8_t *frame, enum dpc_pkt_kind kind,
+			       struct dpc_pkt_info *info)
+{
+	const struct dpc_config *cfg = w->cfg;
+	struct dpc_srcguard_lists l = {
+		.allow = list_load(&cfg->allow),
+		.trusted = list_load(&cfg->trusted),
+		.admin = list_load(&cfg->admin),
+	};
+
+	kind = dpc_srcguard_check(frame, kind, info, &w->net, w->guard.subnet_len, &l, &info->src_flags);
+	if (dpc_unlikely(kind == DPC_PKT_ICMP_ECHO)) {
+		uint32_t rate = __atomic_load_n(&cfg->icmp_rate, __ATOMIC_RELAXED);
+
+		if (rate == 0 || !dpc_tbucket_take(&w->guard.icmp_tokens, &w->guard.icmp_last, ICMP_UNIT,
+						   rate * ICMP_UNIT, rate * ICMP_UNIT,
+						   now_ticks(&w->guard)))
+			return DPC_PKT_DROP_ICMP_RATE;
+	}
+	return kind;
+}
+
+static inline uint32_t clamp32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+bool dpc_guard_tx(struct dpc_worker *w, const uint8_t *frame, const struct dpc_pkt_info *info,
+		  uint32_t bytes_out)
+{
+	const struct dpc_config *cfg = w->cfg;
+	struct dpc_srcguard_policy p;
+	uint32_t bytes_in;
+
+	if (dpc_likely(info->src_flags & DPC_SRC_TRUSTED)) {
+		p.rate = clamp32(__atomic_load_n(&cfg->trusted_rate, __ATOMIC_RELAXED));
+		if (dpc_likely(p.rate == 0))
+			return true;
+		p.amp_factor = 0;
+		p.burst = clamp32(__atomic_load_n(&cfg->trusted_burst, __ATOMIC_RELAXED));
+	} else {
+		p.amp_factor = __atomic_load_n(&cfg->amp_factor, __ATOMIC_RELAXED);
+		p.rate = clamp32(__atomic_load_n(&cfg->src_rate, __ATOMIC_RELAXED));
+		p.burst = clamp32(__atomic_load_n(&cfg->src_burst, __ATOMIC_RELAXED));
+	}
+	/* the frame as it came: Ethernet header + IPv4 total length, padded to the minimum */
+	bytes_in = DPC_ETH_HLEN + (uint32_t)((frame[info->l3_off + 2] << 8) | frame[info->l3_off + 3]);
+	if (bytes_in < 60)
+		bytes_in = 60;
+	switch (dpc_srcguard_charge(w->guard.sources, dpc_srcguard_src_ip(frame, info), bytes_in,
+				    bytes_out, now_ticks(&w->guard), &p)) {
+	case DPC_SG_SEND:
+		return true;
+	case DPC_SG_DROP_AMPLIFICATION:
+		dpc_stat_inc(w->st, drop_amplification);
+		return false;
+	case DPC_SG_DROP_RATE:
+		dpc_stat_inc(w->st, drop_src_rate);
+		return false;
+	}
+	return false;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file srcguard.h
+ * Source checks of the UDP data path, DPDK-free (unit-tested with cmocka,
+ * called by dataplane/guard.c):
+ *
+ *  - dpc_srcguard_check(): per frame, stateless: Ethernet source
+ *    multicast/broadcast, Ethernet destination not ours, martian IPv4
+ *    source, UDP source port 0, source outside `allow`; classifies the
+ *    source as trusted and/or admin for the rest of the path.
+ *  - struct dpc_srcguard: per worker, a bounded table of recent sources
+ *    (set-associative, 4 ways of 16 bytes per 64-byte line, LRU within a
+ *    line, never allocates after creation, constant time per datagram)
+ *    that holds for each source the anti-amplification credit (RFC 9000
+ *    section 8.1: bytes sent <= factor x bytes received) and a token bucket
+ *    of response bytes per second.
+ *
+ * Time is given by the caller in ticks of 2^-20 s (about 0.95 us) as a
+ * wrapping 32-bit count (4096 s per wrap).
+ */
+#ifndef DPCACHE_SRCGUARD_H
+#define DPCACHE_SRCGUARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dpcache/acl.h"
+#include "dpcache/pkt.h"
+
+/** Ticks per second of the time base (2^20). */
+#define DPC_SRCGUARD_HZ (1u << 20)
+
+/* ---- per frame ------------------------------------------------------------- */
+
+/** Source classes, set by dpc_srcguard_check() (struct dpc_pkt_info src_flags). */
+#define DPC_SRC_TRUSTED 0x1u   /**< inside `trusted`: no amplification limit */
+#define DPC_SRC_ADMIN   0x2u   /**< inside `admin`: may flush, reset stats, set verbosity */
+
+/** The lists in force (each may be NULL: matches nothing). */
+struct dpc_srcguard_lists {
+	const struct dpc_acl *allow, *trusted, *admin;
+};
+
+/**
+ * Judge a frame that dpc_pkt_classify() classified as @p kind (with
+ * @p info), before any other work.  Served kinds only; a drop kind is
+ * returned unchanged.  ARP requests: Ethernet source unicast, destination
+ * broadcast or @p net's MAC.  UDP and ICMP echo: Ethernet source unicast,
+ * destination @p net's MAC, IPv4 source not martian (acl.h, with
+ * @p subnet_len), inside @p l->allow; UDP source port not 0.  Returns @p kind
+ * or the DPC_PKT_DROP_* kind that refuses it; sets *@p src_flags
+ * (DPC_SRC_*) for UDP and ICMP, 0 otherwise.  Pure; thread-safe.
+ */
+enum dpc_pkt_kind dpc_srcguard_check(const uint8_t *frame, enum dpc_pkt_kind kind,
+				     const struct dpc_pkt_info *info, const struct dpc_netcfg *net,
+				     unsigned subnet_len, const struct dpc_srcguard_lists *l,
+				     uint8_t *src_flags);
+
+/** IPv4 source of a classified UDP/ICMP frame, network byte order. */
+static inline uint32_t dpc_srcguard_src_ip(const uint8_t *frame, const struct dpc_pkt_info *info)
+{
+	uint32_t ip;
+
+	__builtin_memcpy(&ip, frame + info->l3_off + 12, 4);
+	return ip;
+}
+
+/* ---- token bucket ------------------------------------------------------------ */
+
+/**
+ * Take @p cost units from a bucket (*@p tokens, refilled at @p rate units
+ * per second up to @p burst since *@p last, in ticks) at time @p now.
+ * true: taken.  false: not enough; nothing taken.  The fraction of a unit
+ * earned is kept: *@p last advances by the time the whole units took,
+ * rounded up (a division, only when a refill is partial), so the rate is
+ * never exceeded and at most one tick per refill is lost.  0 < @p rate <= 2^31.
+ * Owner only (plain stores).
+ */
+static inline bool dpc_tbucket_take(uint32_t *tokens, uint32_t *last, uint32_t cost, uint32_t rate,
+				    uint32_t burst, uint32_t now)
+{
+	uint64_t add = ((uint64_t)(uint32_t)(now - *last) * rate) >> 20;
+	uint64_t t = (uint64_t)*tokens + add;
+
+	if (t >= burst) {
+		t = burst;
+		*last = now;
+	} else if (add > 0) {
+		/* rounded up: never credit time twice (<= now, as add <= dt x rate) */
+		*last += (uint32_t)(((add << 20) + rate - 1) / rate);
+	}
+	if (t < cost) {
+		*tokens = (uint32_t)t;
+		return false;
+	}
+	*tokens = (uint32_t)(t - cost);
+	return true;
+}
+
+/* ---- per source -------------------------------------------------------------- */
+
+/** What one source class may receive. */
+struct dpc_srcguard_policy {
+	uint32_t amp_factor;   /**< 0: no limit; else bytes out <= amp_factor x bytes in */
+	uint32_t rate;         /**< response bytes per second, 0: no rate limit (<= 2^31) */
+	uint32_t burst;        /**< token bucket depth, bytes */
+};
+
+/** The verdict on one response. */
+enum dpc_srcguard_verdict {
+	DPC_SG_SEND = 0,            /**< send it (charged) */
+	DPC_SG_DROP_AMPLIFICATION,  /**< would exceed amp_factor x bytes received */
+	DPC_SG_DROP_RATE,           /**< would exceed the source's token bucket */
+};
+
+/** One source's state (16 bytes: four per cache line). */
+struct dpc_srcguard_entry {
+	uint32_t ip;      /**< network order; 0 = empty (0.0.0.0 is never tracked: martian) */
+	uint32_t credit;  /**< bytes it may still be sent: amp_factor x in - out (saturating) */
+	uint32_t tokens;  /**< token bucket, bytes */
+	uint32_t last;    /**< ticks: the bucket's refill clock (= last seen, to within 1/rate s) */
+};
+
+struct dpc_srcguard;
+
+/**
+ * A table of @p entries sources (rounded up to a power of 2, at least one
+ * line of 4), hashed with @p seed (pick it at random: a remote sender must
+ * not be able to aim at one line).  Constructor: NULL with errno EINVAL
+ * (entries 0 or over 2^24) or ENOMEM.  Cold path.  One table per worker;
+ * not thread-safe (owner only).
+ */
+struct dpc_srcguard *dpc_srcguard_create(unsigned entries, uint64_t seed);
+/** Free a table (NULL is fine). */
+void dpc_srcguard_free(struct dpc_srcguard *g);
+/** Entries in the table (after rounding). */
+unsigned dpc_srcguard_entries(const struct dpc_srcguard *g);
+
+/**
+ * A datagram of @p bytes_in bytes (frame) arrived from @p ip (network
+ * order) at @p now; its response would be @p bytes_out bytes (frames, 0 for
+ * none).  Credits amp_factor x @p bytes_in, then decides: the response fits
+ * the credit (if amp_factor) and the token bucket (if rate): DPC_SG_SEND,
+ * both charged; else the verdict that refused it, nothing charged.  A
+ * source not in the table takes the least recently refilled entry of its
+ * line (empty first), starting with a full bucket and no credit.
+ * Constant time, no allocation.  Owner only.
+ */
+enum dpc_srcguard_verdict dpc_srcguard_charge(struct dpc_srcguard *g, uint32_t ip, uint32_t bytes_in,
+					      uint32_t bytes_out, uint32_t now,
+					      const struct dpc_srcguard_policy *p);
+
+/** Copy @p ip's entry into *@p out (tests, diagnostics): 0, or -ENOENT if not tracked. */
+int dpc_srcguard_lookup(const struct dpc_srcguard *g, uint32_t ip, struct dpc_srcguard_entry *out);
+
+#endif /* DPCACHE_SRCGUARD_H */
