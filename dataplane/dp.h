@@ -52,7 +52,8 @@ struct dpc_port_state {
  * Configure and start @p port_id with @p nqueues RX/TX queue pairs, RX
  * buffers from @p pool.  @p sw_mode is the sw_checksum setting
  * (0 auto, 1 yes, 2 no); @p promisc: promiscuous mode (the promiscuous
- * setting; off, frames for other MACs are dropped in software anyway).  Cold path.  Returns 0 or a negative errno
+ * setting; off, frames for other MACs are dropped in software anyway).
+ * Cold path.  Returns 0 or a negative errno
  * (logged with the reason: not enough queues, no offload with
  * sw_checksum=no, driver errors).
  */

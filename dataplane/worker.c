@@ -187,6 +187,7 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 
 	(void)dpc_frame_decode(payload, info->payload_len, &f); /* length checked at RX */
 	resp_reset(w, __atomic_load_n(&w->cfg->max_response_datagrams, __ATOMIC_RELAXED));
+	w->h.admin_denied = !(info->src_flags & DPC_SRC_ADMIN); /* guard.c: source in `admin`? */
 	rc = dpc_handler_process_dgram(&w->h, d, &w->wr);
 	if (dpc_unlikely(rc == -E2BIG)) {
 		/* over max_response_datagrams: one error instead of the response */

@@ -54,6 +54,13 @@ struct dpc_handler {
 	/** Entries of all_stats: the workers', then the TCP and exception threads'; 0: nworkers. */
 	unsigned nstats;
 	const char *version;               /**< VERSION reply; NULL: DPC_MC_VERSION */
+	/**
+	 * Set per datagram by the glue: its source is not in `admin`, so
+	 * flush (binary FLUSH/FLUSHQ, text flush_all), stats reset and
+	 * verbosity are refused (binary AUTH_ERROR, text CLIENT_ERROR; counted
+	 * in refused_admin).  false (zeroed): everything is allowed.
+	 */
+	bool admin_denied;
 };
 
 /** dpc_handler_route(): process here, or forward to the owner. */

@@ -139,6 +139,11 @@ static int do_stat(struct dpc_handler *h, const struct dpc_mc_req *req, struct d
 		rc = bin_stat(&ctx, "detailed", "END\r\n");
 		break;
 	case DPC_STATS_RESET: /* acknowledged; the counters stay monotonic (docs/design.md) */
+		if (dpc_unlikely(h->admin_denied)) { /* administrative: the admin list only */
+			dpc_stat_inc(h->stats, refused_admin);
+			return put_error(h, req, DPC_MC_AUTH_ERROR, w);
+		}
+		break;
 	case DPC_STATS_DETAIL_SET:
 		break;
 	default: /* unknown group, "detail" without on|off|dump */
@@ -329,6 +334,10 @@ static int do_one(struct dpc_handler *h, const struct dpc_dgram *d, unsigned kj,
 	}
 	case DPC_OP_FLUSH:
 		dpc_stat_inc(s, cmd_flush);
+		if (dpc_unlikely(h->admin_denied)) {
+			dpc_stat_inc(s, refused_admin);
+			return put_error(h, req, DPC_MC_AUTH_ERROR, w);
+		}
 		dpc_handler_flush(h, req->exptime);
 		return put_ok(req, 0, w);
 	case DPC_OP_STAT:

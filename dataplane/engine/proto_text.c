@@ -19,6 +19,13 @@ static int put_line(struct dpc_wr *w, const char *s)
 	return rc < 0 ? rc : dpc_wr_put(w, "\r\n", 2);
 }
 
+/* An admin command from a source not in `admin` (sent even with noreply: an error). */
+static int txt_denied(struct dpc_handler *h, struct dpc_wr *w)
+{
+	dpc_stat_inc(h->stats, refused_admin);
+	return put_line(w, "CLIENT_ERROR permission denied");
+}
+
 /* A result line, unless noreply (memcached still sends errors then). */
 static int txt_reply(const struct dpc_txt_req *req, const char *s, struct dpc_wr *w)
 {
@@ -148,9 +155,13 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 		snprintf(buf, sizeof(buf), "VERSION %.80s", dpc_handler_version(h));
 		return put_line(w, buf);
 	case DPC_TXT_VERBOSITY:
+		if (dpc_unlikely(h->admin_denied))
+			return txt_denied(h, w);
 		return txt_reply(req, "OK", w);
 	case DPC_TXT_FLUSH_ALL:
 		dpc_stat_inc(s, cmd_flush);
+		if (dpc_unlikely(h->admin_denied))
+			return txt_denied(h, w);
 		dpc_handler_flush(h, req->exptime);
 		return txt_reply(req, "OK", w);
 	case DPC_TXT_STATS: {
@@ -161,6 +172,8 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 			rc = dpc_proto_stats(h, req->arg, req->arglen, txt_stat, w);
 			return rc < 0 ? rc : put_line(w, "END");
 		case DPC_STATS_RESET:
+			if (dpc_unlikely(h->admin_denied)) /* administrative: the admin list only */
+				return txt_denied(h, w);
 			/* acknowledged; the counters stay monotonic (docs/design.md) */
 			return put_line(w, "RESET");
 		case DPC_STATS_DETAIL_SET:

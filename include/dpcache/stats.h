@@ -86,9 +86,12 @@
 	X(drop_tx_full,    "packets",  "Dropped: TX queue refused the frame after retries") \
 	X(drop_nombuf,     "packets",  "Dropped: no mbuf for the response") \
 	/* exposure (dataplane/guard.c): responses refused to a source, requests refused */ \
-	X(drop_amplification, "responses", "Dropped: response over amp_factor x the bytes from an untrusted source") \
-	X(drop_src_rate,   "responses", "Dropped: response over the source's rate bucket (src_rate, trusted_rate)") \
-	X(refused_admin,   "requests", "Admin commands (flush, stats reset, verbosity) refused: source not in admin") \
+	X(drop_amplification, "responses", \
+	  "Dropped: response over amp_factor x the bytes received from an untrusted source") \
+	X(drop_src_rate,   "responses", \
+	  "Dropped: response over the source's rate bucket (src_rate, trusted_rate)") \
+	X(refused_admin,   "requests", \
+	  "Admin commands (flush, stats reset, verbosity) refused: source not in admin") \
 	X(evictions,       "items",    "Live items evicted to make room") \
 	X(poll_loops,      "loops",    "Poll-loop iterations") \
 	X(poll_busy,       "loops",    "Poll-loop iterations that received packets") \

@@ -1137,6 +1137,44 @@ static void test_text_parity(void **state)
 	text_run(f, 0, line, "SERVER_ERROR object too large for cache\r\nVALUE big 0 3\r\nold\r\nEND\r\n");
 }
 
+/*
+ * Admin commands from a source outside `admin` (h.admin_denied, set per
+ * datagram by the glue): binary FLUSH/FLUSHQ and STAT "reset" answer
+ * AUTH_ERROR, text flush_all/verbosity/"stats reset" CLIENT_ERROR (even
+ * with noreply); nothing is flushed; every refusal counted.
+ */
+static void test_admin_denied(void **state)
+{
+	struct fx *f = *state;
+
+	add_set(&f->m, DPC_OP_SET, "a1", "x", 0, 0, 0, 1);
+	run(f);
+	f->h[0].admin_denied = true;
+	add(&f->m, DPC_OP_FLUSH, NULL, 0, NULL, NULL, 0, 0, 2);
+	add(&f->m, DPC_OP_FLUSHQ, NULL, 0, NULL, NULL, 0, 0, 3);
+	add(&f->m, DPC_OP_STAT, NULL, 0, "reset", NULL, 0, 0, 4);
+	add(&f->m, DPC_OP_NOOP, NULL, 0, NULL, NULL, 0, 0, 5);
+	run(f);
+	assert_int_equal(f->rc, 0);
+	assert_int_equal(f->nres, 4);
+	expect(&f->res[0], DPC_OP_FLUSH, DPC_MC_AUTH_ERROR, 2);
+	expect(&f->res[1], DPC_OP_FLUSHQ, DPC_MC_AUTH_ERROR, 3);
+	expect(&f->res[2], DPC_OP_STAT, DPC_MC_AUTH_ERROR, 4);
+	expect(&f->res[3], DPC_OP_NOOP, DPC_MC_OK, 5);
+	text_run(f, 0, "flush_all\r\nflush_all noreply\r\nverbosity 1\r\nstats reset\r\nget a1\r\n",
+		 "CLIENT_ERROR permission denied\r\nCLIENT_ERROR permission denied\r\n"
+		 "CLIENT_ERROR permission denied\r\nCLIENT_ERROR permission denied\r\n"
+		 "VALUE a1 0 1\r\nx\r\nEND\r\n");
+	assert_true(get_is(f, "a1", "x"));
+	assert_int_equal(f->stats[0].refused_admin, 7);
+	/* other statistics stay open to everyone */
+	text_run(f, 0, "stats nonsense\r\n", "ERROR\r\n");
+	/* allowed again: the flush happens */
+	f->h[0].admin_denied = false;
+	text_run(f, 0, "flush_all\r\nget a1\r\n", "OK\r\nEND\r\n");
+	assert_int_equal(f->stats[0].refused_admin, 7);
+}
+
 static void test_text_partitions(void **state)
 {
 	struct fx *f = *state;
@@ -1237,6 +1275,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_arith, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_touch_gat, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_noop_version_quit, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_denied, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_stat, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_groups, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_stat_latency, setup1, teardown),
