@@ -321,9 +321,12 @@ static int config_clone(struct dpc_config *dst, const struct dpc_config *src)
 	}
 	for (unsigned i = 0; i < dpc_config_ndefs; i++) {
 		const struct dpc_config_def *d = &dpc_config_defs[i];
-		const struct dpc_acl *a = *(struct dpc_acl *const *)field_cptr(src, d);
+		const struct dpc_acl *a;
 
-		if (d->type != DPC_CFG_PREFIXES || a == NULL)
+		if (d->type != DPC_CFG_PREFIXES)
+			continue;
+		a = *(struct dpc_acl *const *)field_cptr(src, d);
+		if (a == NULL)
 			continue;
 		*list_ptr(dst, d) = dpc_acl_dup(a);
 		if (*list_ptr(dst, d) == NULL) {
