@@ -78,15 +78,8 @@ struct dpc_guard {
 int dpc_guard_init(struct dpc_worker *w, const struct dpc_config *cfg);
 /** Free what dpc_guard_init() made (NULL-safe on a zeroed guard). */
 void dpc_guard_fini(struct dpc_worker *w);
-/**
- * The checks on a classified frame, before any other work (worker.c, RX):
- * Ethernet, martian and `allow` checks (dpc_srcguard_check()), the ICMP
- * echo rate; sets info->src_flags.  Returns @p kind or the drop kind.
- * Owner lcore; reads the live lists (QSBR readers: valid until the
- * worker's next quiescent state).
- */
-enum dpc_pkt_kind dpc_guard_rx(struct dpc_worker *w, const uint8_t *frame, enum dpc_pkt_kind kind,
-			       struct dpc_pkt_info *info);
+/** The ICMP echo rate limit (icmp_rate): DPC_PKT_ICMP_ECHO or DPC_PKT_DROP_ICMP_RATE.  Owner lcore. */
+enum dpc_pkt_kind dpc_guard_icmp(struct dpc_worker *w);
 /**
  * May the response to the request frame @p frame, @p bytes_out bytes of
  * frames, go out?  The request counts as its Ethernet frame (14 + IPv4
@@ -216,6 +209,32 @@ void dpc_reasm_rx_poll(struct dpc_worker *w, uint64_t now);
  * each worker's response array and, with it, the mbuf pool.
  */
 unsigned dpc_worker_resp_max(uint64_t max_value);
+
+/**
+ * The source checks on a classified frame, before any other work
+ * (worker.c, RX; guard.c has the rest): Ethernet, martian and `allow`
+ * checks (dpc_srcguard_check()), the ICMP echo rate; sets
+ * info->src_flags.  Returns @p kind or the drop kind.  Owner lcore; the
+ * live lists are loaded with acquire and used until the worker's next
+ * QSBR quiescent state (a replaced list is freed only after it).  Inline:
+ * once per received frame.
+ */
+static inline enum dpc_pkt_kind dpc_guard_rx(struct dpc_worker *w, const uint8_t *frame,
+					     enum dpc_pkt_kind kind, struct dpc_pkt_info *info)
+{
+	const struct dpc_config *cfg = w->cfg;
+	/* pairs with the release in dpc_config_set()'s exchange */
+	struct dpc_srcguard_lists l = {
+		.allow = __atomic_load_n(&cfg->allow, __ATOMIC_ACQUIRE),
+		.trusted = __atomic_load_n(&cfg->trusted, __ATOMIC_ACQUIRE),
+		.admin = __atomic_load_n(&cfg->admin, __ATOMIC_ACQUIRE),
+	};
+
+	kind = dpc_srcguard_check(frame, kind, info, &w->net, w->guard.subnet_len, &l, &info->src_flags);
+	if (__builtin_expect(kind == DPC_PKT_ICMP_ECHO, 0))
+		return dpc_guard_icmp(w);
+	return kind;
+}
 
 /** The poll loop (rte_lcore_function_t): runs until *w->stop.  Returns 0. */
 int dpc_worker_main(void *arg);

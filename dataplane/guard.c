@@ -3,7 +3,8 @@
  * The source checks of the UDP data path (docs/operations.md "Security",
  * docs/design.md "Exposure"): the DPDK glue around srcguard.h.
  *
- *  RX, per frame, before any other work (dpc_guard_rx): Ethernet source
+ *  RX, per frame, before any other work (dpc_guard_rx, inline in dp.h,
+ *  around srcguard.h's inline dpc_srcguard_check): Ethernet source
  *  and destination, martian source, UDP source port 0, `allow`; the
  *  source's class (trusted, admin) goes with the frame in
  *  dpc_pkt_info.src_flags, also to the owner worker of a forwarded write.
@@ -54,32 +55,15 @@ static inline uint32_t now_ticks(const struct dpc_guard *g)
 	return (uint32_t)(((unsigned __int128)rte_rdtsc() * g->tick_mult) >> 32);
 }
 
-static inline const struct dpc_acl *list_load(struct dpc_acl *const *p)
+/* The ICMP echo bucket (dpc_guard_rx's rare path): DPC_PKT_ICMP_ECHO or DPC_PKT_DROP_ICMP_RATE. */
+enum dpc_pkt_kind dpc_guard_icmp(struct dpc_worker *w)
 {
-	/* pairs with the release in dpc_config_set()'s exchange */
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
+	uint32_t rate = __atomic_load_n(&w->cfg->icmp_rate, __ATOMIC_RELAXED);
 
-enum dpc_pkt_kind dpc_guard_rx(struct dpc_worker *w, const uint8_t *frame, enum dpc_pkt_kind kind,
-			       struct dpc_pkt_info *info)
-{
-	const struct dpc_config *cfg = w->cfg;
-	struct dpc_srcguard_lists l = {
-		.allow = list_load(&cfg->allow),
-		.trusted = list_load(&cfg->trusted),
-		.admin = list_load(&cfg->admin),
-	};
-
-	kind = dpc_srcguard_check(frame, kind, info, &w->net, w->guard.subnet_len, &l, &info->src_flags);
-	if (dpc_unlikely(kind == DPC_PKT_ICMP_ECHO)) {
-		uint32_t rate = __atomic_load_n(&cfg->icmp_rate, __ATOMIC_RELAXED);
-
-		if (rate == 0 || !dpc_tbucket_take(&w->guard.icmp_tokens, &w->guard.icmp_last, ICMP_UNIT,
-						   rate * ICMP_UNIT, rate * ICMP_UNIT,
-						   now_ticks(&w->guard)))
-			return DPC_PKT_DROP_ICMP_RATE;
-	}
-	return kind;
+	if (rate == 0 || !dpc_tbucket_take(&w->guard.icmp_tokens, &w->guard.icmp_last, ICMP_UNIT,
+					   rate * ICMP_UNIT, rate * ICMP_UNIT, now_ticks(&w->guard)))
+		return DPC_PKT_DROP_ICMP_RATE;
+	return DPC_PKT_ICMP_ECHO;
 }
 
 static inline uint32_t clamp32(uint64_t v)

@@ -36,48 +36,6 @@ struct dpc_srcguard {
 	uint64_t seed;
 };
 
-/* ---- per frame --------------------------------------------------------------- */
-
-static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-enum dpc_pkt_kind dpc_srcguard_check(const uint8_t *frame, enum dpc_pkt_kind kind,
-				     const struct dpc_pkt_info *info, const struct dpc_netcfg *net,
-				     unsigned subnet_len, const struct dpc_srcguard_lists *l,
-				     uint8_t *src_flags)
-{
-	uint32_t src, src_host;
-	uint8_t flags = 0;
-
-	*src_flags = 0;
-	if (dpc_unlikely(dpc_pkt_kind_is_drop(kind)))
-		return kind;
-	/* Ethernet source: the group bit marks multicast and broadcast senders (never real). */
-	if (dpc_unlikely(frame[6] & 1u))
-		return DPC_PKT_DROP_ETH_SRC;
-	if (dpc_unlikely(kind == DPC_PKT_ARP_REQUEST)) {
-		if (memcmp(frame, net->mac, 6) != 0 && memcmp(frame, bcast_mac, 6) != 0)
-			return DPC_PKT_DROP_ETH_DST;
-		return kind;
-	}
-	/* IPv4 to us: unicast to our MAC only (never flooded, broadcast or multicast frames). */
-	if (dpc_unlikely(memcmp(frame, net->mac, 6) != 0))
-		return DPC_PKT_DROP_ETH_DST;
-	src = dpc_srcguard_src_ip(frame, info);
-	src_host = __builtin_bswap32(src);
-	if (dpc_unlikely(dpc_ip4_src_martian(src_host, __builtin_bswap32(net->ip), subnet_len)))
-		return DPC_PKT_DROP_SRC_MARTIAN;
-	if (kind == DPC_PKT_UDP && dpc_unlikely(frame[info->l4_off] == 0 && frame[info->l4_off + 1] == 0))
-		return DPC_PKT_DROP_UDP_SPORT0;
-	if (dpc_unlikely(!dpc_acl_match(l->allow, src_host)))
-		return DPC_PKT_DROP_SRC_DENIED;
-	if (dpc_acl_match(l->trusted, src_host))
-		flags |= DPC_SRC_TRUSTED;
-	if (dpc_unlikely(l->admin != NULL && l->admin->n > 0) && dpc_acl_match(l->admin, src_host))
-		flags |= DPC_SRC_ADMIN;
-	*src_flags = flags;
-	return kind;
-}
-
 /* ---- per source -------------------------------------------------------------- */
 
 struct dpc_srcguard *dpc_srcguard_create(unsigned entries, uint64_t seed)

@@ -41,6 +41,28 @@ struct dpc_srcguard_lists {
 	const struct dpc_acl *allow, *trusted, *admin;
 };
 
+/** IPv4 source of a classified UDP/ICMP frame, network byte order. */
+static inline uint32_t dpc_srcguard_src_ip(const uint8_t *frame, const struct dpc_pkt_info *info)
+{
+	uint32_t ip;
+
+	__builtin_memcpy(&ip, frame + info->l3_off + 12, 4);
+	return ip;
+}
+
+/** Compare 6-byte MAC addresses (two loads, no call). */
+static inline bool dpc_srcguard_mac_eq(const uint8_t *a, const uint8_t *b)
+{
+	uint32_t a4, b4;
+	uint16_t a2, b2;
+
+	__builtin_memcpy(&a4, a, 4);
+	__builtin_memcpy(&b4, b, 4);
+	__builtin_memcpy(&a2, a + 4, 2);
+	__builtin_memcpy(&b2, b + 4, 2);
+	return a4 == b4 && a2 == b2;
+}
+
 /**
  * Judge a frame that dpc_pkt_classify() classified as @p kind (with
  * @p info), before any other work.  Served kinds only; a drop kind is
@@ -49,20 +71,46 @@ struct dpc_srcguard_lists {
  * destination @p net's MAC, IPv4 source not martian (acl.h, with
  * @p subnet_len), inside @p l->allow; UDP source port not 0.  Returns @p kind
  * or the DPC_PKT_DROP_* kind that refuses it; sets *@p src_flags
- * (DPC_SRC_*) for UDP and ICMP, 0 otherwise.  Pure; thread-safe.
+ * (DPC_SRC_*) for UDP and ICMP, 0 otherwise.  Pure; thread-safe; inline
+ * (once per received frame).
  */
-enum dpc_pkt_kind dpc_srcguard_check(const uint8_t *frame, enum dpc_pkt_kind kind,
-				     const struct dpc_pkt_info *info, const struct dpc_netcfg *net,
-				     unsigned subnet_len, const struct dpc_srcguard_lists *l,
-				     uint8_t *src_flags);
-
-/** IPv4 source of a classified UDP/ICMP frame, network byte order. */
-static inline uint32_t dpc_srcguard_src_ip(const uint8_t *frame, const struct dpc_pkt_info *info)
+static inline enum dpc_pkt_kind dpc_srcguard_check(const uint8_t *frame, enum dpc_pkt_kind kind,
+						   const struct dpc_pkt_info *info,
+						   const struct dpc_netcfg *net, unsigned subnet_len,
+						   const struct dpc_srcguard_lists *l, uint8_t *src_flags)
 {
-	uint32_t ip;
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint32_t src_host;
+	uint8_t flags = 0;
 
-	__builtin_memcpy(&ip, frame + info->l3_off + 12, 4);
-	return ip;
+	*src_flags = 0;
+	if (__builtin_expect(dpc_pkt_kind_is_drop(kind), 0))
+		return kind;
+	/* Ethernet source: the group bit marks multicast and broadcast senders (never real). */
+	if (__builtin_expect(frame[6] & 1u, 0))
+		return DPC_PKT_DROP_ETH_SRC;
+	if (__builtin_expect(kind == DPC_PKT_ARP_REQUEST, 0)) {
+		if (!dpc_srcguard_mac_eq(frame, net->mac) && !dpc_srcguard_mac_eq(frame, bcast))
+			return DPC_PKT_DROP_ETH_DST;
+		return kind;
+	}
+	/* IPv4 to us: unicast to our MAC only (never flooded, broadcast or multicast frames). */
+	if (__builtin_expect(!dpc_srcguard_mac_eq(frame, net->mac), 0))
+		return DPC_PKT_DROP_ETH_DST;
+	src_host = __builtin_bswap32(dpc_srcguard_src_ip(frame, info));
+	if (__builtin_expect(dpc_ip4_src_martian(src_host, __builtin_bswap32(net->ip), subnet_len), 0))
+		return DPC_PKT_DROP_SRC_MARTIAN;
+	if (kind == DPC_PKT_UDP &&
+	    __builtin_expect(frame[info->l4_off] == 0 && frame[info->l4_off + 1] == 0, 0))
+		return DPC_PKT_DROP_UDP_SPORT0;
+	if (__builtin_expect(!dpc_acl_match(l->allow, src_host), 0))
+		return DPC_PKT_DROP_SRC_DENIED;
+	if (dpc_acl_match(l->trusted, src_host))
+		flags |= DPC_SRC_TRUSTED;
+	if (__builtin_expect(l->admin != NULL && l->admin->n > 0, 0) && dpc_acl_match(l->admin, src_host))
+		flags |= DPC_SRC_ADMIN;
+	*src_flags = flags;
+	return kind;
 }
 
 /* ---- token bucket ------------------------------------------------------------ */
