@@ -375,9 +375,10 @@ def case_ctl(cli):
     # a slow client: one byte every 0.5 s for 4 s, while others ask
     slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     slow_ok = udp_ok = checked = False
+    cut = None
+    t0 = time.time()
     try:
         slow.connect(CTL_SOCK)
-        t0 = time.time()
         for ch in b"stats\n"[:-1]:
             slow.send(bytes([ch]))
             sent += 1
@@ -388,6 +389,8 @@ def case_ctl(cli):
                 udp_ok = status_of(cli.call(req(OP["GET"], b"hb:small"))) in (0, 1)
             if time.time() - t0 > 4.0:
                 break
+    except (BrokenPipeError, ConnectionResetError):
+        cut = time.time() - t0   # the server's per-connection deadline (ctl_timeout_ms)
     except OSError as e:
         log("control socket, slow client: %s" % e)
     finally:
@@ -395,8 +398,9 @@ def case_ctl(cli):
     alive = ctl_ping_ok() and status_of(cli.call(req(OP["NOOP"]))) == 0
     ok = nul_ok and alive_nul and slow_ok and udp_ok and alive
     row("control socket: NUL byte, slow client", sent, got, ok,
-        "NUL answered ERR=%s, alive=%s, others served during a slow client=%s"
-        % (nul_ok, alive_nul and alive, slow_ok and udp_ok))
+        "NUL answered ERR=%s, alive=%s, others served during a slow client=%s%s"
+        % (nul_ok, alive_nul and alive, slow_ok and udp_ok,
+           ", it was cut after %.1f s" % cut if cut is not None else ""))
 
 
 def case_append_flood(ctr, tx, cli):
