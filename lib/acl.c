@@ -181,12 +181,14 @@ struct dpc_acl *dpc_acl_dup(const struct dpc_acl *a)
 	}
 	memcpy(c, a, sizeof(*c));
 	c->retired_next = NULL;
+	c->shared = 0;
 	return c;
 }
 
 void dpc_acl_free(struct dpc_acl *a)
 {
-	free(a);
+	if (a != NULL && !a->shared)
+		free(a);
 }
 
 void dpc_acl_free_chain(struct dpc_acl *a)
@@ -194,7 +196,7 @@ void dpc_acl_free_chain(struct dpc_acl *a)
 	while (a != NULL) {
 		struct dpc_acl *next = a->retired_next;
 
-		free(a);
+		dpc_acl_free(a);
 		a = next;
 	}
 }

@@ -270,8 +270,8 @@ static void retire(struct dpc_config *c, struct dpc_acl *a)
 {
 	struct dpc_acl *head = __atomic_load_n(&c->retired, __ATOMIC_RELAXED);
 
-	if (a == NULL)
-		return;
+	if (a == NULL || a->shared)
+		return; /* a shared default is never freed: nothing to wait for */
 	do {
 		a->retired_next = head;
 	} while (!__atomic_compare_exchange_n(&c->retired, &head, a, true, __ATOMIC_RELEASE,
@@ -468,12 +468,45 @@ static int set_def(struct dpc_config *c, const struct dpc_config_def *d, const c
 	return -EINVAL;
 }
 
+/*
+ * The default of prefix-list setting @p i, parsed once per process and
+ * shared (never freed: dpc_acl_free() leaves shared lists alone), so that
+ * dpc_config_defaults() allocates nothing a caller must free.  The lists
+ * come last in the table: @p c's address and subnet_len are the defaults.
+ */
+static struct dpc_acl *default_list(unsigned i, const struct dpc_config *c)
+{
+	static struct dpc_acl *cache[64];
+	struct dpc_acl *a, *expected = NULL;
+
+	if (i >= DPC_ARRAY_SIZE(cache))
+		return NULL;
+	a = __atomic_load_n(&cache[i], __ATOMIC_ACQUIRE);
+	if (a != NULL)
+		return a;
+	a = dpc_acl_parse(dpc_config_defs[i].def, c->address, c->subnet_len, NULL, 0);
+	if (a == NULL)
+		return NULL; /* ENOMEM: an empty list, the safe side */
+	a->shared = 1;
+	if (!__atomic_compare_exchange_n(&cache[i], &expected, a, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		a->shared = 0;
+		dpc_acl_free(a); /* another thread won: use its copy */
+		a = expected;
+	}
+	return a;
+}
+
 void dpc_config_defaults(struct dpc_config *c)
 {
 	unsigned i;
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < dpc_config_ndefs; i++) {
+		if (dpc_config_defs[i].type == DPC_CFG_PREFIXES) {
+			*list_ptr(c, &dpc_config_defs[i]) = default_list(i, c);
+			continue;
+		}
 		int rc = set_def(c, &dpc_config_defs[i], dpc_config_defs[i].def, false, NULL, 0);
 
 		/* The table's own defaults are valid: test_config checks every one. */

@@ -38,6 +38,7 @@ struct dpc_acl {
 	unsigned n;                               /**< prefixes in e[] */
 	struct dpc_acl_prefix e[DPC_ACL_MAX];
 	struct dpc_acl *retired_next;             /**< the config's retire chain (owner: config.c) */
+	unsigned char shared;                     /**< 1: lives as long as the process (defaults) */
 	char text[DPC_ACL_TEXT_MAX];              /**< the list as parsed, blanks removed */
 };
 
@@ -51,7 +52,7 @@ struct dpc_acl *dpc_acl_parse(const char *text, uint32_t self_ip, unsigned subne
 			      size_t errlen);
 /** A copy of @p a (NULL and errno ENOMEM on failure; NULL for NULL). */
 struct dpc_acl *dpc_acl_dup(const struct dpc_acl *a);
-/** Free a list (NULL is fine).  Only once no reader can hold it. */
+/** Free a list (NULL and shared lists are left alone).  Only once no reader can hold it. */
 void dpc_acl_free(struct dpc_acl *a);
 /** Free a chain of retired lists linked by retired_next (NULL is fine). */
 void dpc_acl_free_chain(struct dpc_acl *a);

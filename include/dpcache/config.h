@@ -183,9 +183,10 @@ extern const struct dpc_config_def dpc_config_defs[];
 extern const unsigned dpc_config_ndefs;
 
 /**
- * Fill @p c with the defaults.  @p c must be fresh or dpc_config_free()d:
- * the prefix lists it gets are allocated (ENOMEM leaves them NULL, which
- * matches nothing: the safe side).
+ * Fill @p c with the defaults.  Allocates nothing the caller must free:
+ * the default prefix lists are shared, parsed once per process (ENOMEM
+ * leaves a list NULL, which matches nothing: the safe side).  Lists set
+ * later are @p c's own: dpc_config_free() releases them.
  */
 void dpc_config_defaults(struct dpc_config *c);
 /** Free what @p c owns (its prefix lists, retired ones included); NULL is fine.  Cold path. */

@@ -276,28 +276,32 @@ static void test_config_runtime_swap(void **state)
 
 	(void)state;
 	dpc_config_defaults(&c);
+	/* the defaults are shared lists (nothing to free, nothing to retire) */
+	assert_true(c.allow->shared && c.trusted->shared && c.admin->shared);
+	assert_int_equal(dpc_config_set(&c, "allow", "subnet,10.0.0.0/8", true, err, sizeof(err)), 0);
+	assert_null(dpc_config_take_retired(&c));
 	old = c.allow;
 	assert_int_equal(dpc_config_set(&c, "allow", "0.0.0.0/0", true, err, sizeof(err)), 0);
 	/* a new list is published; the old one is still intact (a reader may hold it) and retired */
 	assert_ptr_not_equal(c.allow, old);
 	assert_true(dpc_acl_match(c.allow, hip("203.0.113.7")));
-	assert_true(dpc_acl_match(old, hip("198.18.0.2")));
+	assert_true(dpc_acl_match(old, hip("10.1.2.3")));
 	assert_int_equal(dpc_config_get(&c, "allow", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "0.0.0.0/0");
 	assert_int_equal(dpc_config_set(&c, "admin", "198.18.0.2", true, err, sizeof(err)), 0);
-	/* a refused change leaves the list in force and retires nothing more */
 	r = c.admin;
+	assert_int_equal(dpc_config_set(&c, "admin", "198.18.0.3", true, err, sizeof(err)), 0);
+	/* a refused change leaves the list in force and retires nothing more */
 	assert_int_equal(dpc_config_set(&c, "admin", "198.18.0.2/24", true, err, sizeof(err)), -EINVAL);
-	assert_ptr_equal(c.admin, r);
 	assert_non_null(strstr(err, "admin: '198.18.0.2/24' has host bits set"));
+	assert_true(dpc_acl_match(c.admin, hip("198.18.0.3")));
 	/* both replaced lists wait on the chain, newest first; taking it empties it */
-	r = dpc_config_take_retired(&c);
-	assert_non_null(r);
-	assert_non_null(r->retired_next);
-	assert_ptr_equal(r->retired_next, old);
-	assert_null(r->retired_next->retired_next);
+	struct dpc_acl *chain = dpc_config_take_retired(&c);
+	assert_ptr_equal(chain, r);
+	assert_ptr_equal(chain->retired_next, old);
+	assert_null(chain->retired_next->retired_next);
 	assert_null(dpc_config_take_retired(&c));
-	dpc_acl_free_chain(r);
+	dpc_acl_free_chain(chain);
 	/* the prefix-list settings are the run-time kind */
 	assert_true(dpc_config_find("allow")->runtime);
 	assert_true(dpc_config_find("trusted")->runtime);
