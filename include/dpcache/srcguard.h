@@ -66,10 +66,12 @@ static inline bool dpc_srcguard_mac_eq(const uint8_t *a, const uint8_t *b)
 /**
  * Judge a frame that dpc_pkt_classify() classified as @p kind (with
  * @p info), before any other work.  Served kinds only; a drop kind is
- * returned unchanged.  ARP requests: Ethernet source unicast, destination
- * broadcast or @p net's MAC.  UDP and ICMP echo: Ethernet source unicast,
- * destination @p net's MAC, IPv4 source not martian (acl.h, with
- * @p subnet_len), inside @p l->allow; UDP source port not 0.  Returns @p kind
+ * returned unchanged.  ARP (requests, and replies for the kernel's
+ * exception path): Ethernet source unicast, destination broadcast or
+ * @p net's MAC.  IPv4 (UDP, fragments, ICMP echo, TCP for the exception
+ * path): Ethernet source unicast, destination @p net's MAC, IPv4 source
+ * not martian (acl.h, with @p subnet_len), inside @p l->allow; UDP
+ * source port not 0.  Returns @p kind
  * or the DPC_PKT_DROP_* kind that refuses it; sets *@p src_flags
  * (DPC_SRC_*) for UDP and ICMP, 0 otherwise.  Pure; thread-safe; inline
  * (once per received frame).
@@ -89,7 +91,7 @@ static inline enum dpc_pkt_kind dpc_srcguard_check(const uint8_t *frame, enum dp
 	/* Ethernet source: the group bit marks multicast and broadcast senders (never real). */
 	if (__builtin_expect(frame[6] & 1u, 0))
 		return DPC_PKT_DROP_ETH_SRC;
-	if (__builtin_expect(kind == DPC_PKT_ARP_REQUEST, 0)) {
+	if (__builtin_expect(kind == DPC_PKT_ARP_REQUEST || kind == DPC_PKT_ARP_REPLY, 0)) {
 		if (!dpc_srcguard_mac_eq(frame, net->mac) && !dpc_srcguard_mac_eq(frame, bcast))
 			return DPC_PKT_DROP_ETH_DST;
 		return kind;

@@ -61,7 +61,7 @@ static void check_frame(const uint8_t *data, size_t size)
 		return;
 	if (g != k || (data[6] & 1))
 		abort();
-	if (g == DPC_PKT_ARP_REQUEST) {
+	if (g == DPC_PKT_ARP_REQUEST || g == DPC_PKT_ARP_REPLY) {
 		static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 		if (memcmp(data, OUR_MAC, 6) != 0 && memcmp(data, bc, 6) != 0)
 			abort();

@@ -167,6 +167,13 @@ static void test_check_ethernet(void **state)
 	memcpy(f, bcast, 6);
 	memcpy(f + 6, mcast, 6);
 	assert_int_equal(judge(f, 60, &x, &flags), DPC_PKT_DROP_ETH_SRC);
+	/* an ARP reply (the kernel's, on the TCP exception path) is judged as ARP, not as IPv4:
+	 * its bytes at the IPv4 source offset are no address */
+	memcpy(f, OUR_MAC, 6);
+	memcpy(f + 6, PEER_MAC, 6);
+	a[7] = 2;
+	memcpy(a + 14, "\x7f\x00\x00\x01", 4); /* a sender address that would look martian */
+	assert_int_equal(judge(f, 60, &x, &flags), DPC_PKT_ARP_REPLY);
 	/* a drop kind from classify passes through unchanged */
 	assert_int_equal(judge(f, 10, &x, &flags), DPC_PKT_DROP_SHORT);
 	fx_free(&x);
