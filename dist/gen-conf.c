@@ -57,6 +57,9 @@ static void range_str(const struct dpc_config_def *d, char *buf, size_t len)
 	case DPC_CFG_STRING:
 		snprintf(buf, len, "1..%d characters of [A-Za-z0-9_.-]", DPC_CFG_STR_MAX - 1);
 		break;
+	case DPC_CFG_PREFIXES:
+		snprintf(buf, len, "IPv4 prefixes A.B.C.D/N, comma-separated; subnet; none");
+		break;
 	}
 }
 
@@ -89,12 +92,14 @@ int main(int argc, char **argv)
 		struct dpc_config c;
 		char err[512];
 
+		int rc;
+
 		dpc_config_defaults(&c);
-		if (dpc_config_load_file(&c, argv[2], err, sizeof(err)) != 0) {
+		rc = dpc_config_load_file(&c, argv[2], err, sizeof(err));
+		if (rc != 0)
 			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
-		return 0;
+		dpc_config_free(&c);
+		return rc != 0;
 	}
 	if (argc != 1) {
 		fprintf(stderr, "usage: gen-conf [--check FILE]\n");
