@@ -18,7 +18,8 @@
 #
 # usage: perf/memory.sh [BUILD (build/release)]
 # env:   MEM_KEYS (500000)  MEM_MB (16)  (the issue: 2M keys, 64 MB; the default keeps its
-#        cache-to-keyspace ratio at a quarter of the size, so that the run takes a few minutes)
+#        cache-to-keyspace ratio at a quarter of the size: 24 combinations, ~10 min on the
+#        shared 2-CPU machine under load, mostly memcached's prefills; MEM_VALUES etc. for a part)
 #        MEM_WINDOW (32)  MEM_WARMUP (1.5)  MEM_DURATION (1.5)  MEM_MAX_ITEM (65536: both
 #        servers' largest value in bytes, dpcached --max-value / memcached -I)
 #        MEM_MIXES ("0.5 0.9")  MEM_ZIPFS ("0.8 0.99")  MEM_VALUES ("32 200 100-MAX")
