@@ -138,7 +138,7 @@ void dpc_handler_parse(const struct dpc_handler *h, const uint8_t *payload, size
 	d->route = DPC_ROUTE_HERE;
 	route = route && nparts > 1;
 	/* memcached decides per datagram: the binary magic, else a text command */
-	if (dpc_unlikely(len > 0 && payload[0] >= 'a' && payload[0] <= 'z')) {
+	if (dpc_unlikely(len > 0 && dpc_dgram_is_text(payload[0]))) {
 		d->proto = DPC_DGRAM_TEXT;
 		parse_text(h, d, route, nparts);
 	} else {

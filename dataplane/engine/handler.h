@@ -6,8 +6,8 @@
  * the cache.  DPDK-free so that it is unit-tested and fuzzed without EAL.
  * Two codecs, chosen per datagram as memcached does: a payload starting
  * with the binary magic 0x80 is binary protocol (proto.h); one starting
- * with a lowercase letter is the text protocol (textproto.h); anything
- * else goes to the binary codec and is dropped as bad magic.
+ * with printable ASCII or white space is the text protocol (textproto.h);
+ * anything else goes to the binary codec and is dropped as bad magic.
  *
  * Files, one concern each:
  *   handler.c     parse once into a dpc_dgram, routing, prefetch, dispatch
@@ -65,6 +65,17 @@ struct dpc_handler {
 
 /** dpc_handler_route(): process here, or forward to the owner. */
 #define DPC_ROUTE_HERE (-1)
+
+/**
+ * The codec of a datagram, from its first byte: text if it is printable
+ * ASCII or white space (memcached reads any non-binary datagram as text;
+ * other bytes, binary junk or a reflected response, are left to the binary
+ * codec, which drops them as bad magic: docs/design.md).
+ */
+static inline bool dpc_dgram_is_text(uint8_t first)
+{
+	return (first >= 0x20 && first <= 0x7e) || (first >= '\t' && first <= '\r');
+}
 
 /** Keys per datagram whose hash dpc_handler_parse() keeps (later ones are hashed when used). */
 #define DPC_DGRAM_HASHES 8u

@@ -435,6 +435,8 @@ int dpc_proto_bin_process(struct dpc_handler *h, const struct dpc_dgram *d, stru
 			return rc;
 		if ((rc = do_one(h, d, kj, req, nparts, w)) < 0)
 			return rc;
+		if (dpc_unlikely(req->base == DPC_OP_QUIT && req->error == 0))
+			return 0; /* memcached closes the connection: the rest is not read */
 	}
 	return flush_gets(h, &b, w);
 }

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc == -EBADMSG && w.total != 0)
 		abort();
-	bool text = size > 0 && data[0] >= 'a' && data[0] <= 'z';
+	bool text = size > 0 && dpc_dgram_is_text(data[0]);
 	if (rc == 0 && text) {
 		/* every text answer ends a line */
 		if (w.total > 0 && (w.total < 2 || areas[w.total - 2] != '\r' || areas[w.total - 1] != '\n'))
