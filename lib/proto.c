@@ -10,9 +10,9 @@
  * Validation follows memcached 1.6 proto_bin.c (dispatch_bin_command), in
  * its order: keylen + extlen > bodylen -> UNKNOWN_COMMAND; key > 250 ->
  * EINVAL; unknown opcode -> UNKNOWN_COMMAND; wrong extras / key / body
- * shape for the opcode -> EINVAL; value over the limit -> E2BIG.  Over TCP
- * memcached closes the connection after the first two; a datagram is
- * framed by bodylen, so we answer and go on with the next request.
+ * shape for the opcode -> EINVAL; value over the limit -> E2BIG.  After
+ * all but the last two memcached closes the connection (req->fatal): the
+ * handler answers and reads no further requests of the datagram.
  */
 #include <string.h>
 
@@ -173,6 +173,7 @@ int dpc_mc_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc_
 	req->delta = 0;
 	req->initial = 0;
 	req->error = 0;
+	req->fatal = false;
 
 	if (dpc_unlikely((uint64_t)keylen + extlen > bodylen)) {
 		/* lying lengths: nothing inside the body can be located */
@@ -182,6 +183,7 @@ int dpc_mc_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc_
 		req->vlen = 0;
 		req->extras = req->key = req->value = NULL;
 		req->error = DPC_MC_UNKNOWN_COMMAND;
+		req->fatal = true;
 		return (int)(DPC_MC_HDR_LEN + bodylen);
 	}
 	req->extlen = (uint8_t)extlen;
@@ -194,11 +196,12 @@ int dpc_mc_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc_
 	if (dpc_unlikely(keylen > DPC_KEY_MAX)) {
 		req->base = dpc_mc_base_op(op);
 		req->error = DPC_MC_EINVAL;
+		req->fatal = true;
 	} else if (dpc_unlikely(!(t & F_KNOWN))) {
 		req->base = op;
 		req->error = DPC_MC_UNKNOWN_COMMAND;
 	} else if (dpc_unlikely((req->error = check_shape(req->base, extlen, keylen, req->vlen)) != 0)) {
-		/* error set */
+		req->fatal = true;
 	} else {
 		const uint8_t *x = req->extras;
 

@@ -139,8 +139,8 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		req->keys_end = end;
 		const uint8_t *k, *it = p;
 		size_t kl = dpc_txt_next_key(&it, end, &k);
-		if (kl == 0)
-			return refuse(req, E_ERROR, consumed);
+		if (kl == 0 && !(gat || gats))
+			return refuse(req, E_ERROR, consumed); /* "gat 0" alone answers END */
 		/* memcached refuses the whole line when a key is too long */
 		for (; kl; kl = dpc_txt_next_key(&it, end, &k))
 			if (kl > DPC_KEY_MAX)
@@ -171,11 +171,8 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		req->cmd = (enum dpc_txt_cmd)storage;
 		if (nt != base && nt != base + 1)
 			return refuse(req, E_ERROR, consumed);
-		if (nt == base + 1) {
-			if (!noreply_tok(&t[base]))
-				return refuse(req, E_ERROR, consumed);
-			req->noreply = true;
-		}
+		/* one more token: "noreply", anything else is ignored (memcached) */
+		req->noreply = nt == base + 1 && noreply_tok(&t[base]);
 		req->key = t[1].p;
 		req->keylen = t[1].n;
 		if (t[1].n > DPC_KEY_MAX || !to_u64(&t[2], UINT32_MAX, &v))
@@ -194,9 +191,12 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 			req->drop_key = storage == DPC_TXT_SET;
 			return refuse(req, E_TOO_LARGE, consumed + (swallow < rest ? swallow : rest));
 		}
-		if (rest < (size_t)req->vlen + 2 || buf[consumed + req->vlen] != '\r' ||
-		    buf[consumed + req->vlen + 1] != '\n')
+		/* memcached reads vlen + 2 bytes, then wants them to end in CRLF; a block
+		 * that the datagram does not hold ends it (memcached would wait for more) */
+		if (rest < (size_t)req->vlen + 2)
 			return refuse(req, E_CHUNK, len);
+		if (buf[consumed + req->vlen] != '\r' || buf[consumed + req->vlen + 1] != '\n')
+			return refuse(req, E_CHUNK, consumed + req->vlen + 2);
 		req->value = buf + consumed;
 		return (int)(consumed + req->vlen + 2);
 	}
@@ -223,11 +223,7 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		req->cmd = t[0].p[0] == 'i' ? DPC_TXT_INCR : DPC_TXT_DECR;
 		if (nt != 3 && nt != 4)
 			return refuse(req, E_ERROR, consumed);
-		if (nt == 4) {
-			if (!noreply_tok(&t[3]))
-				return refuse(req, E_ERROR, consumed);
-			req->noreply = true;
-		}
+		req->noreply = nt == 4 && noreply_tok(&t[3]);
 		req->key = t[1].p;
 		req->keylen = t[1].n;
 		if (t[1].n > DPC_KEY_MAX)
@@ -240,11 +236,7 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		req->cmd = DPC_TXT_TOUCH;
 		if (nt != 3 && nt != 4)
 			return refuse(req, E_ERROR, consumed);
-		if (nt == 4) {
-			if (!noreply_tok(&t[3]))
-				return refuse(req, E_ERROR, consumed);
-			req->noreply = true;
-		}
+		req->noreply = nt == 4 && noreply_tok(&t[3]);
 		req->key = t[1].p;
 		req->keylen = t[1].n;
 		if (t[1].n > DPC_KEY_MAX)
@@ -257,16 +249,13 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		req->cmd = DPC_TXT_FLUSH_ALL;
 		if (nt > 3)
 			return refuse(req, E_ERROR, consumed);
-		unsigned extra = nt - 1;
-		if (extra > 0 && noreply_tok(&t[nt - 1])) {
-			req->noreply = true;
-			extra--;
-		}
-		if (extra == 1) {
-			uint64_t v;
-			if (!to_u64(&t[1], INT32_MAX, &v))
-				return refuse(req, E_FORMAT, consumed);
-			req->exptime = (uint32_t)v;
+		req->noreply = noreply_tok(&t[nt - 1]);
+		if (nt != (req->noreply ? 2u : 1u)) {
+			/* a signed delay; a negative one flushes now */
+			uint32_t e;
+			if (!to_exptime(&t[1], &e))
+				return refuse(req, E_EXPTIME, consumed);
+			req->exptime = e > DPC_EXPTIME_REL_MAX && t[1].p[0] == '-' ? 0 : e;
 		}
 		return (int)consumed;
 	}
@@ -276,10 +265,13 @@ int dpc_txt_parse(const uint8_t *buf, size_t len, uint32_t max_value, struct dpc
 		return (int)consumed;
 	}
 	if (tok_is(&t[0], "verbosity")) {
+		uint64_t level;
 		req->cmd = DPC_TXT_VERBOSITY;
 		if (nt < 2 || nt > 3)
 			return refuse(req, E_ERROR, consumed);
 		req->noreply = noreply_tok(&t[nt - 1]);
+		if (!to_u64(&t[1], UINT32_MAX, &level))
+			return refuse(req, E_FORMAT, consumed);
 		return (int)consumed;
 	}
 	if (tok_is(&t[0], "stats")) {

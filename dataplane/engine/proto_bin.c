@@ -174,7 +174,10 @@ static uint16_t set_status(uint8_t base, enum dpc_status st, uint64_t cas)
 		if (base == DPC_OP_REPLACE)
 			return DPC_MC_KEY_ENOENT;
 		return DPC_MC_NOT_STORED;
-	case DPC_TOO_LARGE: return DPC_MC_E2BIG;
+	case DPC_TOO_LARGE:
+		/* an APPEND/PREPEND whose result would be too large: memcached says "not stored" */
+		return (base == DPC_OP_APPEND || base == DPC_OP_PREPEND) ? DPC_MC_NOT_STORED
+									 : DPC_MC_E2BIG;
 	case DPC_NON_NUMERIC: return DPC_MC_DELTA_BADVAL;
 	case DPC_NOSPACE: return DPC_MC_ETMPFAIL;   /* transient: retry (store.h) */
 	case DPC_INVALID: return DPC_MC_EINVAL;
@@ -435,8 +438,9 @@ int dpc_proto_bin_process(struct dpc_handler *h, const struct dpc_dgram *d, stru
 			return rc;
 		if ((rc = do_one(h, d, kj, req, nparts, w)) < 0)
 			return rc;
-		if (dpc_unlikely(req->base == DPC_OP_QUIT && req->error == 0))
-			return 0; /* memcached closes the connection: the rest is not read */
+		/* memcached closes the connection after QUIT and protocol errors: the rest is not read */
+		if (dpc_unlikely((req->base == DPC_OP_QUIT && req->error == 0) || req->fatal))
+			return 0;
 	}
 	return flush_gets(h, &b, w);
 }

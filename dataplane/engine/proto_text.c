@@ -12,6 +12,8 @@
 #include "dpcache/decimal.h"
 #include "handler_internal.h"
 
+static const char E_NON_NUMERIC[] = "CLIENT_ERROR cannot increment or decrement non-numeric value";
+
 static int put_line(struct dpc_wr *w, const char *s)
 {
 	int rc = dpc_wr_put(w, s, strlen(s));
@@ -26,13 +28,13 @@ static int txt_denied(struct dpc_handler *h, struct dpc_wr *w)
 	return put_line(w, "CLIENT_ERROR permission denied");
 }
 
-/* A result line, unless noreply (memcached still sends errors then). */
+/* A result line, unless noreply. */
 static int txt_reply(const struct dpc_txt_req *req, const char *s, struct dpc_wr *w)
 {
 	return req->noreply ? 0 : put_line(w, s);
 }
 
-static int txt_error(struct dpc_handler *h, const char *s, struct dpc_wr *w)
+static void txt_count_error(struct dpc_handler *h, const char *s)
 {
 	if (strcmp(s, "ERROR") == 0)
 		dpc_stat_inc(h->stats, cmd_unknown);
@@ -42,7 +44,21 @@ static int txt_error(struct dpc_handler *h, const char *s, struct dpc_wr *w)
 		dpc_stat_inc(h->stats, errors_nospace);
 	else if (strncmp(s, "CLIENT_ERROR", 12) == 0)
 		dpc_stat_inc(h->stats, errors_inval);
+}
+
+/* An error line, counted; sent even with noreply (memcached's out_errstring(): out of memory). */
+static int txt_error(struct dpc_handler *h, const char *s, struct dpc_wr *w)
+{
+	txt_count_error(h, s);
 	return put_line(w, s);
+}
+
+/* An error line that noreply silences, as memcached's out_string() does; counted either way. */
+static int txt_error_nr(struct dpc_handler *h, const struct dpc_txt_req *req, const char *s,
+			struct dpc_wr *w)
+{
+	txt_count_error(h, s);
+	return req->noreply ? 0 : put_line(w, s);
 }
 
 static int txt_stat(void *ctx, const char *name, const char *val)
@@ -63,7 +79,10 @@ static const char *txt_store_result(enum dpc_txt_cmd cmd, enum dpc_status st)
 	case DPC_EXISTS: return cmd == DPC_TXT_ADD ? "NOT_STORED" : "EXISTS";
 	case DPC_NOT_FOUND: return cmd == DPC_TXT_CAS ? "NOT_FOUND" : "NOT_STORED";
 	case DPC_NOT_STORED: return "NOT_STORED";
-	case DPC_TOO_LARGE: return "SERVER_ERROR object too large for cache";
+	case DPC_TOO_LARGE: /* the result of an APPEND/PREPEND: memcached says NOT_STORED */
+		if (cmd == DPC_TXT_APPEND || cmd == DPC_TXT_PREPEND)
+			return "NOT_STORED";
+		return "SERVER_ERROR object too large for cache";
 	case DPC_NOSPACE: return "SERVER_ERROR out of memory storing object";
 	default: return "CLIENT_ERROR bad command line format";
 	}
@@ -147,7 +166,7 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 			if (dpc_hash_part(k.hash, nparts) == h->part)
 				(void)dpc_store_delete(h->cache, h->part, &k, 0);
 		}
-		return txt_error(h, req->error, w);
+		return txt_error_nr(h, req, req->error, w);
 	case DPC_TXT_GET: case DPC_TXT_GETS: case DPC_TXT_GAT: case DPC_TXT_GATS:
 		return txt_get(h, d, nk, req, nparts, w);
 	case DPC_TXT_VERSION:
@@ -220,8 +239,7 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 		if (st == DPC_NOT_FOUND)
 			return txt_reply(req, "NOT_FOUND", w);
 		if (st == DPC_NON_NUMERIC)
-			return txt_error(h, "CLIENT_ERROR cannot increment or decrement non-numeric value",
-					 w);
+			return txt_error_nr(h, req, E_NON_NUMERIC, w);
 		return txt_error(h, "SERVER_ERROR out of memory", w);
 	}
 	case DPC_TXT_TOUCH:
@@ -243,7 +261,9 @@ static int do_text(struct dpc_handler *h, const struct dpc_dgram *d, unsigned *n
 				   req->exptime, req->cmd == DPC_TXT_CAS ? req->cas : 0, &cas);
 		dpc_count_store(s, st, req->cmd == DPC_TXT_CAS);
 		const char *r = txt_store_result(req->cmd, st);
-		return r[0] == 'S' && r[1] == 'E' ? txt_error(h, r, w) : txt_reply(req, r, w);
+		if (st == DPC_NOSPACE)
+			return txt_error(h, r, w); /* memcached's out_of_memory(): even with noreply */
+		return r[0] == 'S' || r[0] == 'C' ? txt_error_nr(h, req, r, w) : txt_reply(req, r, w);
 	}
 	}
 }

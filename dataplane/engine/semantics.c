@@ -136,7 +136,7 @@ enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct
 	uint32_t now = dpc_cache_time(c);
 	struct dpc_kh b = dpc_key_buckets(p, k->hash);
 	struct dpc_loc l;
-	char buf[24];
+	char buf[64];
 	uint64_t v;
 	enum dpc_status st;
 
@@ -150,13 +150,21 @@ enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct
 	} else {
 		if (cas != 0 && cas != dpc_item_cas(l.it, l.w))
 			return DPC_EXISTS;
-		if (!dpc_dec_parse_u64(l.it->data + dpc_w0_klen(l.w), dpc_w0_vlen(l.w), UINT64_MAX, &v))
+		uint32_t old = dpc_w0_vlen(l.w), n;
+		if (!dpc_dec_parse_value(l.it->data + dpc_w0_klen(l.w), old, &v))
 			return DPC_NON_NUMERIC;
 		if (incr)
 			v += delta;     /* wraps at 2^64, as memcached */
 		else
 			v = v > delta ? v - delta : 0;
-		st = dpc_write_item(p, k, b, buf, dpc_dec_format_u64(v, buf), NULL, 0, l.it->flags,
+		n = dpc_dec_format_u64(v, buf);
+		/* memcached rewrites a value that got shorter in place, padded with spaces
+		 * to its old length (up to the size of buf here) */
+		if (n < old && old <= sizeof(buf)) {
+			memset(buf + n, ' ', old - n);
+			n = old;
+		}
+		st = dpc_write_item(p, k, b, buf, n, NULL, 0, l.it->flags,
 				atomic_load_explicit(&l.it->exptime, memory_order_relaxed), now,
 				cas_out);
 	}

@@ -39,6 +39,35 @@ static inline bool dpc_dec_parse_u64(const void *s, size_t n, uint64_t max, uint
 	return true;
 }
 
+/**
+ * Parse an item's value as INCR/DECR read it (memcached's safe_strtoull()
+ * on the stored data): leading white space, digits (no overflow), then the
+ * end or white space followed by anything.  A '-' sign is refused.  Returns
+ * true and stores the number in *out.
+ */
+static inline bool dpc_dec_parse_value(const void *s, size_t n, uint64_t *out)
+{
+	const uint8_t *p = s, *end = p + n;
+	uint64_t v = 0;
+	bool digits = false;
+
+	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+		p++;
+	if (p < end && *p == '+')
+		p++;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+		digits = true;
+	}
+	if (!digits || (p < end && !(*p == ' ' || (*p >= '\t' && *p <= '\r'))))
+		return false;
+	*out = v;
+	return true;
+}
+
 /** Write @p v in decimal into @p buf (NUL-terminated); returns the digit count (1..20). */
 static inline unsigned dpc_dec_format_u64(uint64_t v, char buf[DPC_DEC_U64_BUF])
 {

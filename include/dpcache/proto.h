@@ -143,6 +143,12 @@ struct dpc_mc_req {
 	 * one parses.
 	 */
 	uint16_t error;
+	/**
+	 * The error is a protocol error after which memcached closes the
+	 * connection (lying lengths, key over 250 bytes, wrong extras/key/body
+	 * shape): answer it and read no further requests of the datagram.
+	 */
+	bool fatal;
 };
 
 /** Outcome of dpc_mc_parse() when no request could be framed at all. */

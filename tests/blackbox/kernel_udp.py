@@ -230,7 +230,9 @@ def test_opcodes(c):
     r = expect(c.one(req(OP["INCR"], n, extras=arith_extras(2))), OK, "INCR wrap")
     check(struct.unpack(">Q", r["value"])[0] == 1, "INCR wraps at 2^64")
     r = expect(c.one(req(OP["GET"], n)), OK, "GET counter")
-    check(r["value"] == b"1", "counter stored as decimal text: %r" % r["value"])
+    # decimal text; shorter than before (20 digits), so padded to the old length as memcached's
+    # in-place rewrite does
+    check(r["value"] == b"1".ljust(20), "counter stored as decimal text: %r" % r["value"])
     expect(c.one(req(OP["SET"], n, "abc", set_extras())), OK, "SET text")
     expect(c.one(req(OP["INCR"], n, extras=arith_extras(1))), DELTA_BADVAL, "INCR non-numeric")
     # touch / gat
@@ -252,7 +254,7 @@ def test_opcodes(c):
     check(st["get_hits"] >= 5 and st["get_misses"] >= 3, "STAT hit/miss counts implausible")
     r = c.call(req(0x50, k) + req(OP["NOOP"]))
     check(r[0]["status"] == UNKNOWN_COMMAND and r[-1]["op"] == OP["NOOP"], "unknown opcode status")
-    c.call(req(OP["QUIT"]) + req(OP["NOOP"]))  # over UDP QUIT changes nothing
+    c.call(req(OP["QUIT"]) + req(OP["NOOP"]))  # QUIT answered, the NOOP behind it not read
     expect(c.one(req(OP["NOOP"])), OK, "still answering after QUIT")
     # flush
     expect(c.one(req(OP["SET"], k, "f", set_extras())), OK, "SET before FLUSH")
@@ -378,7 +380,7 @@ def test_large(c):
     after = c.stats()
     check(after["resp_over_cap"] - before["resp_over_cap"] == 1, "oversized response not counted")
     r = c.one(req(OP["APPEND"], k, b"!"))
-    expect(r, E2BIG, "APPEND past max_value")
+    expect(r, NOT_STORED, "APPEND past max_value (memcached: Not stored)")
     check(len(value_of(c.one(req(OP["GET"], k)))) == 1024 * 1024, "value intact after refused APPEND")
 
 
@@ -618,7 +620,10 @@ def test_quiet_opcodes(c):
           "GATQ/GATKQ hits answered: %r" % [(x["op"], x["status"]) for x in r])
     check(ops(req(OP["GATQ"], k + "x", extras=struct.pack(">I", 1))) == [(OP["NOOP"], OK)], "GATQ miss silent")
     check(ops(req(OP["GATKQ"], k + "x", extras=struct.pack(">I", 1))) == [(OP["NOOP"], OK)], "GATKQ miss silent")
-    check(ops(req(OP["QUITQ"])) == [(OP["NOOP"], OK)], "QUITQ silent (no-op over UDP)")
+    # QUITQ is silent and, as memcached closes the connection, ends the datagram: the NOOP
+    # behind it is not read
+    r = c.next_id()
+    c.silent(FRAME.pack(r, 0, 1, 0) + req(OP["QUITQ"]) + req(OP["NOOP"]), r)
     expect(c.one(req(OP["NOOP"])), OK, "still answering after QUITQ")
     print("  quiet opcodes: ok")
 

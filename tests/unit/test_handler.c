@@ -475,8 +475,15 @@ static void test_arith(void **state)
 	assert_int_equal(f->stats[0].incr_misses, 1);
 	assert_int_equal(f->stats[0].cmd_incr, 5);
 	assert_int_equal(f->stats[0].cmd_decr, 2);
-	assert_true(get_is(f, "big", "0"));
-	assert_true(get_is(f, "n", "0"));
+	/* a value that got shorter keeps its length, padded with spaces (memcached's in-place
+	 * rewrite), and still counts as a number */
+	assert_true(get_is(f, "big", "0                   "));
+	assert_true(get_is(f, "n", "0  "));
+	add_arith(&f->m, DPC_OP_INCREMENT, "n", 1234, 0, 0, 10);
+	run(f);
+	expect(&f->res[0], DPC_OP_INCREMENT, DPC_MC_OK, 10);
+	assert_true(rd64(f->res[0].value) == 1234);
+	assert_true(get_is(f, "n", "1234"));
 }
 
 static void test_ttl_touch_gat(void **state)
@@ -891,39 +898,53 @@ static void test_malformed(void **state)
 	assert_int_equal(f->stats[0].drop_truncated, 4);
 	assert_false(get_is(f, "liar", NULL));
 
-	/* errors answered in place, parsing continues after each */
+	/* protocol errors: answered, then the rest of the datagram is not read (memcached
+	 * closes the connection after them); the NOOP behind each stays unanswered */
 	memset(key, 'k', sizeof(key));
 	key[251] = 0;
 	add(&f->m, DPC_OP_GET, NULL, 0, key, NULL, 0, 0, 10);           /* key > 250 */
-	key[250] = 0;
-	add_set(&f->m, DPC_OP_SET, key, "250 is fine", 0, 0, 0, 11);
-	add(&f->m, DPC_OP_GET, ext, 4, "ok", NULL, 0, 0, 12);           /* extras on GET */
-	add(&f->m, DPC_OP_SET, ext, 4, "w1", "v", 1, 0, 13);            /* SET with 4 extras */
-	add(&f->m, DPC_OP_INCREMENT, ext, 16, "w2", NULL, 0, 0, 14);    /* INCR with 16 */
-	add(&f->m, DPC_OP_GET, NULL, 0, NULL, NULL, 0, 0, 15);          /* no key */
-	add(&f->m, DPC_OP_NOOP, NULL, 0, "k", NULL, 0, 0, 16);          /* key on NOOP */
-	add(&f->m, DPC_OP_TOUCH, NULL, 0, "ok", NULL, 0, 0, 17);        /* no extras */
-	add(&f->m, 0x42, NULL, 0, "ok", NULL, 0, 0, 18);                /* unknown */
-	add(&f->m, DPC_OP_SETQ, ext, 8, "w3", "v", 1, 0, 19);
-	f->m.b[f->m.n - 35 + 3] = 30; /* keylen 30 > bodylen 11: lying lengths */
-	add(&f->m, DPC_OP_GETK, NULL, 0, "ok", NULL, 0, 0, 20);
+	add(&f->m, DPC_OP_NOOP, NULL, 0, NULL, NULL, 0, 0, 99);
 	run(f);
-	assert_int_equal(f->rc, 0);
-	assert_int_equal(f->nres, 11);
+	assert_int_equal(f->nres, 1);
 	expect(&f->res[0], DPC_OP_GET, DPC_MC_EINVAL, 10);
 	expect_val(&f->res[0], "Invalid arguments");
-	expect(&f->res[1], DPC_OP_SET, DPC_MC_OK, 11);
-	expect(&f->res[2], DPC_OP_GET, DPC_MC_EINVAL, 12);
-	expect(&f->res[3], DPC_OP_SET, DPC_MC_EINVAL, 13);
-	expect(&f->res[4], DPC_OP_INCREMENT, DPC_MC_EINVAL, 14);
-	expect(&f->res[5], DPC_OP_GET, DPC_MC_EINVAL, 15);
-	expect(&f->res[6], DPC_OP_NOOP, DPC_MC_EINVAL, 16);
-	expect(&f->res[7], DPC_OP_TOUCH, DPC_MC_EINVAL, 17);
-	expect(&f->res[8], 0x42, DPC_MC_UNKNOWN_COMMAND, 18);
-	expect_val(&f->res[8], "Unknown command");
-	expect(&f->res[9], DPC_OP_SETQ, DPC_MC_UNKNOWN_COMMAND, 19);
-	expect(&f->res[10], DPC_OP_GETK, DPC_MC_OK, 20);
-	expect_val(&f->res[10], "fine");
+	key[250] = 0;
+	add_set(&f->m, DPC_OP_SET, key, "250 is fine", 0, 0, 0, 11);
+	run(f);
+	expect(&f->res[0], DPC_OP_SET, DPC_MC_OK, 11);
+	static const struct { uint8_t op; uint8_t extlen; const char *key; const char *val; } bad[] = {
+		{DPC_OP_GET, 4, "ok", NULL},         /* extras on GET */
+		{DPC_OP_SET, 4, "w1", "v"},          /* SET with 4 extras */
+		{DPC_OP_INCREMENT, 16, "w2", NULL},  /* INCR with 16 */
+		{DPC_OP_GET, 0, NULL, NULL},         /* no key */
+		{DPC_OP_NOOP, 0, "k", NULL},         /* key on NOOP */
+		{DPC_OP_TOUCH, 0, "ok", NULL},       /* no extras */
+	};
+	for (unsigned i = 0; i < DPC_ARRAY_SIZE(bad); i++) {
+		add(&f->m, bad[i].op, bad[i].extlen ? ext : NULL, bad[i].extlen, bad[i].key, bad[i].val,
+		    bad[i].val ? 1 : 0, 0, 12 + i);
+		add(&f->m, DPC_OP_NOOP, NULL, 0, NULL, NULL, 0, 0, 99);
+		run(f);
+		assert_int_equal(f->rc, 0);
+		assert_int_equal(f->nres, 1);
+		expect(&f->res[0], bad[i].op, DPC_MC_EINVAL, 12 + i);
+	}
+	/* an unknown opcode is not a protocol error: the next request is answered */
+	add(&f->m, 0x42, NULL, 0, "ok", NULL, 0, 0, 18);
+	add(&f->m, DPC_OP_GETK, NULL, 0, "ok", NULL, 0, 0, 20);
+	run(f);
+	assert_int_equal(f->nres, 2);
+	expect(&f->res[0], 0x42, DPC_MC_UNKNOWN_COMMAND, 18);
+	expect_val(&f->res[0], "Unknown command");
+	expect(&f->res[1], DPC_OP_GETK, DPC_MC_OK, 20);
+	expect_val(&f->res[1], "fine");
+	/* lying lengths: Unknown command, and nothing after it is read */
+	add(&f->m, DPC_OP_SETQ, ext, 8, "w3", "v", 1, 0, 19);
+	f->m.b[f->m.n - 35 + 3] = 30; /* keylen 30 > bodylen 11: lying lengths */
+	add(&f->m, DPC_OP_GETK, NULL, 0, "ok", NULL, 0, 0, 21);
+	run(f);
+	assert_int_equal(f->nres, 1);
+	expect(&f->res[0], DPC_OP_SETQ, DPC_MC_UNKNOWN_COMMAND, 19);
 	assert_int_equal(f->stats[0].errors_inval, 7);
 	assert_int_equal(f->stats[0].cmd_unknown, 2);
 	/* nothing half-stored */
@@ -1075,14 +1096,18 @@ static void test_text(void **state)
 		 "CLIENT_ERROR invalid exptime argument\r\n"
 		 "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
 		 "VALUE q 0 1\r\nq\r\nEND\r\n");
-	/* a value too large is swallowed; a bad data chunk ends the datagram */
+	/* a value too large is swallowed; a bad data chunk swallows its vlen + 2 bytes (the
+	 * rest is read as commands, as memcached reads it) */
 	static char big[MAXV + 64];
 	snprintf(big, sizeof(big), "set b 0 0 %u\r\n", MAXV + 1);
 	size_t hl = strlen(big);
 	memset(big + hl, 'v', MAXV + 1);
 	memcpy(big + hl + MAXV + 1, "\r\nget q\r\n", 10);
 	text_run(f, 0, big, "SERVER_ERROR object too large for cache\r\nVALUE q 0 1\r\nq\r\nEND\r\n");
-	text_run(f, 0, "set c 0 0 3\r\nabcd\r\nget q\r\n", "CLIENT_ERROR bad data chunk\r\n");
+	text_run(f, 0, "set c 0 0 3\r\nabcd\r\nget q\r\n",
+		 "CLIENT_ERROR bad data chunk\r\nERROR\r\nVALUE q 0 1\r\nq\r\nEND\r\n");
+	/* a data block the datagram does not hold: the rest is lost */
+	text_run(f, 0, "set c 0 0 30\r\nabcd\r\nget q\r\n", "CLIENT_ERROR bad data chunk\r\n");
 	text_run(f, 0, "get c\r\n", "END\r\n");
 	/* a truncated line: dropped, counted */
 	uint64_t tr = f->stats[0].drop_truncated;
@@ -1144,6 +1169,21 @@ static void test_text_parity(void **state)
 	memset(line + n, 'x', MAXV + 1);
 	memcpy(line + n + MAXV + 1, "\r\nget big\r\n", 12);
 	text_run(f, 0, line, "SERVER_ERROR object too large for cache\r\nEND\r\n");
+	/* an APPEND whose result would be over the limit: NOT_STORED in both protocols */
+	static char half[MAXV / 2 + 1];
+	memset(half, 'h', MAXV / 2 + 1);
+	add_set(&f->m, DPC_OP_SET, "app", "x", 0, 0, 0, 1);
+	run(f);
+	for (unsigned i = 0; i < 2; i++) {
+		add(&f->m, DPC_OP_APPEND, NULL, 0, "app", half, sizeof(half), 0, 2 + i);
+		run(f);
+		expect(&f->res[0], DPC_OP_APPEND, i == 0 ? DPC_MC_OK : DPC_MC_NOT_STORED, 2 + i);
+	}
+	n = snprintf(line, sizeof(line), "prepend app 0 0 %u\r\n", MAXV / 2 + 1);
+	memset(line + n, 'p', MAXV / 2 + 1);
+	memcpy(line + n + MAXV / 2 + 1, "\r\n", 3);
+	text_run(f, 0, line, "NOT_STORED\r\n");
+
 	/* ... only SET: a refused ADD/APPEND leaves the item alone */
 	text_run(f, 0, "set big 0 0 3\r\nold\r\n", "STORED\r\n");
 	n = snprintf(line, sizeof(line), "append big 0 0 %u\r\n", MAXV + 1);

@@ -425,10 +425,22 @@ static void test_text_parse(void **state)
 	assert_string_equal(r.error, "CLIENT_ERROR bad command line format");
 	assert_int_equal(tparse("set k 0 0 -1\r\n", &r), 14);
 	assert_int_equal(r.cmd, DPC_TXT_ERROR);
-	assert_int_equal(tparse("set k 0 0 5 maybe\r\nxxxxx\r\n", &r), 19);
-	assert_string_equal(r.error, "ERROR");
-	assert_int_equal(tparse("set k 0 0 5\r\nxxxxxx\r\n", &r), 21); /* framing lost: all */
+	/* a sixth token other than noreply is ignored, as memcached ignores it */
+	assert_int_equal(tparse("set k 0 0 5 maybe\r\nxxxxx\r\n", &r), 26);
+	assert_int_equal(r.cmd, DPC_TXT_SET);
+	assert_false(r.noreply);
+	/* a block not ending in CRLF: vlen + 2 bytes swallowed; one past the datagram: all */
+	assert_int_equal(tparse("set k 0 0 5\r\nxxxxxx\r\n", &r), 20);
 	assert_string_equal(r.error, "CLIENT_ERROR bad data chunk");
+	assert_int_equal(tparse("set k 0 0 50\r\nxxxxxx\r\n", &r), 22);
+	assert_string_equal(r.error, "CLIENT_ERROR bad data chunk");
+	/* errors after the arity check carry noreply (memcached then says nothing) */
+	assert_int_equal(tparse("set k x 0 1 noreply\r\nx\r\n", &r), 21);
+	assert_true(r.noreply);
+	assert_int_equal(tparse("verbosity x\r\n", &r), 13);
+	assert_string_equal(r.error, "CLIENT_ERROR bad command line format");
+	assert_int_equal(tparse("flush_all x\r\n", &r), 13);
+	assert_string_equal(r.error, "CLIENT_ERROR invalid exptime argument");
 	assert_int_equal(tparse("set k 0 0 2000\r\nxx\r\n", &r), 20); /* too large, swallowed */
 	assert_string_equal(r.error, "SERVER_ERROR object too large for cache");
 
