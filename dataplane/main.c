@@ -346,7 +346,7 @@ static int setup_instance(struct dpc_instance *in)
 	for (unsigned i = 0; i < n; i++)
 		nmbufs += 2048 + 2048 + 2 * DPC_BURST + 256 +
 			  (1 + DPC_BACKLOG_RESPONSES) * dpc_worker_resp_max(cfg->max_value) +
-			  RTE_MIN(cfg->ring_size, 1024u) +
+			  cfg->ring_size + /* a full inbox */
 			  dpc_reasm_rx_mbufs(cfg, RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf)) +
 			  (cfg->tcp ? 2 * DPC_BURST : 0);
 	struct rte_eth_dev_info dinfo;
