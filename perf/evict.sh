@@ -20,7 +20,8 @@
 # (the table is printed from every policy's results found in EVICT_OUT).
 #
 # usage: perf/evict.sh [BUILD (build/release)]
-# env:   EVICT_POLICIES ("fifo clock s3fifo")  EVICT_KEYS (2000000)  EVICT_ZIPFS ("0.8 0.99")
+# env:   EVICT_POLICIES ("fifo clock s3fifo")  EVICT_KEYS (2000000)  EVICT_ZIPFS ("0.8 0.99";
+#        empty: only the scan and throughput runs)
 #        EVICT_FRACS ("0.01 0.10 0.25")  EVICT_WARMUP (3)  EVICT_DURATION (2)
 #        EVICT_ITEM_BYTES (73: memory per item held: 60-byte item + index + reserve)
 #        EVICT_SCAN_KEYS (10 x the 10 % cache)  EVICT_WINDOW (128)  EVICT_OUT (perf/results/evict)
@@ -32,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build/release}
 policies=${EVICT_POLICIES:-fifo clock s3fifo}
 keys=${EVICT_KEYS:-2000000}
-zipfs=${EVICT_ZIPFS:-0.8 0.99}
+zipfs=${EVICT_ZIPFS-0.8 0.99}     # empty: skip the hit-ratio runs
 fracs=${EVICT_FRACS:-0.01 0.10 0.25}
 warm=${EVICT_WARMUP:-3}
 dur=${EVICT_DURATION:-2}
@@ -83,9 +84,10 @@ for pol in $policies; do
 		perf_bench_memif --keys "$scan_keys" --key-size 15 --value-size 32 --get-ratio 0 \
 			--dist uniform --outstanding "$win" --quiet --warmup 0 --duration 1 \
 			--label "$pol-scan" --json "$out/scan-$pol-scan.json" || status=1
-		perf_bench_memif "${work[@]}" --dist zipf:0.99 --warmup 0 --duration 1 \
+		# other seeds: the same seed would replay the keys the first run requested
+		perf_bench_memif "${work[@]}" --dist zipf:0.99 --warmup 0 --duration 1 --seed 2 \
 			--label "$pol-scan-after" --json "$out/scan-$pol-after.json" || status=1
-		perf_bench_memif "${work[@]}" --dist zipf:0.99 --warmup 0 --duration 1 \
+		perf_bench_memif "${work[@]}" --dist zipf:0.99 --warmup 0 --duration 1 --seed 3 \
 			--label "$pol-scan-recovered" --json "$out/scan-$pol-recovered.json" || status=1
 		perf_stop
 	else
@@ -99,7 +101,7 @@ for pol in $policies; do
 		perf_bench_memif "${get[@]}" --prefill --warmup 0 --duration 1 \
 			--label "$pol-get-fill" --json "$out/get-$pol-fill.json" || status=1
 		perf_dpc_stats "$out/get-$pol-stats0.json"
-		perf_bench_memif "${get[@]}" --warmup 0 --duration "$dur" \
+		perf_bench_memif "${get[@]}" --warmup 0 --duration "$dur" --seed 2 \
 			--label "$pol-get" --json "$out/get-$pol.json" || status=1
 		perf_dpc_stats "$out/get-$pol-stats1.json"
 		perf_stop
@@ -109,7 +111,7 @@ for pol in $policies; do
 done
 
 # The table and evict.json, from every result present in $out.
-python3 - "$out" "$keys" "$zipfs" "$fracs" <<'EOF'
+python3 - "$out" "$keys" "${EVICT_ZIPFS:-0.8 0.99}" "$fracs" <<'EOF'
 import json, os, sys
 out, keys, zipfs, fracs = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
 pols = ["fifo", "clock", "s3fifo"]
