@@ -146,6 +146,8 @@ struct dpc_worker {
 	struct dpc_wr wr;
 	struct rte_mbuf **resp;
 	unsigned nresp, resp_max, resp_cap;
+	struct rte_mbuf *reuse;            /**< the request's mbuf, for the first datagram, or NULL */
+	uint16_t reuse_off;                /**< where that datagram starts in it (data_off) */
 
 	/* send backlog: datagrams of long responses, DPC_TX_CHUNK per iteration (FIFO) */
 	struct rte_mbuf **backlog;

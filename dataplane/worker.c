@@ -109,6 +109,22 @@ static inline struct rte_mbuf *stash_get(struct dpc_worker *w)
 	return w->stash[--w->nstash];
 }
 
+/*
+ * Where a response datagram may go in its request's own mbuf: just past
+ * the request (which the handler is still reading), cache-line aligned,
+ * if a whole datagram fits before the end of the buffer.  0 if it does not
+ * (or the mbuf is chained, or shared).
+ */
+static inline uint16_t reuse_off(const struct rte_mbuf *m)
+{
+	uint32_t off = RTE_ALIGN_CEIL((uint32_t)m->data_off + m->data_len, RTE_CACHE_LINE_SIZE);
+
+	if (m->nb_segs != 1 || rte_mbuf_refcnt_read(m) != 1 ||
+	    off + RESP_HDR + DPC_UDP_MAX_DATA > m->buf_len)
+		return 0;
+	return (uint16_t)off;
+}
+
 /* dpc_wr.next(): the current datagram is full (or none yet); start the next. */
 static int resp_next(struct dpc_wr *wr)
 {
@@ -118,9 +134,16 @@ static int resp_next(struct dpc_wr *wr)
 
 	if (dpc_unlikely(w->nresp == w->resp_cap))
 		return -E2BIG; /* answered with dpc_handler_too_large() */
-	m = stash_get(w);
-	if (dpc_unlikely(m == NULL))
-		return -ENOMEM;
+	if (w->reuse != NULL) {
+		/* the first datagram goes into the request's mbuf: no allocation, lines in cache */
+		m = w->reuse;
+		w->reuse = NULL;
+		m->data_off = w->reuse_off;
+	} else {
+		m = stash_get(w);
+		if (dpc_unlikely(m == NULL))
+			return -ENOMEM;
+	}
 	w->resp[w->nresp++] = m;
 	data = rte_pktmbuf_mtod(m, uint8_t *) + RESP_HDR;
 	wr->p = data;
@@ -128,10 +151,13 @@ static int resp_next(struct dpc_wr *wr)
 	return 0;
 }
 
-static void resp_drop(struct dpc_worker *w)
+/* Free the response datagrams built so far, except the request's own mbuf (its caller's). */
+static void resp_drop(struct dpc_worker *w, const struct rte_mbuf *req)
 {
-	if (w->nresp > 0)
-		rte_pktmbuf_free_bulk(w->resp, w->nresp);
+	unsigned first = w->nresp > 0 && w->resp[0] == req;
+
+	if (w->nresp > first)
+		rte_pktmbuf_free_bulk(w->resp + first, w->nresp - first);
 	w->nresp = 0;
 }
 
@@ -176,9 +202,12 @@ static unsigned backlog_send(struct dpc_worker *w)
  * Run the handler over one datagram and queue its response: one datagram
  * per DPC_UDP_MAX_DATA bytes, frame headers (same request id, seq 0..n-1,
  * total n) and Ethernet/IPv4/UDP headers written once the count is known.
+ * The first datagram goes into the request's mbuf @p req when it fits
+ * there (NULL: never); returns true if @p req was used (it is on its way
+ * out: the caller must not free it), false if the caller still owns it.
  */
-static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct dpc_pkt_info *info,
-			const struct dpc_dgram *d)
+static bool process_one(struct dpc_worker *w, struct rte_mbuf *req, const uint8_t *frame,
+			const struct dpc_pkt_info *info, const struct dpc_dgram *d)
 {
 	const uint8_t *payload = frame + info->payload_off;
 	struct dpc_udp_frame f;
@@ -188,20 +217,26 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 	(void)dpc_frame_decode(payload, info->payload_len, &f); /* length checked at RX */
 	resp_reset(w, __atomic_load_n(&w->cfg->max_response_datagrams, __ATOMIC_RELAXED));
 	w->h.admin_denied = !(info->src_flags & DPC_SRC_ADMIN); /* guard.c: source in `admin`? */
+	/* where the first datagram may go in the request's own mbuf (computed once: resp_next()
+	 * moves the mbuf's data_off there) */
+	w->reuse_off = req != NULL ? reuse_off(req) : 0;
+	w->reuse = w->reuse_off != 0 ? req : NULL;
 	rc = dpc_handler_process_dgram(&w->h, d, &w->wr);
 	if (dpc_unlikely(rc == -E2BIG)) {
 		/* over max_response_datagrams: one error instead of the response */
-		resp_drop(w);
+		resp_drop(w, req);
 		resp_reset(w, w->resp_max);
+		w->reuse = w->reuse_off != 0 ? req : NULL;
 		dpc_stat_inc(w->st, resp_over_cap);
 		rc = dpc_handler_too_large(&w->h, d, &w->wr);
 	}
+	w->reuse = NULL;
 	if (dpc_unlikely(rc < 0)) {
 		/* -EBADMSG is counted by the handler; -ENOMEM is ours (pool or datagram limit). */
 		if (rc == -ENOMEM)
 			dpc_stat_inc(w->st, drop_nombuf);
-		resp_drop(w);
-		return;
+		resp_drop(w, req);
+		return false;
 	}
 	n = w->nresp;
 	/* Source budget (untrusted: amp_factor, src_rate): the whole response (its frames'
@@ -209,11 +244,13 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 	if (!dpc_guard_tx(w, frame, info,
 			  n == 0 ? 0 : (uint32_t)(n * (RESP_HDR + DPC_UDP_MAX_DATA) -
 						  (size_t)(w->wr.end - w->wr.p)))) {
-		resp_drop(w);
-		return;
+		resp_drop(w, req);
+		return false;
 	}
 	if (n == 0)
-		return; /* quiet requests only */
+		return false; /* quiet requests only */
+	bool in_place = w->resp[0] == req;
+
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = w->resp[i];
 		uint8_t *out = rte_pktmbuf_mtod(m, uint8_t *);
@@ -230,6 +267,8 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 			m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
 			m->l2_len = DPC_ETH_HLEN;
 			m->l3_len = DPC_IP4_HLEN;
+		} else {
+			m->ol_flags = 0; /* a reused request mbuf carries its RX flags */
 		}
 		if (n <= DPC_TX_CHUNK)
 			tx_queue(w, m);
@@ -240,6 +279,9 @@ static void process_one(struct dpc_worker *w, const uint8_t *frame, const struct
 	dpc_stat_add(w->st, resp_datagrams, n);
 	if (n > 1)
 		dpc_stat_inc(w->st, resp_multi);
+	if (in_place)
+		dpc_stat_inc(w->st, resp_in_place);
+	return in_place;
 }
 
 /* ---- RX ------------------------------------------------------------------- */
@@ -300,7 +342,7 @@ static void rx_chained(struct dpc_worker *w, struct rte_mbuf *m, bool routed)
 		}
 		return;
 	}
-	process_one(w, frame, &info, &d);
+	(void)process_one(w, NULL, frame, &info, &d); /* the reply never goes in a chain */
 	rte_pktmbuf_free(m);
 }
 
@@ -437,9 +479,9 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 		dpc_handler_prefetch_item(&w->h, &dg[i]);
 	/* ... stage 3: answer them while those lines arrive. */
 	for (unsigned i = 0; i < nl; i++)
-		process_one(w, rte_pktmbuf_mtod(local[i], const uint8_t *), &linfo[i], &dg[i]);
-	if (nl > 0)
-		rte_pktmbuf_free_bulk(local, nl);
+		if (!process_one(w, local[i], rte_pktmbuf_mtod(local[i], const uint8_t *), &linfo[i],
+				 &dg[i]))
+			dead[nd++] = local[i]; /* not carrying its reply: free it */
 	if (nd > 0)
 		rte_pktmbuf_free_bulk(dead, nd);
 }
@@ -499,11 +541,14 @@ static unsigned ring_drain(struct dpc_worker *w, uint64_t now)
 					  (size_t)info->payload_len - DPC_UDP_FRAME_LEN, false, &dg[i]);
 			dpc_handler_prefetch(&w->h, &dg[i]);
 		}
+		unsigned nfree = 0;
+
 		for (unsigned i = 0; i < n; i++)
-			process_one(w, rte_pktmbuf_mtod(pkts[i], const uint8_t *), pkt_info(w, pkts[i]),
-				    &dg[i]);
-		if (n > 0)
-			rte_pktmbuf_free_bulk(pkts, n);
+			if (!process_one(w, pkts[i], rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+					 pkt_info(w, pkts[i]), &dg[i]))
+				pkts[nfree++] = pkts[i]; /* i >= nfree: still to be read, or done */
+		if (nfree > 0)
+			rte_pktmbuf_free_bulk(pkts, nfree);
 		dpc_stat_add(w->st, forwarded_in, got - side);
 		total += got;
 		if (got < DPC_BURST)

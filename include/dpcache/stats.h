@@ -77,6 +77,7 @@
 	X(forwarded_in,    "packets",  "Datagrams received from other workers' rings") \
 	X(resp_datagrams,  "packets",  "Response datagrams sent") \
 	X(resp_multi,      "responses","Responses split over more than one datagram") \
+	X(resp_in_place,   "responses","Responses whose first datagram went out in the request's own mbuf") \
 	DPC_PKT_DROPS(DPC_X_PKT_DROP_STAT, X) \
 	X(drop_frame_short,"packets",  "Dropped: UDP payload shorter than the memcached frame header") \
 	X(drop_frame_multi,"packets",  "Dropped: request spread over several datagrams (total != 1)") \
