@@ -7,7 +7,8 @@
 #      GETs hit (each lcore prefilled its own slice), and the port's own
 #      counters (rte_eth_stats) are reported beside ours;
 #   2. dpcached's in-server latency (every request measured, per worker and
-#      merged, ordered percentiles) in dpcachectl stats, JSON and Prometheus;
+#      merged, ordered percentiles) in dpcachectl stats, JSON and Prometheus,
+#      and its replies sent in their requests' own mbufs (resp_in_place);
 #   3. open loop at an aggregate --rate of 20000/s: the total is about that
 #      rate and each lcore sends about half of it.
 #   DPC_BIN=build/debug/bin tests/blackbox/test_bench_lcores.sh
@@ -71,6 +72,11 @@ assert len(w) == 2, "per-worker latency: %r" % w
 # every request processed was measured (the bench has stopped: nothing in flight)
 assert t["samples"] == s["total"]["requests"], "samples %d, requests %d" % (t["samples"], s["total"]["requests"])
 assert sum(x["samples"] for x in w) == t["samples"]
+# single-datagram replies go out in their request's own mbuf (all but the prefill's: a
+# datagram of 17 SETQs leaves no room for a reply behind it in a 2 KiB mbuf)
+tot = s["total"]
+assert tot["resp_in_place"] >= 0.9 * tot["resp_datagrams"] > 0, \
+    "in place %d of %d reply datagrams" % (tot["resp_in_place"], tot["resp_datagrams"])
 for x in [t] + w:
     assert 0 < x["p50"] <= x["p99"] <= x["p99_9"] <= x["max"], "not ordered: %r" % x
     assert x["max"] <= 10000000, "beyond the 10 ms range: %r" % x
