@@ -96,8 +96,12 @@ def serve(conn, server, timeout):
             sid = (rid + 1) & 0xffff
             u.send(FRAME.pack(rid, 0, 1, 0) + req)
             u.send(FRAME.pack(sid, 0, 1, 0) + NOOP)
-            msgs, cur, deadline = [], None, time.time() + timeout
+            msgs, cur, seen = [], None, False
+            deadline = time.time() + timeout
             while True:
+                whole = cur is not None and len(cur[1]) == cur[0]
+                if seen and whole:
+                    break
                 left = deadline - time.time()
                 if left <= 0:
                     break
@@ -110,11 +114,15 @@ def serve(conn, server, timeout):
                     continue
                 r_id, seq, total, _ = FRAME.unpack_from(d)
                 if r_id == sid:
-                    if cur is None or len(cur[1]) == cur[0]:
-                        break
-                    continue  # a message still incomplete: wait for its datagrams
+                    seen = True
+                    if cur is None:
+                        # nothing yet: a large answer may come after the small one (a server
+                        # sends it in chunks); wait a little for it, a quiet request has none
+                        deadline = min(deadline, time.time() + 0.05)
+                    continue
                 if r_id != rid or total == 0:
                     continue
+                deadline = time.time() + timeout
                 if seq == 0 or cur is None:
                     cur = (total, {})
                     msgs.append(cur)

@@ -4,7 +4,7 @@
 # (tests/blackbox/mcdiff.py: every binary opcode and quiet variant, every text
 # command and its odd forms, STAT groups, large values, packed datagrams, and
 # a seeded random sequence that is shrunk to the shortest divergence).
-# dpcached runs on an af_packet port in a namespace of its own; memcached
+# dpcached runs on an af_xdp port (BB_PMD=af_packet: af_packet) in a namespace of its own; memcached
 # (-U PORT -p 0 -l 127.0.0.1) and the client run in the client namespace;
 # memcached is stopped by PID.  Zero divergences, except the deliberate
 # departures listed in mcdiff.py and docs/design.md.
@@ -24,11 +24,12 @@ ip netns exec "$BB_CLI_NS" memcached -U "$MC_PORT" -p 0 -l 127.0.0.1 -t 1 -u nob
 MC_PID=$!
 BB_EXTRA_PIDS="$MC_PID"
 # --admin subnet: flush_all and stats reset are compared too (admin commands: nobody by default).
-# BB_PMD=af_xdp: requests larger than one frame are reassembled there (on af_packet the kernel's
-# fanout defragments and cuts them to one frame: those cases are reported as pending).
-case ${BB_PMD:-af_packet} in
-af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
-*) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
+# net_af_xdp by default: requests larger than one frame are reassembled by dpcached there.
+# BB_PMD=af_packet: the kernel's fanout defragments and cuts them to one frame, so those cases
+# are reported as pending.
+case ${BB_PMD:-af_xdp} in
+af_packet) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
+*) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
 esac
 bb_start_dpcached "$vdev" --admin subnet
 kill -0 "$MC_PID" 2>/dev/null || bb_fail "memcached did not start: $(cat "$BB_TMP/memcached.log")"
