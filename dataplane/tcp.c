@@ -99,7 +99,8 @@ struct conn {
 	uint32_t job_bytes;             /* input the pending job consumes */
 	time_t last_active;
 	struct conn *next_ready;
-	struct conn *prev, *next;       /* every connection (idle scan, job poll) */
+	struct conn *prev, *next;       /* every connection (idle scan) */
+	struct conn *wprev, *wnext;     /* connections whose job is out (job poll) */
 };
 
 struct dpc_tcp {
@@ -110,6 +111,7 @@ struct dpc_tcp {
 	bool thread_started;
 	struct conn *all;
 	struct conn *ready_head, *ready_tail;
+	struct conn *waiting;           /* job_busy connections */
 	unsigned nconns, jobs_pending;
 	time_t next_idle_scan;
 	uint8_t listen_tag;             /* epoll data of the listener: &listen_tag */
@@ -198,6 +200,29 @@ static int out_put(struct conn *c, const void *p, size_t n)
 }
 
 /* ---- connection life -------------------------------------------------------------- */
+
+static void wait_add(struct dpc_tcp *t, struct conn *c)
+{
+	c->wprev = NULL;
+	c->wnext = t->waiting;
+	if (t->waiting != NULL)
+		t->waiting->wprev = c;
+	t->waiting = c;
+	t->jobs_pending++;
+}
+
+static void wait_del(struct dpc_tcp *t, struct conn *c)
+{
+	if (c->wprev != NULL)
+		c->wprev->wnext = c->wnext;
+	else
+		t->waiting = c->wnext;
+	if (c->wnext != NULL)
+		c->wnext->wprev = c->wprev;
+	c->wprev = c->wnext = NULL;
+	c->job_busy = false;
+	t->jobs_pending--;
+}
 
 static void make_ready(struct dpc_tcp *t, struct conn *c)
 {
@@ -433,7 +458,7 @@ static int submit_job(struct dpc_tcp *t, struct conn *c, const struct dpc_stream
 	dpc_stat_inc(t->env.st, tcp_jobs);
 	c->job_busy = true;
 	c->job_bytes = (uint32_t)off;
-	t->jobs_pending++;
+	wait_add(t, c);
 	return 0;
 }
 
@@ -442,8 +467,7 @@ static void finish_job(struct dpc_tcp *t, struct conn *c)
 {
 	struct dpc_tcp_job *j = &c->job;
 
-	c->job_busy = false;
-	t->jobs_pending--;
+	wait_del(t, c);
 	if (j->rc == -ENOMEM || out_put(c, j->out, (size_t)j->out_len) != 0) {
 		static const char txt[] = "SERVER_ERROR out of memory\r\n";
 		(void)out_put(c, txt, sizeof(txt) - 1);
@@ -587,13 +611,12 @@ static void poll_jobs(struct dpc_tcp *t)
 {
 	struct conn *c, *next;
 
-	for (c = t->all; c != NULL && t->jobs_pending > 0; c = next) {
-		next = c->next;
-		if (!c->job_busy || !atomic_load_explicit(&c->job.done, memory_order_acquire))
+	for (c = t->waiting; c != NULL; c = next) {
+		next = c->wnext;
+		if (!atomic_load_explicit(&c->job.done, memory_order_acquire))
 			continue;
 		if (c->dead) {
-			c->job_busy = false;
-			t->jobs_pending--;
+			wait_del(t, c);
 			if (!c->ready)
 				conn_free(t, c); /* else the ready list frees it */
 		} else {
