@@ -67,7 +67,7 @@ clients idle 2 || bb_fail "idle_timeout"
 
 # counters (memcached's names), over STAT (UDP) and dpcachectl, which agree
 for c in total_connections rejected_connections idle_kicks conn_too_large curr_connections \
-	tcp_jobs exc_to_kernel exc_from_kernel bytes_read bytes_written; do
+	conn_yields tcp_jobs tcp_jobs_run exc_to_kernel exc_from_kernel bytes_read bytes_written; do
 	s=$(bb_stat "$c")
 	t=$(total "$c")
 	bb_log "counter $c: STAT $s, dpcachectl $t"
@@ -78,6 +78,9 @@ done
 [ "$(bb_stat conn_too_large)" -ge 2 ] || bb_fail "conn_too_large not counted"
 [ "$(bb_stat total_connections)" -ge 20 ] || bb_fail "total_connections too low"
 [ "$(bb_stat exc_from_kernel)" -gt 100 ] || bb_fail "exc_from_kernel too low"
+# the pipelined 61 GETKQ + NOOP ran 20 at a time (reqs_per_event)
+[ "$(bb_stat conn_yields)" -ge 1 ] || bb_fail "conn_yields not counted"
+[ "$(bb_stat tcp_jobs_run)" -eq "$(bb_stat tcp_jobs)" ] || bb_fail "tcp_jobs_run != tcp_jobs"
 
 bb_stop_dpcached TERM
 echo "test_tcp: PASS"
