@@ -6,7 +6,8 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config clang libclang-rt-14-dev
       dpdk libdpdk-dev liburcu-dev libcmocka-dev
-      iproute2 ethtool python3 memcached gnuplot-nox clang-format)
+      iproute2 ethtool python3 memcached gnuplot-nox clang-format
+      libmemcached-tools python3-pymemcache python3-memcache nutcracker)
 
 missing=()
 for p in "${PKGS[@]}"; do
