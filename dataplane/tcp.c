@@ -340,7 +340,7 @@ static bool conn_read(struct dpc_tcp *t, struct conn *c)
 		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
 			c->in_len += (size_t)n;
-			dpc_stat_add(t->env.st, bytes_read, n);
+			dpc_stat_add(t->env.st, tcp_bytes_read, n);
 			c->last_active = time(NULL);
 			continue;
 		}
@@ -365,7 +365,7 @@ static bool conn_flush(struct dpc_tcp *t, struct conn *c)
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
-			dpc_stat_add(t->env.st, bytes_written, n);
+			dpc_stat_add(t->env.st, tcp_bytes_written, n);
 			c->last_active = time(NULL);
 			continue;
 		}

@@ -107,8 +107,8 @@
 	X(rejected_connections,"connections","TCP connections closed at accept: max_connections reached") \
 	X(conn_yields,     "events",   "Times a TCP connection yielded after reqs_per_event requests") \
 	X(idle_kicks,      "connections","TCP connections closed after idle_timeout") \
-	X(bytes_read,      "bytes",    "Bytes read from TCP connections") \
-	X(bytes_written,   "bytes",    "Bytes written to TCP connections") \
+	X(tcp_bytes_read,  "bytes",    "Bytes read from TCP connections (payload; frames are in rx_bytes)") \
+	X(tcp_bytes_written,"bytes",   "Bytes written to TCP connections (payload; frames are in tx_bytes)") \
 	X(conn_too_large,  "connections","TCP connections closed for a request over tcp_request_max") \
 	X(tcp_jobs,        "jobs",     "TCP write batches handed to the owner worker") \
 	X(tcp_jobs_run,    "jobs",     "TCP write batches a worker ran for the TCP thread") \
