@@ -296,7 +296,7 @@ struct dpc_exc {
 /**
  * Create and start the TAP port for @p nqueues workers, name its kernel
  * interface (cfg->tcp_iface), give it the port's MAC and cfg->address /
- * cfg->tcp_prefix, and bring it up.  RX buffers from @p pool.  Cold path.
+ * cfg->subnet_len, and bring it up.  RX buffers from @p pool.  Cold path.
  * Returns 0 or a negative errno (logged with the reason).
  */
 int dpc_exc_setup(struct dpc_exc *x, const struct dpc_config *cfg,

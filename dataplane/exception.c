@@ -15,7 +15,7 @@
  *           worker sends it on its own TX queue (queues are per worker).
  *
  * The kernel interface gets the port's MAC (so frames need no rewriting
- * either way) and the server's address with cfg->tcp_prefix (the connected
+ * either way) and the server's address with cfg->subnet_len (the connected
  * route replies take).  ARP requests for our address and ICMP echo stay on
  * the fast path (the workers answer them), so the kernel never answers for
  * the wire.  Cold path everywhere except dpc_exc_to_kernel(), which runs
@@ -193,7 +193,7 @@ int dpc_exc_setup(struct dpc_exc *x, const struct dpc_config *cfg,
 	if (rc != 0)
 		goto fail;
 	x->port_started = true;
-	rc = iface_config(x->ifname, mac, cfg->address, cfg->tcp_prefix);
+	rc = iface_config(x->ifname, mac, cfg->address, cfg->subnet_len);
 	if (rc != 0)
 		return rc;
 	if (conf.intr_conf.rxq)

@@ -55,6 +55,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "dp.h"
+#include "dpcache/acl.h"
 #include "dpcache/hash.h"
 #include "dpcache/stream.h"
 
@@ -74,6 +75,7 @@
 struct dpc_tcp_job {
 	const uint8_t *req;
 	uint32_t req_len;
+	bool admin_denied;              /* the connection's peer is not in `admin` */
 	uint8_t *out;
 	uint64_t out_cap;
 	uint64_t out_len;
@@ -97,6 +99,7 @@ struct conn {
 	size_t out_off, out_len, out_cap;
 	size_t jbuf_cap;
 	uint32_t job_bytes;             /* input the pending job consumes */
+	bool admin;                     /* the peer is in `admin` (flush_all, stats reset, verbosity) */
 	time_t last_active;
 	struct conn *next_ready;
 	struct conn *prev, *next;       /* every connection (idle scan) */
@@ -129,8 +132,11 @@ void dpc_tcp_job_run(struct dpc_handler *h, struct dpc_worker_stats *st, void *a
 {
 	struct dpc_tcp_job *j = arg;
 	struct dpc_wr wr = { .p = j->out, .end = j->out + j->out_cap, .next = job_full };
+	bool denied = h->admin_denied;
 
+	h->admin_denied = j->admin_denied; /* the connection's, not the last datagram's */
 	j->rc = dpc_handler_process(h, j->req, j->req_len, &wr);
+	h->admin_denied = denied;
 	j->out_len = (uint64_t)(wr.p - j->out);
 	dpc_stat_inc(st, tcp_jobs_run);
 	/* pairs with the TCP thread's acquire load of done: out, out_len, rc are visible */
@@ -271,12 +277,23 @@ static void accept_all(struct dpc_tcp *t)
 	struct dpc_worker_stats *st = t->env.st;
 
 	for (unsigned i = 0; i < ACCEPT_BURST; i++) {
-		int fd = accept4(t->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+		struct sockaddr_in peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(t->lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int one = 1;
 		struct epoll_event ev;
 		struct conn *c;
+		uint32_t ip;
 
 		if (fd < 0)
 			return; /* EAGAIN, or an error the next event repeats */
+		/* the UDP path's allow list applies to TCP too (lists read as a QSBR reader) */
+		ip = plen >= sizeof(peer) && peer.sin_family == AF_INET ? ntohl(peer.sin_addr.s_addr) : 0;
+		if (!dpc_acl_match(__atomic_load_n(&t->env.cfg->allow, __ATOMIC_ACQUIRE), ip)) {
+			close(fd); /* nothing is sent to a refused source */
+			dpc_stat_inc(st, conn_refused);
+			continue;
+		}
 		if (t->nconns >= __atomic_load_n(&t->env.cfg->max_connections, __ATOMIC_RELAXED)) {
 			/* memcached's answer at maxconns; best effort, then close */
 			ssize_t wn = write(fd, busy, sizeof(busy) - 1);
@@ -293,6 +310,7 @@ static void accept_all(struct dpc_tcp *t)
 		}
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
+		c->admin = dpc_acl_match(__atomic_load_n(&t->env.cfg->admin, __ATOMIC_ACQUIRE), ip);
 		c->readable = c->writable = true;
 		c->last_active = time(NULL);
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -400,6 +418,7 @@ static int run_here(struct dpc_tcp *t, struct conn *c, size_t len)
 	o.wr.p = c->out + c->out_len;
 	o.wr.end = c->out + c->out_cap;
 	o.wr.next = out_next;
+	t->h.admin_denied = !c->admin;
 	rc = dpc_handler_process(&t->h, c->in + c->in_off, len, &o.wr);
 	if (c->out != NULL)
 		c->out_len = (size_t)(o.wr.p - c->out);
@@ -445,6 +464,7 @@ static int submit_job(struct dpc_tcp *t, struct conn *c, const struct dpc_stream
 		return -ENOMEM;
 	j->req = c->in + c->in_off;
 	j->req_len = (uint32_t)off;
+	j->admin_denied = !c->admin;
 	j->out = c->jbuf;
 	j->out_cap = resp;
 	j->out_len = 0;

@@ -99,9 +99,6 @@ enum dpc_cfg_type {
 	  "connections from the same store") \
 	X(tcp_iface,    DPC_CFG_STRING, "auto",      0, 0, NULL, false, \
 	  "Name of the kernel exception interface (auto: dpc-<name>, cut to 15 characters)") \
-	X(tcp_prefix,   DPC_CFG_U32,    "24",        1, 32, NULL, false, \
-	  "Prefix length of the address on the exception interface (its connected route is the " \
-	  "one TCP replies take)") \
 	X(max_connections, DPC_CFG_U32, "1024",      1, 1000000, NULL, true, \
 	  "TCP connections served at once; one more is accepted and closed (rejected_connections)") \
 	X(tcp_request_max, DPC_CFG_SIZE, "2M",       (64u << 10), (1ull << 30), NULL, true, \

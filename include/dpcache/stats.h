@@ -105,6 +105,7 @@
 	/* TCP and the exception path (dataplane/tcp.c, exception.c); memcached's names first */ \
 	X(total_connections,"connections","TCP connections accepted since start") \
 	X(rejected_connections,"connections","TCP connections closed at accept: max_connections reached") \
+	X(conn_refused,    "connections","TCP connections closed at accept: source not in allow") \
 	X(conn_yields,     "events",   "Times a TCP connection yielded after reqs_per_event requests") \
 	X(idle_kicks,      "connections","TCP connections closed after idle_timeout") \
 	X(tcp_bytes_read,  "bytes",    "Bytes read from TCP connections (payload; frames are in rx_bytes)") \

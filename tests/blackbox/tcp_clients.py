@@ -13,6 +13,7 @@ usage: tcp_clients.py ADDR PORT PHASE
                  request that never ends closed
   PHASE maxconn N  N connections served, the next one refused
   PHASE idle S   a connection idle for more than S seconds is closed
+  PHASE refused  (the client outside `allow`) the connection is closed, nothing answered
 Prints one line per check; exits 1 at the first failure.
 """
 import socket
@@ -277,12 +278,32 @@ def idle(secs):
     busy.close()
 
 
+def refused():
+    """The source checks drop a refused source's frames before they reach the exception
+    path (its SYN included), and the TCP server closes at accept what still comes: either way
+    no connection is served and nothing is answered."""
+    try:
+        s = socket.create_connection((ADDR, PORT), timeout=3)
+    except (socket.timeout, TimeoutError, ConnectionRefusedError, OSError):
+        ok("a source outside allow: no connection (its frames are dropped)")
+        return
+    got = b""
+    try:
+        s.sendall(b"version\r\n")
+        got = s.recv(100)
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    check(got == b"" and closed(s), "a source outside allow: closed at accept, nothing sent")
+
+
 if PHASE == "clients":
     clients()
 elif PHASE == "raw":
     raw()
 elif PHASE == "maxconn":
     maxconn(int(sys.argv[4]))
+elif PHASE == "refused":
+    refused()
 elif PHASE == "idle":
     idle(int(sys.argv[4]))
 else:

@@ -24,7 +24,8 @@ case $pmd in
 af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
 *) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
 esac
-bb_start_dpcached "$vdev" --tcp yes ${BB_DPC_FLAGS:-}
+# memccapable flushes: the client subnet may run admin commands
+bb_start_dpcached "$vdev" --tcp yes --admin subnet ${BB_DPC_FLAGS:-}
 grep -q "tcp $BB_PORT (kernel interface" "$BB_LOG" || bb_fail "ready line does not name TCP"
 
 py=/usr/bin/python3 # Debian's, with python3-pymemcache and python3-memcache
@@ -64,9 +65,13 @@ clients maxconn 5 || bb_fail "max_connections"
 timeout 20 "${ctl[@]}" config set max_connections 1024 >/dev/null || bb_fail "config set max_connections"
 timeout 20 "${ctl[@]}" config set idle_timeout 2 >/dev/null || bb_fail "config set idle_timeout"
 clients idle 2 || bb_fail "idle_timeout"
+# the allow list applies to TCP: a source outside it gets no connection and nothing back
+timeout 20 "${ctl[@]}" config set allow 198.18.0.9/32 >/dev/null || bb_fail "config set allow"
+clients refused || bb_fail "a source outside allow was served over TCP"
+timeout 20 "${ctl[@]}" config set allow subnet >/dev/null || bb_fail "config set allow"
 
 # counters (memcached's names), over STAT (UDP) and dpcachectl, which agree
-for c in total_connections rejected_connections idle_kicks conn_too_large curr_connections \
+for c in total_connections rejected_connections conn_refused idle_kicks conn_too_large curr_connections \
 	conn_yields tcp_jobs tcp_jobs_run exc_to_kernel exc_from_kernel tcp_bytes_read tcp_bytes_written; do
 	s=$(bb_stat "$c")
 	t=$(total "$c")
