@@ -118,6 +118,8 @@ Paste into another terminal:
   ip netns exec $CLI bash -c 'exec 3<>/dev/tcp/$ADDR/$PORT; printf "get foo hello\\r\\nquit\\r\\n" >&3; cat <&3'
 EOF
 if command -v memccapable >/dev/null; then
+	# memccapable flushes: admin commands need the client in `admin`
+	echo "  $bin/dpcachectl --name $NAME config set admin subnet"
 	echo "  ip netns exec $CLI memccapable -h $ADDR -p $PORT -b"
 fi
 if command -v ping >/dev/null; then
