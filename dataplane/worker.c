@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The worker poll loop.  Per iteration (STYLE.md #6, #11):
+ * The worker poll loop.  Per iteration (batched in stages, each stage bounded):
  *   1. rte_eth_rx_burst(32); classify every frame (dpc_pkt_classify);
  *      answer ARP and ICMP echo in place; drop and count the rest by reason;
  *      memcached datagrams: check the frame header, parse each once

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dpcached's settings, driven by the one declarative table in config.h
- * (STYLE.md #10): defaults, the config file, command-line flags, run-time
+ * dpcached's settings, driven by the one declarative table in config.h:
+ * defaults, the config file, command-line flags, run-time
  * `config get|set` and --help all walk dpc_config_defs[].
  *
  * A change is parsed and validated into a local first; only a valid value

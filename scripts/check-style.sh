@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# House-style checks that a machine can make (STYLE.md): tabs for indent,
+# House-style checks that a machine can make: tabs for indent,
 # no trailing blanks, lines <= 110 columns, no `volatile`, no assert() as
 # a test, every public header documented.  Prints offending lines.
 set -uo pipefail

@@ -3,7 +3,7 @@
  * @file common.h
  * Small shared definitions: branch hints, cache-line size, debug-only checks.
  *
- * Result conventions (STYLE.md #3), kept apart everywhere in dpcache:
+ * Result conventions, kept apart everywhere in dpcache:
  *  - constructors return NULL and set errno;
  *  - operations return 0 or a negative errno value;
  *  - cache outcomes are `enum dpc_status` (store.h), never an errno.
@@ -42,7 +42,7 @@
 
 /**
  * Hot-path argument checks: compiled into debug builds (-DDPC_DEBUG, which
- * the tests use) and out of release builds (STYLE.md #5).
+ * the tests use) and out of release builds.
  */
 #ifdef DPC_DEBUG
 #define DPC_RETURN_IF(cond, ret) do { if (dpc_unlikely(cond)) return (ret); } while (0)

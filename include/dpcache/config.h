@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file config.h
- * dpcached's settings in one declarative table (STYLE.md #10).  The table
+ * dpcached's settings in one declarative table.  The table
  * drives the config file, dpcached's command-line flags, `dpcachectl
  * config get|set` and `--help`; nothing else lists settings.
  *

@@ -27,7 +27,7 @@ struct dpc_netcfg {
 };
 
 /*
- * Packet kinds, defined once (STYLE.md #9): these two lists generate
+ * Packet kinds, defined once: these two lists generate
  * enum dpc_pkt_kind, dpc_pkt_kind_name(), the drop_* counters of stats.h
  * and their accounting (dpc_stat_count_drop()).  Add a kind by adding one
  * line; nothing else lists them.

@@ -3,7 +3,7 @@
  * @file proto.h
  * memcached binary protocol codec and the memcached UDP frame header.
  * DPDK-free, allocation-free, thread-safe (pure functions on buffers).
- * Byte order is converted here and nowhere else (STYLE.md #12).
+ * Byte order is converted here and nowhere else.
  */
 #ifndef DPCACHE_PROTO_H
 #define DPCACHE_PROTO_H
@@ -36,7 +36,7 @@ void dpc_frame_encode(uint8_t *buf, const struct dpc_udp_frame *f);
 #define DPC_MC_HDR_LEN 24u
 
 /*
- * The binary opcodes memcached 1.6 serves, defined once (STYLE.md #12):
+ * The binary opcodes memcached 1.6 serves, defined once:
  * X(name, code, base, quiet).  Quiet variants fold onto their base
  * opcode; the codec's opcode table and names are generated from this.
  */
@@ -114,7 +114,7 @@ const char *dpc_mc_status_text(uint16_t status);
 /**
  * One decoded request.  Pointers point into the caller's buffer.  Quiet
  * opcodes are folded onto their base opcode (GETQ -> GET, GETKQ -> GETK,
- * SETQ -> SET, GATKQ -> GATK, ...) with @c quiet set (STYLE.md #12).
+ * SETQ -> SET, GATKQ -> GATK, ...) with @c quiet set.
  */
 struct dpc_mc_req {
 	uint8_t opcode;        /**< as received */

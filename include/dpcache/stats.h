@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file stats.h
- * Per-worker counters, defined once (STYLE.md #9): the X-macro list below
+ * Per-worker counters, defined once: the X-macro list below
  * generates the struct, reset, aggregation, names, help texts and units
  * printed by dpcachectl, the STAT opcode and the Prometheus endpoint.
  *
