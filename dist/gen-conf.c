@@ -15,23 +15,6 @@
 
 #include "dpcache/config.h"
 
-/* Bytes with the largest K/M/G/T suffix that divides them exactly. */
-static void size_str(uint64_t v, char *buf, size_t len)
-{
-	static const char suffix[] = "KMGT";
-	int i;
-
-	for (i = 3; i >= 0; i--) {
-		uint64_t unit = 1ull << (10 * (i + 1));
-
-		if (v != 0 && v % unit == 0) {
-			snprintf(buf, len, "%" PRIu64 "%c", v / unit, suffix[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%" PRIu64, v);
-}
-
 static void range_str(const struct dpc_config_def *d, char *buf, size_t len)
 {
 	char lo[32], hi[32];
@@ -41,8 +24,8 @@ static void range_str(const struct dpc_config_def *d, char *buf, size_t len)
 		snprintf(buf, len, "a number, %" PRIu64 "..%" PRIu64, d->min, d->max);
 		break;
 	case DPC_CFG_SIZE:
-		size_str(d->min, lo, sizeof(lo));
-		size_str(d->max, hi, sizeof(hi));
+		dpc_config_format_size(d->min, lo, sizeof(lo));
+		dpc_config_format_size(d->max, hi, sizeof(hi));
 		snprintf(buf, len, "a size (K/M/G/T suffixes), %s..%s", lo, hi);
 		break;
 	case DPC_CFG_IPV4:

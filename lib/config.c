@@ -70,7 +70,7 @@ const struct dpc_config_def *dpc_config_find(const char *name)
 /* ---- value formatting ----------------------------------------------------- */
 
 /* Bytes with the largest K/M/G/T suffix that divides them exactly ("256M"). */
-static void format_size(uint64_t v, char *buf, size_t len)
+void dpc_config_format_size(uint64_t v, char *buf, size_t len)
 {
 	static const char suffix[] = "KMGT";
 	int i;
@@ -135,8 +135,8 @@ static void format_range(const struct dpc_config_def *d, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "..%" PRIu64, d->min, d->max);
 		break;
 	case DPC_CFG_SIZE:
-		format_size(d->min, lo, sizeof(lo));
-		format_size(d->max, hi, sizeof(hi));
+		dpc_config_format_size(d->min, lo, sizeof(lo));
+		dpc_config_format_size(d->max, hi, sizeof(hi));
 		snprintf(buf, len, "%s..%s", lo, hi);
 		break;
 	case DPC_CFG_IPV4:
@@ -542,8 +542,8 @@ int dpc_config_get(const struct dpc_config *c, const char *name, char *buf, size
 			 __atomic_load_n((const uint32_t *)field_cptr(c, d), __ATOMIC_ACQUIRE));
 		break;
 	case DPC_CFG_SIZE:
-		format_size(__atomic_load_n((const uint64_t *)field_cptr(c, d), __ATOMIC_ACQUIRE),
-			    buf, len);
+		dpc_config_format_size(__atomic_load_n((const uint64_t *)field_cptr(c, d),
+							__ATOMIC_ACQUIRE), buf, len);
 		break;
 	case DPC_CFG_IPV4:
 		a.s_addr = __atomic_load_n((const uint32_t *)field_cptr(c, d), __ATOMIC_ACQUIRE);

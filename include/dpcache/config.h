@@ -200,6 +200,13 @@ struct dpc_acl *dpc_config_take_retired(struct dpc_config *c);
 const struct dpc_config_def *dpc_config_find(const char *name);
 
 /**
+ * Format @p v bytes with the largest K/M/G/T suffix that divides it exactly
+ * ("256M"; plain digits otherwise) into @p buf of @p len bytes (truncated,
+ * always terminated).  Pure function; any thread.
+ */
+void dpc_config_format_size(uint64_t v, char *buf, size_t len);
+
+/**
  * Validate and set one setting.  @p at_runtime: refuse settings not
  * changeable at run time (-EPERM).  Returns 0, -ENOENT (no such setting),
  * -EINVAL (bad value: @p err names the setting and the allowed range),
