@@ -420,9 +420,11 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 			if ((unsigned)route == w->id) {
 				rx_fragment(w, m, &info, now);
 			} else {
+				/* its datagram's other fragments may be on other queues: to its owner */
 				*pkt_info(w, m) = info;
 				fdst[nf] = (unsigned)route;
 				fwd[nf++] = m;
+				dpc_stat_inc(w->st, frag_forwarded);
 			}
 			break;
 		case DPC_PKT_ARP_REQUEST:

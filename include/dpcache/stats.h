@@ -122,6 +122,8 @@
 	X(resp_over_cap,   "responses","Responses over max_response_datagrams, answered with an error") \
 	X(resp_chunked,    "responses","Responses sent in chunks over several poll iterations") \
 	X(drop_backlog,    "packets",  "Dropped: response datagrams that found the send backlog full") \
+	/* forwarding rings (dataplane/worker.c): fragments to their reassembling worker */ \
+	X(frag_forwarded,  "packets",  "IPv4 fragments handed to their datagram's reassembling worker") \
 	DPC_WORKER_GAUGES(X)
 
 /*

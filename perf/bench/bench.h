@@ -78,6 +78,7 @@ struct bench_cfg {
 	bool udp_csum;             /**< compute UDP checksums (else 0, allowed in IPv4) */
 	unsigned nb_mbufs;
 	unsigned queues;           /**< queue pairs opened (0: the --steer count, or 1) */
+	bool frag_spread;          /**< fragment f of a request leaves on queue (q + f) % queues */
 	unsigned ncores;           /**< bench lcores (the EAL's; 1 over kernel UDP) */
 	/* reflect */
 	uint16_t reflect_port;     /**< first UDP port answered */

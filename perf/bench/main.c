@@ -159,6 +159,10 @@ void bench_usage(FILE *out)
 "                        with N workers over memif answers on N queues (a write forwarded to\n"
 "                        its owner is answered on the owner's queue): without --steer, give\n"
 "                        --queues N or those answers are never seen\n"
+"  --frag-spread         a request larger than one frame (SET of a large value, multi-get of\n"
+"                        many or long keys) leaves as IPv4 fragments, fragment f on queue\n"
+"                        (q + f) %% queues: the fragments of one datagram reach the server's\n"
+"                        workers on different RX queues (its reassembly must bring them together)\n"
 "reflect:\n"
 "  --reflect-port P (11211; with --steer N: P..P+N-1)  --reflect-seconds S (0 = until signal)\n"
 "check:\n"
@@ -281,7 +285,7 @@ enum {
 	O_OUTSTANDING, O_RATE, O_WARMUP, O_DURATION, O_PREFILL, O_PREFILL_BATCH, O_STEER,
 	O_TIMEOUT, O_SEED, O_JSON, O_LABEL, O_QUIET, O_CHECK, O_NO_BIG, O_REFLECT, O_REFLECT_PORT,
 	O_REFLECT_SECONDS, O_PORT_ID, O_SRC_IP, O_SRC_PORT, O_DST_MAC, O_UDP_CSUM, O_MBUFS, O_HELP, O_DRY_RUN,
-	O_QUEUES, O_FILL_ON_MISS, O_KETAMA_HASH,
+	O_QUEUES, O_FILL_ON_MISS, O_KETAMA_HASH, O_FRAG_SPREAD,
 };
 
 static const struct option long_opts[] = {
@@ -320,6 +324,7 @@ static const struct option long_opts[] = {
 	{ "udp-csum", no_argument, NULL, O_UDP_CSUM },
 	{ "mbufs", required_argument, NULL, O_MBUFS },
 	{ "queues", required_argument, NULL, O_QUEUES },
+	{ "frag-spread", no_argument, NULL, O_FRAG_SPREAD },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -506,6 +511,9 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 			if (parse_uint(a, 1, BENCH_MAX_STEER, &c->queues) < 0)
 				return bad("--queues", a, "1 .. 64");
 			break;
+		case O_FRAG_SPREAD:
+			c->frag_spread = true;
+			break;
 		case O_HELP:
 			return 1;
 		default:
@@ -526,14 +534,20 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 		return bad("--steer", "", "with a DPDK port, steering takes one server");
 	/* every request is one datagram; a SET of a value over ~1.3 KiB leaves as IPv4
 	 * fragments (memcached and dpcached reassemble them), up to BENCH_REQ_MAX bytes */
-	size_t set_len = bench_req_max(c);
+	size_t set_len = DPC_UDP_FRAME_LEN + 24 + 8 + c->key_size + c->value_size + 24;
 	size_t mget_len = DPC_UDP_FRAME_LEN + (size_t)c->batch * (24 + c->key_size) + 24;
+	/* a DPDK port sends a multi-get of more than one frame as fragments too */
+	size_t mget_max = c->transport == BENCH_TP_DPDK ? BENCH_REQ_MAX : DPC_UDP_MAX_PAYLOAD;
 	bool sets = c->get_ratio < 1 || c->prefill || c->fill_on_miss;
 	if (c->mode == BENCH_MODE_LOAD && sets && set_len > BENCH_REQ_MAX)
 		return bad("--value-size", "", "a SET must fit one datagram of 9216 bytes: use "
 			   "--get-ratio 1 without --prefill or --fill-on-miss for larger values");
-	if (mget_len > DPC_UDP_MAX_PAYLOAD)
-		return bad("--batch", "", "the multi-get must fit one datagram (1400 bytes)");
+	if (mget_len > mget_max)
+		return bad("--batch", "", mget_max == BENCH_REQ_MAX ?
+			   "the multi-get must fit one datagram of 9216 bytes" :
+			   "the multi-get must fit one datagram (1400 bytes; a DPDK port: 9216)");
+	if (c->frag_spread && (c->transport != BENCH_TP_DPDK || bench_tp_queues(c) < 2))
+		return bad("--frag-spread", "", "a DPDK port with at least 2 queues (--queues, --steer)");
 	if (!c->prefill_batch) {
 		size_t per = 24 + 8 + c->key_size + c->value_size;
 		size_t n = (DPC_UDP_MAX_PAYLOAD - DPC_UDP_FRAME_LEN - 24) / per;
@@ -590,8 +604,12 @@ static struct bench_tp **open_transports(struct bench_cfg *cfg, struct bench_ref
 
 size_t bench_req_max(const struct bench_cfg *c)
 {
-	/* a SET (or a prefill batch of one SETQ and its NOOP) of the largest value */
-	return DPC_UDP_FRAME_LEN + 24 + 8 + c->key_size + c->value_size + 24;
+	/* a SET (or a prefill batch of one SETQ and its NOOP) of the largest value, or a
+	 * multi-get (GETKQ x batch + NOOP), whichever is longer */
+	size_t set = DPC_UDP_FRAME_LEN + 24 + 8 + c->key_size + c->value_size + 24;
+	size_t mget = DPC_UDP_FRAME_LEN + (size_t)c->batch * (24 + c->key_size) + 24;
+
+	return set > mget ? set : mget;
 }
 
 int main(int argc, char **argv)

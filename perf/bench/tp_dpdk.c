@@ -248,7 +248,14 @@ static unsigned dpdk_tx_send_staged(struct tp_dpdk *t, struct bench_txd *d, unsi
 
 		if (t->nq > 1)
 			q = (uint16_t)(d[i].part % t->nq);
-		done = nf ? tx_burst_retry(t, q, m, nf) : 0;
+		if (t->cfg->frag_spread && nf > 1) {
+			/* fragment f on queue (q + f) % nq: one datagram over several RX queues */
+			done = 0;
+			for (unsigned f = 0; f < nf && done == f; f++)
+				done += tx_burst_retry(t, (uint16_t)((q + f) % t->nq), m + f, 1);
+		} else {
+			done = nf ? tx_burst_retry(t, q, m, nf) : 0;
+		}
 		if (nf && done == nf) {
 			sent++;
 			continue;
