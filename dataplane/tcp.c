@@ -566,9 +566,11 @@ static bool conn_run(struct dpc_tcp *t, struct conn *c)
 				return false;
 			return conn_flush(t, c); /* answers come with the job */
 		}
-		if (c->proto == DPC_STREAM_TEXT && !r.text_lower) {
+		if (c->proto == DPC_STREAM_TEXT && !dpc_dgram_is_text(c->in[c->in_off])) {
+			/* the handler drops a datagram of binary junk; on a text connection
+			 * memcached answers the line as an unknown command */
 			static const char err[] = "ERROR\r\n";
-			(void)out_put(c, err, sizeof(err) - 1); /* memcached: not a command */
+			(void)out_put(c, err, sizeof(err) - 1);
 			dpc_stat_inc(t->env.st, cmd_unknown);
 		} else if (c->proto == DPC_STREAM_BIN && !r.quit) {
 			/* consecutive binary reads together: a multi-get is looked up in bulk */

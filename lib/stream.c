@@ -94,14 +94,17 @@ static int frame_binary(const uint8_t *buf, size_t len, size_t req_max, uint32_t
 	if (len < total)
 		return 0;
 
-	uint32_t bodylen = (uint32_t)(total - DPC_MC_HDR_LEN);
 	unsigned keylen = dpc_get_be16(buf + 2), extlen = buf[4];
 	uint8_t base = dpc_mc_base_op(buf[1]);
+	struct dpc_mc_req req;
 
 	r->len = (uint32_t)total;
-	r->quit = base == DPC_OP_QUIT;
-	if (dpc_mc_is_write(base) && keylen > 0 && keylen <= DPC_KEY_MAX &&
-	    keylen + extlen <= bodylen) {
+	/* memcached closes the connection after QUIT and after a protocol error (lying
+	 * lengths, a key over 250 bytes, the wrong extras/key/value shape: req.fatal); the
+	 * handler answers the error where it is, with no store access */
+	(void)dpc_mc_parse(buf, (size_t)total, max_value, &req);
+	r->quit = base == DPC_OP_QUIT || req.fatal;
+	if (dpc_mc_is_write(base) && !req.fatal && keylen > 0) {
 		r->write = true;
 		r->key = buf + DPC_MC_HDR_LEN + extlen;
 		r->keylen = (uint16_t)keylen;
@@ -158,7 +161,6 @@ static int frame_text(const uint8_t *buf, size_t len, size_t req_max, uint32_t m
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	unsigned nt = tokenize(buf, n, t);
-	r->text_lower = buf[0] >= 'a' && buf[0] <= 'z';
 	if (nt == 0)
 		goto done;
 	if (storage_bytes(t, nt, &bytes)) {

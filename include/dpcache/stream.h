@@ -44,8 +44,9 @@ enum dpc_stream_err {
 struct dpc_stream_req {
 	uint32_t len;          /**< bytes of the whole request */
 	bool write;            /**< changes the store: run it on the owner of @c key */
-	bool quit;             /**< QUIT / QUITQ / quit: the connection ends after it */
-	bool text_lower;       /**< text: the line starts with a lowercase letter (else "ERROR") */
+	/** QUIT / QUITQ / quit, or a binary protocol error (memcached closes the connection
+	 * after its answer): the connection ends after it. */
+	bool quit;
 	const uint8_t *key;    /**< first key of a write (NULL: none, or not a valid key) */
 	uint16_t keylen;
 	/** An upper bound of the response bytes of a write (sizes the owner's answer buffer). */

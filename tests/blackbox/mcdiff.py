@@ -2,10 +2,10 @@
 """Differential test: the same requests to memcached and to dpcached, answers
 compared field by field.
 
-    mcdiff.py --mc HOST:PORT --dp HOST:PORT [--seed N] [--random-steps N]
-              [--random-seconds S] [--only NAME]
+    mcdiff.py --mc HOST:PORT --dp HOST:PORT [--transport udp|tcp] [--seed N]
+              [--random-steps N] [--random-seconds S] [--only NAME]
 
-Every step sends one request datagram (binary, text, or several requests
+Every step sends one request payload (binary, text, or several requests
 packed together) to both servers and compares the answers:
   binary: opcode, status, opaque, key, extras (flags), value; CAS only as
           equal/different (each server's CAS values are numbered in order
@@ -13,9 +13,20 @@ packed together) to both servers and compares the answers:
           STAT names are compared;
   text:   every line; VALUE lines field by field with their data block,
           CAS numbered as above; VERSION's text and STAT values left out.
-Responses are compared as one stream per request datagram: memcached sends
-one UDP message per request of a datagram, dpcached one message for all of
-them (DEPARTURES["udp-framing"]).
+Responses are compared as one stream per request payload: over UDP
+memcached sends one message per request of a datagram, dpcached one message
+for all of them (DEPARTURES["udp-framing"]).
+
+Transports (exchange(payload, proto) -> Reply):
+  udp  one datagram per payload, then a binary NOOP sentinel datagram with a
+       request id of its own (UdpTransport);
+  tcp  one connection per protocol and server (memcached fixes a connection
+       to text or binary by its first byte); the payload, then a sentinel on
+       the same connection: binary NOOP, text "version" (TcpTransport).  A
+       server that closes the connection (quit, binary protocol errors) ends
+       the answer; the next payload opens a new connection.
+Departures that only one transport shows (UDP_ONLY, TCP_ONLY) do not apply
+on the other: a step that names one must compare equal there.
 
 Then a seeded random sequence over a small key space mixing every command
 of both protocols, bounded in steps and seconds; on a divergence it
@@ -31,10 +42,6 @@ they are counted and printed as pending instead of as divergences.
 
 Output ends with the counts: requests compared, divergences, departures
 (by name), pending.  Exit status 0 only with zero divergences.
-
-Transports are pluggable (class UdpTransport: exchange(payload, proto) ->
-Reply); a TCP transport only needs the same method, with a sentinel of the
-connection's protocol (binary NOOP, or text "mn" / "version").
 """
 import argparse
 import os
@@ -85,11 +92,28 @@ DEPARTURES = {
         "value that is a number (two memcached servers given the same sequence disagree the "
         "same way); where memcached's own value then reads back as a number below 2^64, its "
         "answer is noted, and the key is set to memcached's value on both servers.",
+    "verbosity-overread":
+        "(TCP) memcached answers binary VERBOSITY (which it does not serve) Unknown command and "
+        "then skips its 4-byte body a second time, eating the first 4 bytes of the next request "
+        "on the connection, whose remainder it then misreads (the stream is out of step until "
+        "the connection closes); dpcached answers Unknown command and reads the next request "
+        "whole.",
     "binary-junk":
         "a datagram whose first byte is neither the binary magic nor printable ASCII/white "
         "space (binary junk, a reflected response) is dropped and counted (drop_bad_magic); "
         "memcached would answer ERROR to it once a newline came.",
 }
+
+# Departures that only a UDP transport shows: over TCP a step naming one must compare equal.
+UDP_ONLY = {"udp-framing", "next-datagram", "binary-junk"}
+TCP_ONLY = {"verbosity-overread"}
+TRANSPORT = "udp"
+
+
+def applicable():
+    """The DEPARTURES names that apply to the transport in use."""
+    return [n for n in DEPARTURES if n not in (TCP_ONLY if TRANSPORT == "udp" else UDP_ONLY)]
+
 
 # memcached 1.6 STAT names (general group and "settings") dpcached does not answer:
 # DEPARTURES["stat-internals"].
@@ -215,6 +239,108 @@ class UdpTransport:
                 dgrams.append((seq, tot, d[8:]))
         stream, whole, nmsg = assemble(dgrams)
         return Reply(stream, sentinel, whole, len(dgrams), nmsg)
+
+
+class TcpTransport:
+    """One TCP connection per protocol (memcached fixes a connection to text or binary by its
+    first byte): the request, then a sentinel of that protocol on the same connection (binary
+    NOOP with SENTINEL_OPAQUE; text "version", whose answer is told from the request's own
+    VERSION answers by counting them).  TCP keeps order, so the answer is everything before
+    the sentinel's.  A server that closes the connection (quit, binary protocol errors) ends
+    the answer without the sentinel's; the connection is opened again for the next request,
+    as it is after an answer that never completed."""
+
+    def __init__(self, label, host, port, timeout=5.0):
+        self.label = label
+        self.addr = (host, port)
+        self.timeout = timeout
+        self.conns = {}
+
+    def _conn(self, proto):
+        s = self.conns.get(proto)
+        if s is None:
+            s = socket.create_connection(self.addr, timeout=self.timeout)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.conns[proto] = s
+        return s
+
+    def _drop(self, proto):
+        s = self.conns.pop(proto, None)
+        if s is not None:
+            s.close()
+
+    def exchange(self, payload, proto="bin", expect=False, wait=None):
+        """wait: seconds to wait for the sentinel's answer (default: the timeout)."""
+        text = proto == "text"
+        sent = b"version\r\n" if text else breq("NOOP", opaque=SENTINEL_OPAQUE)
+        want = 1 + (count_version_cmds(payload) if text else 0)
+        s = self._conn(proto)
+        data, closed, end = b"", False, None
+        try:
+            s.sendall(payload + sent)
+        except OSError:
+            closed = True  # the server closed the connection already (a reply before it)
+        deadline = time.time() + (wait or self.timeout)
+        while not closed and end is None:
+            left = deadline - time.time()
+            if left <= 0:
+                break
+            s.settimeout(left)
+            try:
+                d = s.recv(1 << 20)
+            except socket.timeout:
+                break
+            except OSError:
+                closed = True
+                break
+            if not d:
+                closed = True
+                break
+            data += d
+            end = text_sentinel_end(data, want) if text else bin_sentinel_end(data)
+        if end is None:
+            self._drop(proto)  # closed, or an answer that never completed: start afresh
+            return Reply(data, False, closed, 0, 0)
+        return Reply(data[:end], True, True, 0, 0)
+
+
+def count_version_cmds(payload):
+    """Text "version" commands in a request (each answers a VERSION line, as the sentinel)."""
+    return sum(1 for ln in payload.split(b"\n") if ln.rstrip(b"\r") == b"version" or
+               ln.startswith(b"version "))
+
+
+def bin_sentinel_end(stream):
+    """Offset of the sentinel NOOP's answer in a binary stream, or None."""
+    off = 0
+    while len(stream) - off >= 24:
+        _m, op, _kl, _el, _dt, _st, bl, opq, _cas = HDR.unpack_from(stream, off)
+        if op == OP["NOOP"] and opq == SENTINEL_OPAQUE:
+            return off
+        off += 24 + bl
+    return None
+
+
+def text_sentinel_end(stream, want):
+    """Offset of the want-th VERSION line of a text stream (data blocks skipped), or None."""
+    off, seen = 0, 0
+    while True:
+        nl = stream.find(b"\r\n", off)
+        if nl < 0:
+            return None
+        line = stream[off:nl]
+        if line.startswith(b"VERSION "):
+            seen += 1
+            if seen == want:
+                return off
+        nxt = nl + 2
+        if line.startswith(b"VALUE "):
+            t = line.split(b" ")
+            if len(t) > 3 and t[3].isdigit():
+                nxt += int(t[3]) + 2
+                if nxt > len(stream):
+                    return None
+        off = nxt
 
 
 def messages_whole(dgrams):
@@ -458,13 +584,20 @@ def compare_seq(mc_side, dp_side, a, c, text, notes):
 
 # ---- steps and cases ---------------------------------------------------------------------
 class Step:
-    def __init__(self, build, key=None, departure=None, dp_expect=None, pending=None, note=""):
+    def __init__(self, build, key=None, departure=None, dp_expect=None, pending=None, note="",
+                 wait=None):
         self.build = build          # bytes, or callable(Side) -> bytes (per-server CAS)
         self.key = key              # the key of a single binary request (CAS bookkeeping)
-        self.departure = departure  # DEPARTURES name this step may show
+        self._departure = departure  # DEPARTURES name this step may show ({transport: name})
+        self.wait = wait            # TCP: seconds to wait for an answer known not to complete
         self.dp_expect = dp_expect  # callable(Reply) -> bool: dpcached's documented answer
         self.pending = pending      # feature name: no answer from dpcached counts as pending
         self.note = note
+
+    @property
+    def departure(self):
+        d = self._departure
+        return d.get(TRANSPORT) if isinstance(d, dict) else d
 
     def payload(self, side):
         return self.build(side) if callable(self.build) else self.build
@@ -551,9 +684,10 @@ def cases():
           B(breq(0x50, opaque=59) + breq("NOOP", opaque=60)),          # unknown opcode
           B(breq(0x20, opaque=60)),                                     # SASL list: not served
           # binary VERBOSITY (0x1b): memcached does not serve it; it answers Unknown command
-          # and swallows its 4-byte body from the next datagram
+          # and swallows its 4-byte body once more, from the next datagram (UDP) or the next
+          # request's first 4 bytes (TCP, where the sentinel then never completes: wait 1 s)
           B(breq("VERBOSITY", extras=struct.pack(">I", 1), opaque=67),
-            departure="next-datagram",
+            departure={"udp": "next-datagram", "tcp": "verbosity-overread"}, wait=1.0,
             dp_expect=lambda r: r.sentinel and parse_bin(r.stream)[0]["status"] == 0x81),
           B(breq("VERBOSITY", opaque=68))]
     C.append(("binary opcodes", s))
@@ -637,7 +771,8 @@ def cases():
          T("version\r\n"), T("version foo bar\r\n"),
          T("verbosity\r\n"), T("verbosity 1\r\n"), T("verbosity 1 noreply\r\n"),
          T("verbosity foo\r\n"), T("verbosity 1 2 3\r\n"),
-         T("nonsense\r\n"), T("GET tk\r\n"), T("\r\n"), T(" get tk\r\n"),
+         T("nonsense\r\n"), T(b"\x01junk\r\n", departure={"udp": "binary-junk"}),
+         T("GET tk\r\n"), T("\r\n"), T(" get tk\r\n"),
          T("flush_all\r\n"), T("get tk\r\n"), T(text_set("set", "tk", "v")),
          T("flush_all 0\r\n"), T("get tk\r\n"), T("flush_all noreply\r\n"),
          T("flush_all 0 noreply\r\n"), T("flush_all abc\r\n"), T("flush_all 0 0 0\r\n"),
@@ -722,8 +857,9 @@ def run_step(mc, dp, step, counts, where, quiet=False, pending=None):
     """Send step to both; returns the list of unexplained differences (counted).  pending: a
     feature a step before it in the same case was pending on (its effects are missing)."""
     p_mc, p_dp = step.payload(mc), step.payload(dp)
-    rm = mc.t.exchange(p_mc, "text" if is_text(p_mc) else "bin")
-    rd = dp.t.exchange(p_dp, "text" if is_text(p_dp) else "bin", expect=bool(rm.stream))
+    kw = {"wait": step.wait} if step.wait and TRANSPORT == "tcp" else {}
+    rm = mc.t.exchange(p_mc, "text" if is_text(p_mc) else "bin", **kw)
+    rd = dp.t.exchange(p_dp, "text" if is_text(p_dp) else "bin", expect=bool(rm.stream), **kw)
     # dpcached's "Out of memory" is transient (store.h): a client retries it; counted
     for _ in range(20):
         if not transient_nospace(p_dp, rd) or transient_nospace(p_mc, rm):
@@ -742,7 +878,11 @@ def run_step(mc, dp, step, counts, where, quiet=False, pending=None):
     for key, flags, value in notes.resync:
         for side in (mc, dp):
             side.t.exchange(b"set %s %d 0 %d\r\n%s\r\n" % (key, flags, len(value), value), "text")
-    if rm.sentinel != rd.sentinel:
+    if rm.sentinel != rd.sentinel and TRANSPORT == "tcp":
+        diffs.append("the request after it: memcached %s, dpcached %s" %
+                     ("answered it" if rm.sentinel else "closed the connection or held it",
+                      "answered it" if rd.sentinel else "closed the connection or held it"))
+    elif rm.sentinel != rd.sentinel:
         diffs.append("next datagram: memcached %s it, dpcached %s it" %
                      ("answered" if rm.sentinel else "consumed",
                       "answered" if rd.sentinel else "consumed"))
@@ -756,7 +896,8 @@ def run_step(mc, dp, step, counts, where, quiet=False, pending=None):
             print("  PENDING (%s): %s: %s" % (what, where, step.show(mc)[:100]))
         step.fired = True
         return []
-    if step.departure and (step.dp_expect is None or step.dp_expect(rd)):
+    if (step.departure and step.departure in applicable() and
+            (step.dp_expect is None or step.dp_expect(rd))):
         counts.departures[step.departure] = counts.departures.get(step.departure, 0) + 1
         return []
     counts.divergences += 1
@@ -1010,25 +1151,32 @@ def hostport(s):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mc", required=True, help="memcached HOST:PORT (UDP)")
-    ap.add_argument("--dp", required=True, help="dpcached HOST:PORT (UDP)")
+    ap.add_argument("--mc", required=True, help="memcached HOST:PORT")
+    ap.add_argument("--dp", required=True, help="dpcached HOST:PORT")
+    ap.add_argument("--transport", choices=("udp", "tcp"), default="udp",
+                    help="udp (default): one datagram per request; tcp: one connection per "
+                         "protocol and server")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("DIFF_SEED", "1")))
     ap.add_argument("--random-steps", type=int, default=3000)
     ap.add_argument("--random-seconds", type=float, default=15.0)
     ap.add_argument("--only", help="run only the fixed cases whose name contains this")
     a = ap.parse_args()
-    mc = Side(UdpTransport("memcached", *hostport(a.mc)))
-    dp = Side(UdpTransport("dpcached", *hostport(a.dp)))
+    global TRANSPORT
+    TRANSPORT = a.transport
+    tr = UdpTransport if a.transport == "udp" else TcpTransport
+    mc = Side(tr("memcached", *hostport(a.mc)))
+    dp = Side(tr("dpcached", *hostport(a.dp)))
     counts = Counts()
     t0 = time.time()
-    print("differential: memcached %s:%d vs dpcached %s:%d" % (mc.t.addr + dp.t.addr))
+    print("differential over %s: memcached %s:%d vs dpcached %s:%d" %
+          ((a.transport.upper(),) + mc.t.addr + dp.t.addr))
     run_fixed(mc, dp, counts, a.only)
     if a.random_steps > 0 and not a.only:
         run_random(mc, dp, counts, a.seed, a.random_steps, a.random_seconds)
     run_fixed(mc, dp, counts, a.only, closing_cases())
     print("departures (deliberate, docs/design.md):")
-    for name, why in DEPARTURES.items():
-        print("  %-15s %3d  %s" % (name, counts.departures.get(name, 0), why))
+    for name in applicable():
+        print("  %-15s %3d  %s" % (name, counts.departures.get(name, 0), DEPARTURES[name]))
     if counts.retried:
         print("retried: %d dpcached answers 'Out of memory' (transient) were retried until stored" %
               counts.retried)

@@ -51,7 +51,6 @@ static void test_text_lines(void **state)
 	assert_int_equal(text("get a b c\r\n", &r), 11);
 	assert_false(r.write);
 	assert_false(r.quit);
-	assert_true(r.text_lower);
 	/* a bare \n ends a line too, as in memcached */
 	assert_int_equal(text("get a\nget b\r\n", &r), 6);
 	/* pipelined: only the first request is framed */
@@ -62,7 +61,6 @@ static void test_text_lines(void **state)
 	assert_int_equal(text("quit\r\n", &r), 6);
 	assert_true(r.quit);
 	assert_int_equal(text("GET a\r\n", &r), 7);
-	assert_false(r.text_lower);
 	assert_int_equal(text("\r\n", &r), 2);
 	assert_false(r.write);
 }
@@ -209,6 +207,42 @@ static void test_binary_limits(void **state)
 	assert_int_equal(next(DPC_STREAM_BIN, b, sizeof(b), &r), DPC_STREAM_TOO_LARGE);
 }
 
+/* memcached closes the connection after a binary protocol error: the framer says quit */
+static void test_binary_fatal(void **state)
+{
+	static uint8_t b[DPC_MC_HDR_LEN + 300];
+	struct dpc_stream_req r;
+	size_t n;
+	(void)state;
+
+	n = bin(b, DPC_OP_SET, 0, "key", 1); /* SET without its 8 bytes of extras */
+	assert_int_equal(next(DPC_STREAM_BIN, b, n, &r), (int)n);
+	assert_true(r.quit);
+	assert_false(r.write); /* answered where it is: no store access */
+	n = bin(b, DPC_OP_INCREMENT, 8, "key", 0); /* INCR with 8 bytes of extras, not 20 */
+	assert_int_equal(next(DPC_STREAM_BIN, b, n, &r), (int)n);
+	assert_true(r.quit);
+	n = bin(b, DPC_OP_GET, 4, "key", 0); /* GET with extras */
+	assert_int_equal(next(DPC_STREAM_BIN, b, n, &r), (int)n);
+	assert_true(r.quit);
+	memset(b, 0, sizeof(b));
+	n = bin(b, DPC_OP_GET, 0, "", 0);
+	memset(b + DPC_MC_HDR_LEN, 'k', 251);
+	dpc_put_be16(b + 2, 251); /* a key over 250 bytes */
+	dpc_put_be32(b + 8, 251);
+	assert_int_equal(next(DPC_STREAM_BIN, b, DPC_MC_HDR_LEN + 251, &r), DPC_MC_HDR_LEN + 251);
+	assert_true(r.quit);
+	/* an unknown opcode is answered and the connection goes on, as in memcached */
+	n = bin(b, 0x50, 0, "", 0);
+	assert_int_equal(next(DPC_STREAM_BIN, b, n, &r), (int)n);
+	assert_false(r.quit);
+	/* a well-formed write is not fatal */
+	n = bin(b, DPC_OP_SET, 8, "key", 1);
+	assert_int_equal(next(DPC_STREAM_BIN, b, n, &r), (int)n);
+	assert_false(r.quit);
+	assert_true(r.write);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_text_limits),
 		cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_binary_limits),
+		cmocka_unit_test(test_binary_fatal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
