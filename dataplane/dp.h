@@ -320,7 +320,8 @@ struct dpc_tcp_env {
 	struct dpc_cache *cache;
 	struct rte_ring *const *rings;          /**< every worker's inbox, by partition */
 	unsigned nworkers;
-	struct dpc_worker_stats *st;            /**< the TCP thread's own counters */
+	/** Each TCP thread's own counters (cfg->tcp_threads of them; one writer each). */
+	struct dpc_worker_stats *const *st;
 	struct dpc_worker_stats *const *all_stats; /**< for STAT: workers then service threads */
 	struct dpc_hist *const *all_lat;           /**< for STAT: the workers' latency (lat.h) */
 	unsigned nstats;
@@ -330,14 +331,19 @@ struct dpc_tcp_env {
 struct dpc_tcp;
 
 /**
- * Open the listening socket on cfg->address:cfg->port (the exception
- * interface must hold the address).  Returns NULL and sets errno.  Cold.
+ * Open cfg->tcp_threads listening sockets on cfg->address:cfg->port
+ * (SO_REUSEPORT; the exception interface must hold the address).  Returns
+ * NULL and sets errno.  Cold.
  */
 struct dpc_tcp *dpc_tcp_create(const struct dpc_tcp_env *env);
-/** Start the server thread (a QSBR reader); 0 or a negative errno. */
+/**
+ * Start the server threads (dpc-tcp<i>, each a QSBR reader with its own
+ * connections); 0 or a negative errno (the threads started are joined by
+ * dpc_tcp_join()).
+ */
 int dpc_tcp_start(struct dpc_tcp *t);
 /**
- * Join the thread (it leaves when *env->stop is set).  Call after the
+ * Join the threads (they leave when *env->stop is set).  Call after the
  * workers have stopped: a write job a worker still holds points into the
  * server's memory.  Then dpc_tcp_free() (NULL is fine).
  */

@@ -104,8 +104,19 @@ struct dpc_instance {
 	struct dpc_tcp *tcp;
 };
 
-/* Counters besides the workers': the TCP server's, then the exception thread's. */
-enum { DPC_SVC_TCP, DPC_SVC_EXC, DPC_SVC_N };
+/*
+ * Counters besides the workers', after them in the same array: one per TCP
+ * thread (tcp_threads), then the exception thread's.
+ */
+static unsigned svc_count(const struct dpc_config *cfg)
+{
+	return (unsigned)cfg->tcp_threads + 1;
+}
+
+static unsigned svc_exc(const struct dpc_config *cfg)
+{
+	return (unsigned)cfg->tcp_threads;
+}
 
 static int setup_workers(struct dpc_instance *in)
 {
@@ -149,7 +160,7 @@ static int setup_workers(struct dpc_instance *in)
 		w->h.all_stats = in->stats_ptrs;
 		w->h.all_lat = in->lat;
 		w->h.nworkers = n;
-		w->h.nstats = n + DPC_SVC_N;
+		w->h.nstats = n + svc_count(in->cfg);
 		w->h.version = DPC_MC_VERSION;
 		w->resp_max = dpc_worker_resp_max(cfg->max_value);
 		w->resp = rte_zmalloc("dpc_resp", w->resp_max * sizeof(*w->resp), RTE_CACHE_LINE_SIZE);
@@ -292,12 +303,12 @@ static int setup_instance(struct dpc_instance *in)
 	socket = (unsigned)(rte_eth_dev_socket_id(port_id) < 0 ? (int)rte_socket_id() :
 							       rte_eth_dev_socket_id(port_id));
 
-	in->stats = rte_zmalloc_socket("dpc_stats", (n + DPC_SVC_N) * sizeof(*in->stats),
+	in->stats = rte_zmalloc_socket("dpc_stats", (n + svc_count(cfg)) * sizeof(*in->stats),
 				       RTE_CACHE_LINE_SIZE, (int)socket);
-	in->stats_ptrs = rte_zmalloc("dpc_stats_ptrs", (n + DPC_SVC_N) * sizeof(*in->stats_ptrs), 0);
+	in->stats_ptrs = rte_zmalloc("dpc_stats_ptrs", (n + svc_count(cfg)) * sizeof(*in->stats_ptrs), 0);
 	if (in->stats == NULL || in->stats_ptrs == NULL)
 		goto nomem;
-	for (unsigned i = 0; i < n + DPC_SVC_N; i++)
+	for (unsigned i = 0; i < n + svc_count(cfg); i++)
 		in->stats_ptrs[i] = &in->stats[i];
 	in->lat = calloc(n, sizeof(*in->lat));
 	if (in->lat == NULL)
@@ -421,7 +432,7 @@ static int setup_tcp(struct dpc_instance *in)
 	if (rc != 0)
 		return rc;
 	in->exc.rings = in->rings;
-	in->exc.st = in->stats_ptrs[n + DPC_SVC_EXC];
+	in->exc.st = in->stats_ptrs[n + svc_exc(cfg)];
 	in->exc.stop = &stop_flag;
 	for (unsigned i = 0; i < n; i++) {
 		in->workers[i].exc = true;
@@ -432,10 +443,10 @@ static int setup_tcp(struct dpc_instance *in)
 		.cache = in->cache,
 		.rings = in->rings,
 		.nworkers = n,
-		.st = in->stats_ptrs[n + DPC_SVC_TCP],
+		.st = in->stats_ptrs + n, /* the TCP threads' come first */
 		.all_stats = in->stats_ptrs,
 		.all_lat = (struct dpc_hist *const *)in->lat,
-		.nstats = n + DPC_SVC_N,
+		.nstats = n + svc_count(cfg),
 		.stop = &stop_flag,
 	};
 	in->tcp = dpc_tcp_create(&env);
@@ -604,7 +615,7 @@ int main(int argc, char **argv)
 		.stats = (struct dpc_worker_stats *const *)in.stats_ptrs,
 		.lat = (struct dpc_hist *const *)in.lat,
 		.nworkers = in.nworkers,
-		.nthreads = DPC_SVC_N,
+		.nthreads = svc_count(cfg),
 		.version = DPCACHED_VERSION,
 	};
 	if (cfg->stats_socket) {

@@ -2,8 +2,11 @@
 /*
  * The TCP server: memcached's binary and text protocols over the kernel's
  * TCP (the exception path, exception.c, brings the segments to the
- * kernel), from the same store as UDP.  One thread beside the workers, on
- * the control CPUs, serves every connection with epoll (edge-triggered):
+ * kernel), from the same store as UDP.  tcp_threads threads beside the
+ * workers, on the control CPUs, each with a listening socket of its own
+ * (SO_REUSEPORT: the kernel spreads new connections over them), serve the
+ * connections with epoll (edge-triggered); a connection stays with the
+ * thread that accepted it:
  *
  *   read      into the connection's input buffer, at most tcp_request_max
  *             plus one read's worth: a request over the limit is answered
@@ -33,7 +36,9 @@
  * to the others (conn_yields), as memcached's -R.  idle_timeout closes
  * idle connections (idle_kicks); max_connections bounds them (one more is
  * answered "ERROR Too many open connections" and closed:
- * rejected_connections).  Counters are this thread's own (single writer).
+ * rejected_connections; counted over every thread with one atomic, per
+ * connection).  Counters are each thread's own (single writer); the gauge
+ * curr_connections is each thread's count, so their sum is the server's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,10 +111,14 @@ struct conn {
 	struct conn *wprev, *wnext;     /* connections whose job is out (job poll) */
 };
 
-struct dpc_tcp {
+/* One TCP thread: its listening socket (SO_REUSEPORT), epoll set, connections, counters. */
+struct tcp_thr {
 	struct dpc_tcp_env env;
+	struct dpc_tcp *srv;            /* the connection count all threads share */
+	struct dpc_worker_stats *st;    /* this thread's counters (single writer) */
 	struct dpc_handler h;           /* reads only: h.part is no partition */
 	int lfd, epfd;
+	unsigned id;
 	pthread_t thread;
 	bool thread_started;
 	struct conn *all;
@@ -118,6 +127,13 @@ struct dpc_tcp {
 	unsigned nconns, jobs_pending;
 	time_t next_idle_scan;
 	uint8_t listen_tag;             /* epoll data of the listener: &listen_tag */
+};
+
+struct dpc_tcp {
+	/* connections open over all threads (max_connections); per connection, cold */
+	atomic_uint nconns;
+	unsigned n;
+	struct tcp_thr *thr[];
 };
 
 /* ---- the worker side ------------------------------------------------------------- */
@@ -162,13 +178,13 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 	return 0;
 }
 
-static size_t req_max(const struct dpc_tcp *t)
+static size_t req_max(const struct tcp_thr *t)
 {
 	return (size_t)__atomic_load_n(&t->env.cfg->tcp_request_max, __ATOMIC_RELAXED);
 }
 
 /* Largest output of one request batch: a text multi-get of many large values is refused past it. */
-static size_t out_max(const struct dpc_tcp *t)
+static size_t out_max(const struct tcp_thr *t)
 {
 	size_t m = 4 * req_max(t);
 
@@ -207,7 +223,7 @@ static int out_put(struct conn *c, const void *p, size_t n)
 
 /* ---- connection life -------------------------------------------------------------- */
 
-static void wait_add(struct dpc_tcp *t, struct conn *c)
+static void wait_add(struct tcp_thr *t, struct conn *c)
 {
 	c->wprev = NULL;
 	c->wnext = t->waiting;
@@ -217,7 +233,7 @@ static void wait_add(struct dpc_tcp *t, struct conn *c)
 	t->jobs_pending++;
 }
 
-static void wait_del(struct dpc_tcp *t, struct conn *c)
+static void wait_del(struct tcp_thr *t, struct conn *c)
 {
 	if (c->wprev != NULL)
 		c->wprev->wnext = c->wnext;
@@ -230,7 +246,7 @@ static void wait_del(struct dpc_tcp *t, struct conn *c)
 	t->jobs_pending--;
 }
 
-static void make_ready(struct dpc_tcp *t, struct conn *c)
+static void make_ready(struct tcp_thr *t, struct conn *c)
 {
 	if (c->ready || c->dead)
 		return;
@@ -243,7 +259,7 @@ static void make_ready(struct dpc_tcp *t, struct conn *c)
 	t->ready_tail = c;
 }
 
-static void conn_free(struct dpc_tcp *t, struct conn *c)
+static void conn_free(struct tcp_thr *t, struct conn *c)
 {
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -258,23 +274,24 @@ static void conn_free(struct dpc_tcp *t, struct conn *c)
 }
 
 /* Close the socket now; the memory goes when no worker holds a job of it. */
-static void conn_close(struct dpc_tcp *t, struct conn *c)
+static void conn_close(struct tcp_thr *t, struct conn *c)
 {
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
 		t->nconns--;
-		dpc_stat_set(t->env.st, curr_connections, t->nconns);
+		atomic_fetch_sub_explicit(&t->srv->nconns, 1, memory_order_relaxed);
+		dpc_stat_set(t->st, curr_connections, t->nconns);
 	}
 	c->dead = true;
 	if (!c->job_busy && !c->ready)
 		conn_free(t, c);
 }
 
-static void accept_all(struct dpc_tcp *t)
+static void accept_all(struct tcp_thr *t)
 {
 	static const char busy[] = "ERROR Too many open connections\r\n";
-	struct dpc_worker_stats *st = t->env.st;
+	struct dpc_worker_stats *st = t->st;
 
 	for (unsigned i = 0; i < ACCEPT_BURST; i++) {
 		struct sockaddr_in peer;
@@ -294,17 +311,21 @@ static void accept_all(struct dpc_tcp *t)
 			dpc_stat_inc(st, conn_refused);
 			continue;
 		}
-		if (t->nconns >= __atomic_load_n(&t->env.cfg->max_connections, __ATOMIC_RELAXED)) {
+		/* counted over every thread: taken first, given back if over the limit */
+		if (atomic_fetch_add_explicit(&t->srv->nconns, 1, memory_order_relaxed) >=
+		    __atomic_load_n(&t->env.cfg->max_connections, __ATOMIC_RELAXED)) {
 			/* memcached's answer at maxconns; best effort, then close */
 			ssize_t wn = write(fd, busy, sizeof(busy) - 1);
 			(void)wn;
 			close(fd);
+			atomic_fetch_sub_explicit(&t->srv->nconns, 1, memory_order_relaxed);
 			dpc_stat_inc(st, rejected_connections);
 			continue;
 		}
 		c = aligned_alloc(RTE_CACHE_LINE_SIZE, sizeof(*c));
 		if (c == NULL) {
 			close(fd);
+			atomic_fetch_sub_explicit(&t->srv->nconns, 1, memory_order_relaxed);
 			dpc_stat_inc(st, rejected_connections);
 			continue;
 		}
@@ -319,6 +340,7 @@ static void accept_all(struct dpc_tcp *t)
 		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);
 			free(c);
+			atomic_fetch_sub_explicit(&t->srv->nconns, 1, memory_order_relaxed);
 			dpc_stat_inc(st, rejected_connections);
 			continue;
 		}
@@ -336,7 +358,7 @@ static void accept_all(struct dpc_tcp *t)
 /* ---- I/O --------------------------------------------------------------------------- */
 
 /* Read what fits; false on a connection error (closed by the caller). */
-static bool conn_read(struct dpc_tcp *t, struct conn *c)
+static bool conn_read(struct tcp_thr *t, struct conn *c)
 {
 	size_t in_max = req_max(t) + READ_CHUNK;
 
@@ -358,7 +380,7 @@ static bool conn_read(struct dpc_tcp *t, struct conn *c)
 		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
 			c->in_len += (size_t)n;
-			dpc_stat_add(t->env.st, tcp_bytes_read, n);
+			dpc_stat_add(t->st, tcp_bytes_read, n);
 			c->last_active = time(NULL);
 			continue;
 		}
@@ -377,13 +399,13 @@ static bool conn_read(struct dpc_tcp *t, struct conn *c)
 }
 
 /* Write what the socket takes; false on a connection error. */
-static bool conn_flush(struct dpc_tcp *t, struct conn *c)
+static bool conn_flush(struct tcp_thr *t, struct conn *c)
 {
 	while (c->writable && c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
-			dpc_stat_add(t->env.st, tcp_bytes_written, n);
+			dpc_stat_add(t->st, tcp_bytes_written, n);
 			c->last_active = time(NULL);
 			continue;
 		}
@@ -409,7 +431,7 @@ static bool conn_flush(struct dpc_tcp *t, struct conn *c)
 /* ---- requests ---------------------------------------------------------------------- */
 
 /* Reads (or refused requests) at c->in + c->in_off, @len bytes, through the handler here. */
-static int run_here(struct dpc_tcp *t, struct conn *c, size_t len)
+static int run_here(struct tcp_thr *t, struct conn *c, size_t len)
 {
 	struct out_wr o = { .c = c, .limit = out_max(t) };
 	size_t before = c->out_len;
@@ -437,7 +459,7 @@ static int run_here(struct dpc_tcp *t, struct conn *c, size_t len)
  * writes for the same owner right behind it.  0 (sent, the connection
  * waits), or -EAGAIN (the owner's inbox is full: try again later).
  */
-static int submit_job(struct dpc_tcp *t, struct conn *c, const struct dpc_stream_req *first)
+static int submit_job(struct tcp_thr *t, struct conn *c, const struct dpc_stream_req *first)
 {
 	unsigned nparts = t->env.nworkers;
 	unsigned owner = dpc_hash_part(dpc_hash(first->key, first->keylen), nparts);
@@ -472,10 +494,10 @@ static int submit_job(struct dpc_tcp *t, struct conn *c, const struct dpc_stream
 	atomic_store_explicit(&j->done, 0, memory_order_relaxed);
 	/* the ring's enqueue is a release: the worker sees the job filled in */
 	if (rte_ring_mp_enqueue(t->env.rings[owner], dpc_inbox_tag(j, DPC_INBOX_JOB)) != 0) {
-		dpc_stat_inc(t->env.st, tcp_ring_full);
+		dpc_stat_inc(t->st, tcp_ring_full);
 		return -EAGAIN;
 	}
-	dpc_stat_inc(t->env.st, tcp_jobs);
+	dpc_stat_inc(t->st, tcp_jobs);
 	c->job_busy = true;
 	c->job_bytes = (uint32_t)off;
 	wait_add(t, c);
@@ -483,7 +505,7 @@ static int submit_job(struct dpc_tcp *t, struct conn *c, const struct dpc_stream
 }
 
 /* The owner answered: append its answer, consume the requests. */
-static void finish_job(struct dpc_tcp *t, struct conn *c)
+static void finish_job(struct tcp_thr *t, struct conn *c)
 {
 	struct dpc_tcp_job *j = &c->job;
 
@@ -506,7 +528,7 @@ static void finish_job(struct dpc_tcp *t, struct conn *c)
  * Run the requests waiting in the connection's input, up to
  * reqs_per_event.  Returns false when the connection must be closed now.
  */
-static bool conn_run(struct dpc_tcp *t, struct conn *c)
+static bool conn_run(struct tcp_thr *t, struct conn *c)
 {
 	unsigned budget = __atomic_load_n(&t->env.cfg->reqs_per_event, __ATOMIC_RELAXED);
 	unsigned done = 0;
@@ -551,7 +573,7 @@ static bool conn_run(struct dpc_tcp *t, struct conn *c)
 			if (n == DPC_STREAM_TOO_LARGE) {
 				size_t k = dpc_stream_too_large(c->proto, c->in + c->in_off, avail, ans);
 				(void)out_put(c, ans, k);
-				dpc_stat_inc(t->env.st, conn_too_large);
+				dpc_stat_inc(t->st, conn_too_large);
 			}
 			c->closing = true; /* bad magic: memcached closes too */
 			break;
@@ -571,7 +593,7 @@ static bool conn_run(struct dpc_tcp *t, struct conn *c)
 			 * memcached answers the line as an unknown command */
 			static const char err[] = "ERROR\r\n";
 			(void)out_put(c, err, sizeof(err) - 1);
-			dpc_stat_inc(t->env.st, cmd_unknown);
+			dpc_stat_inc(t->st, cmd_unknown);
 		} else if (c->proto == DPC_STREAM_BIN && !r.quit) {
 			/* consecutive binary reads together: a multi-get is looked up in bulk */
 			size_t len = (size_t)n;
@@ -592,7 +614,7 @@ static bool conn_run(struct dpc_tcp *t, struct conn *c)
 		if (r.quit)
 			c->closing = true;
 		if (++done >= budget) {
-			dpc_stat_inc(t->env.st, conn_yields);
+			dpc_stat_inc(t->st, conn_yields);
 			make_ready(t, c);
 			break;
 		}
@@ -612,7 +634,7 @@ static bool conn_run(struct dpc_tcp *t, struct conn *c)
 
 /* ---- the loop ---------------------------------------------------------------------- */
 
-static void idle_scan(struct dpc_tcp *t, time_t now)
+static void idle_scan(struct tcp_thr *t, time_t now)
 {
 	uint32_t limit = __atomic_load_n(&t->env.cfg->idle_timeout, __ATOMIC_RELAXED);
 	struct conn *c, *next;
@@ -622,14 +644,14 @@ static void idle_scan(struct dpc_tcp *t, time_t now)
 	for (c = t->all; c != NULL; c = next) {
 		next = c->next;
 		if (!c->dead && !c->job_busy && now - c->last_active >= (time_t)limit) {
-			dpc_stat_inc(t->env.st, idle_kicks);
+			dpc_stat_inc(t->st, idle_kicks);
 			conn_close(t, c);
 		}
 	}
 }
 
 /* Jobs the workers finished: their connections run again. */
-static void poll_jobs(struct dpc_tcp *t)
+static void poll_jobs(struct tcp_thr *t)
 {
 	struct conn *c, *next;
 
@@ -647,7 +669,7 @@ static void poll_jobs(struct dpc_tcp *t)
 	}
 }
 
-static void wait_events(struct dpc_tcp *t)
+static void wait_events(struct tcp_thr *t)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	struct timespec ts = { 0, 0 };
@@ -680,7 +702,7 @@ static void wait_events(struct dpc_tcp *t)
 
 static void *tcp_thread(void *arg)
 {
-	struct dpc_tcp *t = arg;
+	struct tcp_thr *t = arg;
 
 	urcu_qsbr_register_thread();
 	while (!atomic_load_explicit(t->env.stop, memory_order_relaxed)) {
@@ -719,67 +741,7 @@ static void *tcp_thread(void *arg)
 
 /* ---- life cycle -------------------------------------------------------------------- */
 
-struct dpc_tcp *dpc_tcp_create(const struct dpc_tcp_env *env)
-{
-	struct dpc_tcp *t = calloc(1, sizeof(*t));
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	struct epoll_event ev = { .events = EPOLLIN };
-	int one = 1, err;
-
-	if (t == NULL)
-		return NULL;
-	t->env = *env;
-	t->lfd = t->epfd = -1;
-	t->h.cache = env->cache;
-	t->h.part = env->nworkers; /* no partition: writes never run here */
-	t->h.max_value = (uint32_t)env->cfg->max_value;
-	t->h.stats = env->st;
-	t->h.all_stats = env->all_stats;
-	t->h.all_lat = env->all_lat;
-	t->h.nworkers = env->nworkers;
-	t->h.version = DPC_MC_VERSION;
-
-	t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->lfd < 0)
-		goto fail;
-	(void)setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	sa.sin_addr.s_addr = env->cfg->address;
-	sa.sin_port = htons((uint16_t)env->cfg->port);
-	if (bind(t->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(t->lfd, 1024) != 0)
-		goto fail;
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->epfd < 0)
-		goto fail;
-	ev.data.ptr = &t->listen_tag;
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->lfd, &ev) != 0)
-		goto fail;
-	return t;
-fail:
-	err = errno;
-	dpc_tcp_free(t);
-	errno = err;
-	return NULL;
-}
-
-int dpc_tcp_start(struct dpc_tcp *t)
-{
-	int rc = rte_ctrl_thread_create(&t->thread, "dpc-tcp", NULL, tcp_thread, t);
-
-	if (rc != 0)
-		return -rc;
-	t->thread_started = true;
-	return 0;
-}
-
-void dpc_tcp_join(struct dpc_tcp *t)
-{
-	if (t != NULL && t->thread_started) {
-		pthread_join(t->thread, NULL);
-		t->thread_started = false;
-	}
-}
-
-void dpc_tcp_free(struct dpc_tcp *t)
+static void thr_free(struct tcp_thr *t)
 {
 	if (t == NULL)
 		return;
@@ -794,4 +756,114 @@ void dpc_tcp_free(struct dpc_tcp *t)
 	if (t->lfd >= 0)
 		close(t->lfd);
 	free(t);
+}
+
+static struct tcp_thr *thr_create(struct dpc_tcp *srv, const struct dpc_tcp_env *env, unsigned id)
+{
+	struct tcp_thr *t = calloc(1, sizeof(*t));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int one = 1, err;
+
+	if (t == NULL)
+		return NULL;
+	t->env = *env;
+	t->srv = srv;
+	t->id = id;
+	t->st = env->st[id];
+	t->lfd = t->epfd = -1;
+	t->h.cache = env->cache;
+	t->h.part = env->nworkers; /* no partition: writes never run here */
+	t->h.max_value = (uint32_t)env->cfg->max_value;
+	t->h.stats = t->st;
+	t->h.all_stats = env->all_stats;
+	t->h.all_lat = env->all_lat;
+	t->h.nstats = env->nstats;
+	t->h.nworkers = env->nworkers;
+	t->h.version = DPC_MC_VERSION;
+
+	t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->lfd < 0)
+		goto fail;
+	(void)setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* one listener per thread on the same address: the kernel spreads connections */
+	if (env->cfg->tcp_threads > 1 &&
+	    setsockopt(t->lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		goto fail;
+	sa.sin_addr.s_addr = env->cfg->address;
+	sa.sin_port = htons((uint16_t)env->cfg->port);
+	if (bind(t->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(t->lfd, 1024) != 0)
+		goto fail;
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epfd < 0)
+		goto fail;
+	ev.data.ptr = &t->listen_tag;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->lfd, &ev) != 0)
+		goto fail;
+	return t;
+fail:
+	err = errno;
+	thr_free(t);
+	errno = err;
+	return NULL;
+}
+
+struct dpc_tcp *dpc_tcp_create(const struct dpc_tcp_env *env)
+{
+	unsigned n = env->cfg->tcp_threads ? (unsigned)env->cfg->tcp_threads : 1;
+	struct dpc_tcp *srv = calloc(1, sizeof(*srv) + n * sizeof(srv->thr[0]));
+	int err;
+
+	if (srv == NULL)
+		return NULL;
+	atomic_init(&srv->nconns, 0);
+	for (srv->n = 0; srv->n < n; srv->n++) {
+		srv->thr[srv->n] = thr_create(srv, env, srv->n);
+		if (srv->thr[srv->n] == NULL)
+			goto fail;
+	}
+	return srv;
+fail:
+	err = errno;
+	dpc_tcp_free(srv);
+	errno = err;
+	return NULL;
+}
+
+int dpc_tcp_start(struct dpc_tcp *srv)
+{
+	for (unsigned i = 0; i < srv->n; i++) {
+		struct tcp_thr *t = srv->thr[i];
+		char name[32]; /* the thread name keeps 15 characters */
+		int rc;
+
+		snprintf(name, sizeof(name), "dpc-tcp%u", i);
+		rc = rte_ctrl_thread_create(&t->thread, name, NULL, tcp_thread, t);
+		if (rc != 0)
+			return -rc;
+		t->thread_started = true;
+	}
+	return 0;
+}
+
+void dpc_tcp_join(struct dpc_tcp *srv)
+{
+	if (srv == NULL)
+		return;
+	for (unsigned i = 0; i < srv->n; i++) {
+		struct tcp_thr *t = srv->thr[i];
+		if (t->thread_started) {
+			pthread_join(t->thread, NULL);
+			t->thread_started = false;
+		}
+	}
+}
+
+void dpc_tcp_free(struct dpc_tcp *srv)
+{
+	if (srv == NULL)
+		return;
+	for (unsigned i = 0; i < srv->n; i++)
+		thr_free(srv->thr[i]);
+	free(srv);
 }

@@ -108,6 +108,9 @@ enum dpc_cfg_type {
 	  "Seconds a TCP connection may stay idle before it is closed (idle_kicks; 0: never)") \
 	X(reqs_per_event, DPC_CFG_U32,  "20",        1, 1000000, NULL, true, \
 	  "Requests one TCP connection runs before it yields to the others (conn_yields)") \
+	X(tcp_threads,  DPC_CFG_U32,    "1",         1, 64, NULL, false, \
+	  "Threads serving TCP connections, each with epoll and a listening socket of its own " \
+	  "(SO_REUSEPORT: the kernel spreads new connections over them)") \
 	/* perf: in-server latency (lat.h) */ \
 	X(latency_epoch, DPC_CFG_U32,   "0",         0, 4294967295u, NULL, true, \
 	  "A new value restarts the in-server latency histograms (each worker empties its own)") \

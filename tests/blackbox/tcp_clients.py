@@ -14,11 +14,16 @@ usage: tcp_clients.py ADDR PORT PHASE
   PHASE maxconn N  N connections served, the next one refused
   PHASE idle S   a connection idle for more than S seconds is closed
   PHASE refused  (the client outside `allow`) the connection is closed, nothing answered
+  PHASE threads N K SOCK  N clients at once, each on its own connection and thread: set, get,
+                 a pipelined burst; with tcp_threads=K every TCP thread accepted some
+                 (t<i>.total_connections from the control socket SOCK), and the
+                 threads' curr_connections add up to N while they are open, 0 after
 Prints one line per check; exits 1 at the first failure.
 """
 import socket
 import struct
 import sys
+import threading
 import time
 
 ADDR, PORT, PHASE = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -296,6 +301,82 @@ def refused():
     check(got == b"" and closed(s), "a source outside allow: closed at accept, nothing sent")
 
 
+def ctl_stats(path):
+    """The control channel's stats answer (dpcache/ctl.h): {key: value}."""
+    u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    u.settimeout(5)
+    u.connect(path)
+    u.sendall(b"stats\n")
+    data = b""
+    while True:
+        d = u.recv(65536)
+        if not d:
+            break
+        data += d
+    u.close()
+    lines = data.decode().splitlines()
+    if not lines or lines[0] != "OK":
+        fail(f"control channel: {lines[:1]}")
+    return dict(ln.split(" ", 1) for ln in lines[1:] if " " in ln)
+
+
+def per_thread(st, name, k):
+    """Counter name of TCP threads t0..t<k-1> (absent lines are 0)."""
+    return [int(st.get(f"t{i}.{name}", "0")) for i in range(k)]
+
+
+def threads(n, k, sock):
+    before = per_thread(ctl_stats(sock), "total_connections", k)
+    socks, errors = [None] * n, []
+    start = threading.Barrier(n)
+    held = threading.Event()
+
+    def client(i):
+        try:
+            start.wait(10)
+            s = conn()
+            socks[i] = s
+            key, val = f"thr:{i}".encode(), (b"v%d" % i) * 50
+            s.sendall(b"set %s 0 0 %d\r\n%s\r\n" % (key, len(val), val))
+            if recv_until(s, b"\r\n") != b"STORED\r\n":
+                errors.append(f"client {i}: set")
+            burst = b"get %s\r\n" % key * 20
+            s.sendall(burst)
+            want = (b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (key, len(val), val)) * 20
+            if recv_n(s, len(want)) != want:
+                errors.append(f"client {i}: pipelined gets")
+            held.wait(30)
+        except Exception as e:  # noqa: BLE001 (reported as a failure)
+            errors.append(f"client {i}: {e}")
+
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and sum(x is not None for x in socks) < n and not errors:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    st = ctl_stats(sock)
+    curr = per_thread(st, "curr_connections", k)
+    total = [a - b for a, b in zip(per_thread(st, "total_connections", k), before)]
+    held.set()
+    for t in ts:
+        t.join(30)
+    check(not errors, f"{n} concurrent clients: set, get, 20 pipelined gets each "
+          f"({'; '.join(errors[:3]) or 'all answered'})")
+    check(all(x > 0 for x in total) and sum(total) == n,
+          f"every one of {k} TCP threads accepted connections: {total}")
+    check(sum(curr) == n, f"curr_connections over the threads while open: {curr} (sum {n})")
+    for s in socks:
+        if s is not None:
+            s.close()
+    deadline = time.time() + 10
+    while time.time() < deadline and sum(per_thread(ctl_stats(sock), "curr_connections", k)):
+        time.sleep(0.1)
+    check(sum(per_thread(ctl_stats(sock), "curr_connections", k)) == 0,
+          "curr_connections back to 0 after they closed")
+
+
 if PHASE == "clients":
     clients()
 elif PHASE == "raw":
@@ -304,6 +385,8 @@ elif PHASE == "maxconn":
     maxconn(int(sys.argv[4]))
 elif PHASE == "refused":
     refused()
+elif PHASE == "threads":
+    threads(int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
 elif PHASE == "idle":
     idle(int(sys.argv[4]))
 else:

@@ -10,6 +10,9 @@
 #   quit, a 1 GB request claim and a never-ending line closed, not buffered;
 #   max_connections and idle_timeout changed at run time (dpcachectl), then
 #   enforced; the TCP counters over STAT and dpcachectl;
+#   two TCP threads (tcp_threads=2, SO_REUSEPORT listeners): 32 clients at once
+#   are served, both threads accept some, curr_connections adds up over them
+#   (and max_connections counts over both);
 #   UDP still served beside TCP, from the same store; clean SIGTERM stop.
 #   DPC_BIN=build/debug/bin tests/blackbox/test_tcp.sh
 # BB_PMD=af_xdp runs it over net_af_xdp instead of net_af_packet.
@@ -25,7 +28,9 @@ af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
 *) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
 esac
 # memccapable flushes: the client subnet may run admin commands
-bb_start_dpcached "$vdev" --tcp yes --admin subnet ${BB_DPC_FLAGS:-}
+# two TCP threads: everything below runs against both (the default, 1, runs in
+# test_differential_tcp.sh and test_twemproxy.sh)
+bb_start_dpcached "$vdev" --tcp yes --tcp-threads 2 --admin subnet ${BB_DPC_FLAGS:-}
 grep -q "tcp $BB_PORT (kernel interface" "$BB_LOG" || bb_fail "ready line does not name TCP"
 
 py=/usr/bin/python3 # Debian's, with python3-pymemcache and python3-memcache
@@ -47,6 +52,7 @@ done
 
 clients clients || bb_fail "client libraries over TCP"
 clients raw || bb_fail "raw TCP requests"
+clients threads 32 2 "/run/dpcache/$BB_PREFIX/dpcache_ctl.sock" || bb_fail "two TCP threads"
 
 # the same store over UDP
 v=$(bb_cli_ns "$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" -t 2000 get r:b) || bb_fail "UDP get"
