@@ -15,14 +15,20 @@
 #   (and max_connections counts over both);
 #   UDP still served beside TCP, from the same store; clean SIGTERM stop.
 #   DPC_BIN=build/debug/bin tests/blackbox/test_tcp.sh
-# BB_PMD=af_xdp runs it over net_af_xdp instead of net_af_packet.
+# The port: net_af_packet with the debug build, net_af_xdp with the ASan build,
+# so that make test (which runs both) covers both PMDs at no extra time;
+# BB_PMD=af_packet|af_xdp picks one.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 bb_init tcp
 bb_netns
 bb_tcp_prep
 
-pmd=${BB_PMD:-af_packet}
+case ${DPC_BIN%/} in
+*asan*) pmd=${BB_PMD:-af_xdp} ;;
+*) pmd=${BB_PMD:-af_packet} ;;
+esac
+bb_log "port: net_$pmd"
 case $pmd in
 af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
 *) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
