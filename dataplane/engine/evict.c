@@ -19,13 +19,13 @@ bool dpc_evict_peek(struct dpc_part *p, unsigned log, uint32_t now, struct dpc_h
 	uint32_t klen = dpc_w0_klen(w);
 
 	if (klen == 0) {   /* a filler of vlen bytes, or padding to the end of the ring */
-		if (dpc_w0_vlen(w) != 0)
-			l->h += dpc_w0_vlen(w);
+		if (w != 0)
+			l->h += dpc_filler_len(w);
 		else
 			dpc_log_skip_pad(l);
 		return false;
 	}
-	uint64_t hh = dpc_hash(it->data, klen);
+	uint64_t hh = dpc_hash(dpc_item_key(it, w), klen);
 	struct dpc_kh b = dpc_key_buckets(p, hh);
 
 	hd->log = log;

@@ -52,7 +52,7 @@ static inline bool try_item(const struct dpc_part *p, uint64_t pos, const struct
 	 * bytes): the value bytes below the length loaded here are written. */
 	uint32_t w = atomic_load_explicit(&it->w0, memory_order_acquire);
 
-	if (dpc_w0_klen(w) != k->len || !key_eq(it->data, k->data, k->len))
+	if (dpc_w0_klen(w) != k->len || !key_eq(dpc_item_key(it, w), k->data, k->len))
 		return false;
 	uint32_t exp = atomic_load_explicit(&it->exptime, memory_order_relaxed);
 

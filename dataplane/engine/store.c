@@ -117,7 +117,8 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 			struct dpc_item *it = dpc_item_at(p, pos);
 			uint32_t w = atomic_load_explicit(&it->w0, memory_order_relaxed);
 
-			if (dpc_w0_klen(w) != k->len || memcmp(it->data, k->data, k->len) != 0)
+			if (dpc_w0_klen(w) != k->len ||
+			    memcmp(dpc_item_key(it, w), k->data, k->len) != 0)
 				continue;
 			l->slot = &bk->slot[i];
 			l->it = it;
@@ -188,7 +189,8 @@ static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, s
 				  bool slack)
 {
 	uint32_t vlen = l1 + l2;
-	uint32_t sz = dpc_item_size(k->len, vlen);
+	uint32_t hdr = dpc_hdr_bytes(flags, slack);
+	uint32_t sz = dpc_item_size(hdr, k->len, vlen);
 
 	if (slack)
 		sz = dpc_slack_cap(sz, p->c->max_item);
@@ -205,26 +207,38 @@ static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, s
 	if (!log_alloc(p, log, sz, now, &pos))
 		return DPC_NOSPACE;
 	struct dpc_item *it = dpc_item_at(p, pos);
+	uint8_t *key = (uint8_t *)it + hdr;
 
 	/* Plain stores: nobody can see this memory until index_put() publishes. */
 	atomic_store_explicit(&it->w0, k->len | (vlen << DPC_ITEM_VSHIFT) |
+			      (hdr > DPC_ITEM_HDR_MIN ? DPC_ITEM_FLAGS : 0) |
 			      (slack ? DPC_ITEM_SLACK : 0), memory_order_relaxed);
-	it->flags = flags;
 	atomic_store_explicit(&it->exptime, exp, memory_order_relaxed);
-	cas = slack ? dpc_next_cas_slack(p) : dpc_next_cas(p);
-	it->cas_lo = (uint32_t)cas;
-	it->cas_hi = (uint32_t)(cas >> 32);
+	if (hdr > DPC_ITEM_HDR_MIN)
+		it->ext[0] = flags;
+	if (slack) {
+		cas = dpc_next_cas_slack(p);
+		it->cas32 = 0;
+		it->ext[1] = (uint32_t)cas;
+		it->ext[2] = (uint32_t)(cas >> 32);
+		cas += (uint64_t)vlen << 6;
+	} else {
+		uint64_t t = dpc_next_seq(p);   /* published (cas_pub) before index_put() */
+
+		it->cas32 = (uint32_t)t;
+		cas = t << 6 | p->idx;
+	}
 	p->has_ttl |= exp != 0;
-	memcpy(it->data, k->data, k->len);
+	memcpy(key, k->data, k->len);
 	if (l1)
-		memcpy(it->data + k->len, v1, l1);
+		memcpy(key + k->len, v1, l1);
 	if (l2)
-		memcpy(it->data + k->len + l1, v2, l2);
+		memcpy(key + k->len + l1, v2, l2);
 	dpc_log_publish(&p->logs[log]);
 	index_put(p, k, b, pos, now);
 	account_add(p, k->len, vlen, sz);
 	if (cas_out)
-		*cas_out = slack ? cas + ((uint64_t)vlen << 6) : cas;
+		*cas_out = cas;
 	return DPC_OK;
 }
 
@@ -363,7 +377,7 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 				    unsigned hint, bool huge, uint64_t origin)
 {
 	struct dpc_part *p = aligned_alloc(DPC_CACHE_LINE, sizeof(*p));
-	double per_item = (double)dpc_item_size(0, hint);
+	double per_item = (double)dpc_item_size(DPC_ITEM_HDR_MIN, 0, hint);
 	double idx_per_item = (double)sizeof(struct dpc_bucket) / (DPC_BUCKET_SLOTS * TARGET_LOAD);
 	uint64_t cap, cap_s = 0, seg, reserve;
 	uint32_t nb, nodes;
@@ -468,7 +482,7 @@ struct dpc_cache *dpc_cache_create_at(const struct dpc_cache_params *prm, uint64
 	memset(c, 0, sizeof(*c));
 	c->nparts = prm->nparts;
 	c->max_value = prm->max_value ? prm->max_value : DPC_VALUE_MAX_DEFAULT;
-	c->max_item = dpc_item_size(DPC_KEY_MAX, c->max_value);
+	c->max_item = dpc_item_size(DPC_ITEM_HDR_MAX, DPC_KEY_MAX, c->max_value);
 	c->policy = prm->policy;
 	atomic_init(&c->now, (uint32_t)time(NULL));
 	for (i = 0; i < c->nparts; i++) {

@@ -17,8 +17,7 @@
  *
  * A partition's item memory is one log (log.h), or two under S3-FIFO (the
  * main log and the small one), addressed by 64-bit positions; the small
- * log's positions start at DPC_LOG1_BASE, so a position names its log and
- * is unique in the partition (the CAS is made from it).  The index refers
+ * log's positions start at DPC_LOG1_BASE, so a position names its log.  The index refers
  * to an item by its log and position / 4 (modulo 2^47).  Items are
  * immutable once published (only exptime changes, atomically, and readers
  * may set the accessed bit).
@@ -37,34 +36,65 @@
 #include "table.h"
 
 /*
- * Item header, 20 bytes, 4-byte aligned, followed by key and value bytes and
- * padding to 4.  w0 = klen (bits 0..7) | vlen (bits 8..29) | accessed (bit
- * 31).  The owner writes w0 once before publishing; afterwards readers may
- * only set the accessed bit, with a relaxed store of the same word, and
- * only under a policy that asks for it (mark_hits).  klen == 0 marks a
- * record that is not an item: w0 == 0 the log's padding up to the end of
- * the ring, otherwise a filler of vlen bytes (the unused rest of a reused
- * hole, log.h).
+ * Item header: 12 bytes, 4-byte aligned, followed by key and value bytes and
+ * padding to 4; 16 bytes if the item has client flags, 24 if it is a slack
+ * item (below).  memcached saves the flags word the same way when flags
+ * are 0 (ITEM_CFLAGS).
  *
- * The CAS is stored (two 32-bit words: items are 4-byte aligned), not
- * derived from the position: a write into a reused hole takes the position
- * of an older item, and a copy (second chance, move to the main FIFO)
- * keeps the item's CAS.  It is a per-partition write counter << 6 |
- * partition: unique per write, never 0.
+ *	w0       klen (bits 0..7) | vlen (8..28) | FLAGS (29) | SLACK (30) | ACC (31)
+ *	cas32    the low 32 bits of the write's CAS sequence (0 in a slack item)
+ *	exptime  absolute unix seconds, 0 = never
+ *	ext[0]   client flags (FLAGS set; a slack item always has it)
+ *	ext[1,2] a slack item's 64-bit CAS base (lo, hi)
+ *
+ * The owner writes w0 once before publishing; afterwards readers may only
+ * set the accessed bit, with a relaxed store of the same word, and only
+ * under a policy that asks for it (mark_hits).  klen == 0 marks a record
+ * that is not an item: w0 == 0 the log's padding up to the end of the
+ * ring, otherwise a filler of (vlen field * 4) bytes (the unused rest of a
+ * reused hole, log.h).
+ *
+ * CAS.  Each partition counts its writes in a 64-bit sequence t (cas_seq,
+ * never 0, never wraps); a write's CAS is t << 6 | partition.  The item
+ * stores only t mod 2^32; a reader recovers t as the largest value at or
+ * below an upper bound U of the partition's sequence whose low 32 bits are
+ * cas32 (dpc_cas_recover()): the owner publishes U (cas_pub, relaxed)
+ * before the release store that publishes the item, so a reader that found
+ * the item loads a U >= t.  Why this is safe:
+ *  - recovery never underestimates (U >= t), and a write after a client's
+ *    read has a sequence above every U that read could have seen, so the
+ *    CAS of any later version of a key is larger than any CAS a client
+ *    read before it: no ABA, whatever position the later version takes
+ *    (a reused hole at the same position included: the CAS is not made
+ *    from the position);
+ *  - a copy (CLOCK's second chance, S3-FIFO's move to the main FIFO)
+ *    copies cas32 and keeps its CAS;
+ *  - the cost: for an item written more than 2^32 writes of its partition
+ *    ago, recovery may return t + k * 2^32 (it still never collides with
+ *    another version), and it moves up by 2^32 each time the partition
+ *    writes 2^32 more times, so a `gets` .. `cas` pair on such an item
+ *    gets a spurious EXISTS (the safe answer: the client re-reads) if the
+ *    partition wrote past a multiple of 2^32 in between, with probability
+ *    (writes in between) / 2^32.
+ * A slack item (APPEND) keeps a 64-bit base of its own space (top bit set,
+ * apart from t << 6) and its CAS is base + vlen << 6, read with the same
+ * load of w0 as the length: every length has its own CAS, and a reader
+ * never pairs an old value with a new CAS.
  */
 struct dpc_item {
 	_Atomic uint32_t w0;
-	uint32_t flags;
+	uint32_t cas32;
 	_Atomic uint32_t exptime;   /* absolute unix seconds, 0 = never */
-	uint32_t cas_lo, cas_hi;
-	uint8_t data[];             /* key, then value */
+	uint32_t ext[];             /* flags, slack CAS base; then key, then value */
 };
 
-/* 20 bytes: 12 as before, 8 for the stored CAS (see above). */
-static_assert(sizeof(struct dpc_item) == 20, "item header is 20 bytes");
+static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes (without flags)");
 
-/** A filler record of @p n bytes (4 <= n < 4 MiB) for the head walk to skip. */
-#define DPC_FILLER_W0(n) ((uint32_t)(n) << 8)
+#define DPC_ITEM_HDR_MIN 12u   /* no flags */
+#define DPC_ITEM_HDR_MAX 24u   /* a slack item: flags and a 64-bit CAS base */
+
+/** A filler record of @p n bytes (4 <= n < 8 MiB, a multiple of 4) for the head walk to skip. */
+#define DPC_FILLER_W0(n) (((uint32_t)(n) >> 2) << 8)
 
 #define DPC_ITEM_ACC     (1u << 31)
 /*
@@ -73,17 +103,19 @@ static_assert(sizeof(struct dpc_item) == 20, "item header is 20 bytes");
  * later APPENDs that fit write their bytes into that slack and grow vlen
  * in place (one atomic add on w0, release, after the bytes): readers that
  * loaded the old w0 read the old value, whose bytes never change.  Its CAS
- * is the stored base plus vlen << 6 (dpc_item_cas()): the base reserves
- * DPC_SLACK_CAS_SPAN values, so every length has its own CAS, read with
- * the same load of w0 as the length (never a new CAS with an old value).
+ * is its base plus vlen << 6 (dpc_item_cas()): each base reserves
+ * DPC_SLACK_CAS_SPAN sequence values, so every length has its own CAS.
  * Readers mark such an item with an atomic OR (the owner changes w0).
  */
 #define DPC_ITEM_SLACK   (1u << 30)
-#define DPC_SLACK_CAS_SPAN (1ull << 22)
+/* The item has client flags (ext[0]); set in every slack item. */
+#define DPC_ITEM_FLAGS   (1u << 29)
+#define DPC_SLACK_CAS_SPAN (1ull << 21)
+#define DPC_SLACK_CAS_TOP  (1ull << 63)   /* slack CAS bases: apart from t << 6 */
 #define DPC_ITEM_VSHIFT  8u
-#define DPC_ITEM_VMASK   ((1u << 22) - 1)   /* values up to 4 MiB - 1 */
+#define DPC_ITEM_VMASK   ((1u << 21) - 1)   /* values up to 2 MiB - 1 */
 static_assert(DPC_ITEM_VMASK == DPC_VALUE_MAX_STORE, "max_value's bound is what vlen holds");
-
+static_assert(DPC_SLACK_CAS_SPAN > DPC_ITEM_VMASK, "a slack base reserves a CAS per length");
 
 /* Owner-written counters, read relaxed by anyone (no atomic RMW). */
 struct dpc_part_ctrs {
@@ -113,8 +145,14 @@ struct dpc_part {
 	_Atomic uint64_t flush_seq;       /* flushes begun (dpc_flush_apply()), for copiers */
 	_Atomic uint64_t flushes;         /* flush requests (any thread, atomic add: cold) */
 
+	/* Owner-written, read by readers that recover a CAS (dpc_cas_recover()):
+	 * the sequence of the newest write, stored (relaxed) before that write
+	 * is published.  Its own line: it changes with every write. */
+	_Atomic uint64_t cas_pub dpc_cache_aligned;
+
 	/* Owner-private. */
-	uint64_t cas_seq dpc_cache_aligned;   /* writes so far: the next CAS is (cas_seq + 1) << 6 | idx */
+	uint64_t cas_seq dpc_cache_aligned;   /* writes so far (the sequence t of the newest) */
+	uint64_t slack_seq;               /* slack CAS bases handed out, in DPC_SLACK_CAS_SPAN steps */
 	uint32_t sweep;                   /* maintain(): next bucket to sweep */
 	bool has_ttl;                     /* an item with an expiry was ever written: only then
 					   * does the sweep read item headers */
@@ -159,13 +197,40 @@ static inline uint64_t dpc_ctr_ld(const _Atomic uint64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-static inline uint32_t dpc_item_size(uint32_t klen, uint32_t vlen)
+/** Header bytes of an item with client flags @p flags (slack: APPEND's result). */
+static inline uint32_t dpc_hdr_bytes(uint32_t flags, bool slack)
 {
-	return (uint32_t)((sizeof(struct dpc_item) + klen + vlen + 3u) & ~3u);
+	return slack ? DPC_ITEM_HDR_MAX : flags != 0 ? 16u : DPC_ITEM_HDR_MIN;
+}
+
+/** Header bytes of the item whose first word is @p w (12, 16 or 24). */
+static inline uint32_t dpc_w0_hdr(uint32_t w)
+{
+	/* FLAGS (bit 29) adds 4 bytes, SLACK (bit 30) 8 more. */
+	return DPC_ITEM_HDR_MIN + ((w >> 27) & 12u);
+}
+
+static inline uint32_t dpc_item_size(uint32_t hdr, uint32_t klen, uint32_t vlen)
+{
+	return (hdr + klen + vlen + 3u) & ~3u;
 }
 
 static inline uint32_t dpc_w0_klen(uint32_t w) { return w & 0xffu; }
 static inline uint32_t dpc_w0_vlen(uint32_t w) { return (w >> DPC_ITEM_VSHIFT) & DPC_ITEM_VMASK; }
+/** Bytes of the filler record whose first word is @p w (klen 0, w != 0). */
+static inline uint32_t dpc_filler_len(uint32_t w) { return dpc_w0_vlen(w) << 2; }
+
+/** The key of the item whose first word is @p w (the value follows it). */
+static inline uint8_t *dpc_item_key(const struct dpc_item *it, uint32_t w)
+{
+	return (uint8_t *)it + dpc_w0_hdr(w);
+}
+
+/** The client flags of the item whose first word is @p w. */
+static inline uint32_t dpc_item_flags(const struct dpc_item *it, uint32_t w)
+{
+	return (w & DPC_ITEM_FLAGS) ? it->ext[0] : 0;
+}
 
 /** The log a position belongs to. */
 static inline unsigned dpc_pos_log(uint64_t pos)
@@ -178,27 +243,52 @@ static inline struct dpc_item *dpc_item_at(const struct dpc_part *p, uint64_t po
 	return (struct dpc_item *)dpc_log_at(&p->logs[dpc_pos_log(pos)], pos);
 }
 
-/** The CAS of an item whose first word is @p w (any thread: the base is written
- *  before the item is published; a slack item's CAS follows its length). */
-static inline uint64_t dpc_item_cas(const struct dpc_item *it, uint32_t w)
+/**
+ * The sequence whose low 32 bits are @p c32: the largest value at or below
+ * @p u (an upper bound of the partition's sequence, at least that of the
+ * item: see the CAS scheme above).
+ */
+static inline uint64_t dpc_cas_recover(uint32_t c32, uint64_t u)
 {
-	uint64_t base = (uint64_t)it->cas_hi << 32 | it->cas_lo;
-
-	return (w & DPC_ITEM_SLACK) ? base + ((uint64_t)dpc_w0_vlen(w) << 6) : base;
+	return u - (uint32_t)((uint32_t)u - c32);
 }
 
-/** Owner: the CAS of the next write (unique per write in the partition, never 0). */
-static inline uint64_t dpc_next_cas(struct dpc_part *p)
+/**
+ * The CAS of an item whose first word is @p w, recovered against @p u
+ * (owner: p->cas_seq; reader: p->cas_pub loaded after the slot that led to
+ * the item; a slack item's CAS follows its length and needs no bound).
+ */
+static inline uint64_t dpc_item_cas(const struct dpc_part *p, const struct dpc_item *it, uint32_t w,
+				    uint64_t u)
 {
-	return ++p->cas_seq << 6 | p->idx;
+	if (dpc_unlikely(w & DPC_ITEM_SLACK)) {
+		uint64_t base = (uint64_t)it->ext[2] << 32 | it->ext[1];
+
+		return base + ((uint64_t)dpc_w0_vlen(w) << 6);
+	}
+	return dpc_cas_recover(it->cas32, u) << 6 | p->idx;
+}
+
+/** Owner: the CAS of an item (the exact bound: the owner's own sequence). */
+static inline uint64_t dpc_owner_cas(const struct dpc_part *p, const struct dpc_item *it, uint32_t w)
+{
+	return dpc_item_cas(p, it, w, p->cas_seq);
+}
+
+/** Owner: the sequence of the next write, published for readers before it is. */
+static inline uint64_t dpc_next_seq(struct dpc_part *p)
+{
+	/* Relaxed: the release store that publishes the item orders it. */
+	atomic_store_explicit(&p->cas_pub, ++p->cas_seq, memory_order_relaxed);
+	return p->cas_seq;
 }
 
 /** Owner: the CAS base of a slack item (DPC_SLACK_CAS_SPAN values reserved). */
 static inline uint64_t dpc_next_cas_slack(struct dpc_part *p)
 {
-	uint64_t base = (p->cas_seq + 1) << 6 | p->idx;
+	uint64_t base = DPC_SLACK_CAS_TOP | p->slack_seq << 6 | p->idx;
 
-	p->cas_seq += DPC_SLACK_CAS_SPAN;
+	p->slack_seq += DPC_SLACK_CAS_SPAN;
 	return base;
 }
 
@@ -213,7 +303,7 @@ static inline uint32_t dpc_slack_cap(uint32_t size, uint32_t max)
 /** Record bytes in the log of the item whose first word is @p w. */
 static inline uint32_t dpc_rec_size(const struct dpc_part *p, uint32_t w)
 {
-	uint32_t s = dpc_item_size(dpc_w0_klen(w), dpc_w0_vlen(w));
+	uint32_t s = dpc_item_size(dpc_w0_hdr(w), dpc_w0_klen(w), dpc_w0_vlen(w));
 
 	return (w & DPC_ITEM_SLACK) ? dpc_slack_cap(s, p->c->max_item) : s;
 }
@@ -414,20 +504,23 @@ uint32_t dpc_account_drop(struct dpc_part *p, uint64_t pos);
  */
 void dpc_drop_dead(struct dpc_part *p, uint64_t pos);
 
-/** Fill a reader's view of the item @p it at @p pos (w0 @p w, exptime @p exp). */
+/** Fill a reader's view of the item @p it at @p pos (w0 @p w, exptime @p exp), after
+ *  loading the slot that refers to it with acquire (or as the owner). */
 static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item *it, uint64_t pos,
 				 uint32_t w, uint32_t exp, struct dpc_item_view *out)
 {
 	uint32_t klen = dpc_w0_klen(w);
+	const uint8_t *key = dpc_item_key(it, w);
 
-	out->key = it->data;
-	out->val = it->data + klen;
+	out->key = key;
+	out->val = key + klen;
 	out->vlen = dpc_w0_vlen(w);
-	out->flags = it->flags;
+	out->flags = dpc_item_flags(it, w);
 	out->exptime = exp;
 	out->klen = (uint8_t)klen;
-	out->cas = dpc_item_cas(it, w);
-	(void)p;
+	/* Relaxed: loaded after the slot (acquire) that led to the item, so at
+	 * least the sequence the owner published before that slot store. */
+	out->cas = dpc_item_cas(p, it, w, atomic_load_explicit(&p->cas_pub, memory_order_relaxed));
 	(void)pos;
 }
 

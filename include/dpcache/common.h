@@ -37,8 +37,8 @@
 #define DPC_KEY_MAX 250u
 /** Largest value accepted by default (memcached's default item size limit). */
 #define DPC_VALUE_MAX_DEFAULT (1024u * 1024u)
-/** Largest value the store can hold (a 22-bit length in the item header): max_value's bound. */
-#define DPC_VALUE_MAX_STORE ((4u << 20) - 1)
+/** Largest value the store can hold (a 21-bit length in the item header): max_value's bound. */
+#define DPC_VALUE_MAX_STORE ((2u << 20) - 1)
 
 /**
  * Hot-path argument checks: compiled into debug builds (-DDPC_DEBUG, which

@@ -81,6 +81,11 @@ struct dpc_item_view {
 	uint32_t flags;
 	uint32_t exptime;   /**< absolute unix seconds, 0 = never */
 	uint8_t klen;
+	/** Changes with every write of the key and never repeats an older
+	 *  version's; copies made by eviction keep it.  Only for an item not
+	 *  written in its partition's last 2^32 writes may it read higher
+	 *  (never an older version's value) than when a client last read it,
+	 *  so that a CAS write then gets DPC_EXISTS (docs/design.md, "CAS"). */
 	uint64_t cas;
 };
 

@@ -66,7 +66,7 @@ refused 1 "port_id=3: no such port (1 available)" "${EAL[@]}" "--vdev=$memif" --
 cat >"$BB_TMP/good.conf" <<EOF
 # dpcached test configuration
 port = 12000
-max_value = 2M
+max_value = 1536K
 tx_retries = 5
 log_level = warning
 idle_sleep_us = 0
@@ -76,7 +76,7 @@ bb_start_dpcached "$memif" --config "$BB_TMP/good.conf" --tx-retries 7
 ctl=("$DPC_BIN/dpcachectl" --name "$BB_PREFIX" --timeout 15000)
 get() { timeout 30 "${ctl[@]}" config get "$1"; }
 [ "$(get port)" = 11211 ] || bb_fail "flag --port (lib.sh) must override the file: port=$(get port)"
-[ "$(get max_value)" = 2M ] || [ "$(get max_value)" = 2097152 ] ||
+[ "$(get max_value)" = 1536K ] || [ "$(get max_value)" = 1572864 ] ||
 	bb_fail "config file max_value not applied: $(get max_value)"
 [ "$(get tx_retries)" = 7 ] || bb_fail "flag must override the file: tx_retries=$(get tx_retries)"
 [ "$(get log_level)" = warning ] || bb_fail "config file log_level not applied: $(get log_level)"
