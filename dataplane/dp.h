@@ -92,6 +92,39 @@ enum dpc_pkt_kind dpc_guard_icmp(struct dpc_worker *w);
 bool dpc_guard_tx(struct dpc_worker *w, const uint8_t *frame, const struct dpc_pkt_info *info,
 		  uint32_t bytes_out);
 
+/* ---- fwd.c, fwd.h: the forwarding rings' admission -------------------------- */
+
+/** Source slots per (producer, consumer) pair; a slot index fits dpc_pkt_info.fwd_slot. */
+#define DPC_FWD_SLOT_BITS 6u
+#define DPC_FWD_SLOTS (1u << DPC_FWD_SLOT_BITS)
+
+/**
+ * A worker's ring accounting (fwd.h).  @c sent and @c sent_mbufs: written
+ * by this worker only, read by nobody else.  @c done and @c done_mbufs:
+ * written by this worker only (the consumer of its inbox), read relaxed by
+ * the producers.
+ */
+struct dpc_fwd {
+	uint32_t *sent;                    /**< [to][slot]: entries put in worker to's inbox */
+	uint32_t *sent_mbufs;              /**< [to]: mbufs of chains put in worker to's inbox */
+	_Atomic uint32_t *done;            /**< [from][slot]: entries of worker from taken out */
+	_Atomic uint32_t *done_mbufs;      /**< [from]: mbufs of its chains processed and freed */
+	uint32_t seed;                     /**< source hash seed (a sender cannot aim at a slot) */
+	uint32_t share_pct;                /**< ring_source_share the share was computed for */
+	uint32_t share;                    /**< entries per (to, slot) */
+	uint32_t chain_share;              /**< chained mbufs per to */
+};
+
+struct dpc_config;
+/** Allocate @p w's accounting for @p nworkers workers (cold path).  0 or -ENOMEM. */
+int dpc_fwd_init(struct dpc_worker *w, const struct dpc_config *cfg, unsigned nworkers);
+/** Free it (NULL-safe on a zeroed worker). */
+void dpc_fwd_fini(struct dpc_worker *w);
+/** Recompute the per-source share for ring_source_share = @p pct (a run-time change). */
+void dpc_fwd_share_update(struct dpc_worker *w, uint32_t pct);
+/** mbufs one worker's inbox may hold in chains beyond one per entry (pool sizing). */
+unsigned dpc_fwd_pool_mbufs(const struct dpc_config *cfg, unsigned nworkers);
+
 /* ---- worker.c ------------------------------------------------------------- */
 
 #define DPC_BURST 32u        /**< rte_eth_rx_burst size */
@@ -134,6 +167,8 @@ struct dpc_worker {
 	struct rte_mempool *pool;
 	struct rte_ring *ring;             /**< this worker's inbox (MP enqueue, SC dequeue) */
 	struct rte_ring *const *rings;     /**< every worker's inbox, by partition */
+	const struct dpc_worker *peers;    /**< every worker (their fwd.done counters), by partition */
+	struct dpc_fwd fwd;                /**< forwarding-ring admission (fwd.h) */
 	struct dpc_config *cfg;            /**< live config: runtime settings read relaxed */
 	struct dpc_worker_stats *st;
 	struct dpc_hist *lat;              /**< in-server latency (lat.h): written here, read by others */

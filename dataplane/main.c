@@ -144,6 +144,7 @@ static int setup_workers(struct dpc_instance *in)
 		w->pool = in->pool;
 		w->ring = in->rings[i];
 		w->rings = in->rings;
+		w->peers = in->workers;
 		w->cfg = in->cfg;
 		w->st = in->stats_ptrs[i];
 		w->lat = in->lat[i];
@@ -173,6 +174,8 @@ static int setup_workers(struct dpc_instance *in)
 			return -ENOMEM;
 		if (dpc_guard_init(w, cfg) != 0)
 			return -ENOMEM;
+		if (dpc_fwd_init(w, cfg, n) != 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -189,6 +192,7 @@ static void free_instance(struct dpc_instance *in)
 			rte_free(in->workers[i].backlog);
 			dpc_reasm_rx_fini(&in->workers[i]);
 			dpc_guard_fini(&in->workers[i]);
+			dpc_fwd_fini(&in->workers[i]);
 		}
 	rte_free(in->workers);
 	if (in->rings != NULL)
@@ -350,14 +354,17 @@ static int setup_instance(struct dpc_instance *in)
 	 * mbufs: per worker the RX and TX rings (up to 2048 descriptors each
 	 * on some virtual ports), a burst in flight, the mempool cache, one
 	 * maximal response being built and the send backlog's, what may wait
-	 * in the forwarding rings, and what reassembly may hold (its
-	 * reasm_bytes bound).  The arithmetic: docs/design.md, "mbufs".
+	 * in the forwarding rings (an mbuf per entry, and the chains of
+	 * reassembled datagrams within ring_chain_mbufs), and what reassembly
+	 * may hold (its reasm_bytes bound).  The arithmetic: docs/design.md,
+	 * "mbufs".
 	 */
 	nmbufs = 0;
 	for (unsigned i = 0; i < n; i++)
 		nmbufs += 2048 + 2048 + 2 * DPC_BURST + 256 +
 			  (1 + DPC_BACKLOG_RESPONSES) * dpc_worker_resp_max(cfg->max_value) +
 			  cfg->ring_size + /* a full inbox */
+			  dpc_fwd_pool_mbufs(cfg, n) + /* its chains (fwd.h) */
 			  dpc_reasm_rx_mbufs(cfg, RTE_MBUF_DEFAULT_BUF_SIZE + sizeof(struct rte_mbuf)) +
 			  (cfg->tcp ? 2 * DPC_BURST : 0);
 	struct rte_eth_dev_info dinfo;

@@ -44,6 +44,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "dp.h"
+#include "fwd.h"
 #include "dpcache/lat.h"
 #include "dpcache/proto.h"
 
@@ -333,13 +334,9 @@ static void rx_chained(struct dpc_worker *w, struct rte_mbuf *m, bool routed)
 	route = dpc_handler_route(&d);
 	if (!routed && route != DPC_ROUTE_HERE && (unsigned)route != w->id &&
 	    (unsigned)route < w->nworkers) {
-		*pkt_info(w, m) = info;
-		if (dpc_unlikely(rte_ring_mp_enqueue(w->rings[route], m) != 0)) {
-			dpc_stat_inc(w->st, drop_ring_full);
+		/* a chain of up to reasm_max_frags mbufs: within the ring's chain share (fwd.h) */
+		if (dpc_fwd_enqueue(w, (unsigned)route, m, frame, &info) != 0)
 			rte_pktmbuf_free(m);
-		} else {
-			dpc_stat_inc(w->st, forwarded_out);
-		}
 		return;
 	}
 	(void)process_one(w, NULL, frame, &info, &d); /* the reply never goes in a chain */
@@ -359,7 +356,7 @@ static void rx_fragment(struct dpc_worker *w, struct rte_mbuf *m, const struct d
 static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, uint64_t now)
 {
 	struct rte_mbuf *local[DPC_BURST], *fwd[DPC_BURST], *dead[DPC_BURST], *exc[DPC_BURST];
-	struct dpc_pkt_info linfo[DPC_BURST];
+	struct dpc_pkt_info linfo[DPC_BURST], finfo[DPC_BURST];
 	struct dpc_dgram dg[DPC_BURST];
 	unsigned fdst[DPC_BURST];
 	unsigned nl = 0, nf = 0, nd = 0, nx = 0;
@@ -405,7 +402,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 				linfo[nl] = info;
 				local[nl++] = m;
 			} else {
-				*pkt_info(w, m) = info;
+				finfo[nf] = info;
 				fdst[nf] = (unsigned)route;
 				fwd[nf++] = m;
 			}
@@ -421,7 +418,7 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 				rx_fragment(w, m, &info, now);
 			} else {
 				/* its datagram's other fragments may be on other queues: to its owner */
-				*pkt_info(w, m) = info;
+				finfo[nf] = info;
 				fdst[nf] = (unsigned)route;
 				fwd[nf++] = m;
 				dpc_stat_inc(w->st, frag_forwarded);
@@ -463,15 +460,12 @@ static void rx_burst(struct dpc_worker *w, struct rte_mbuf **pkts, unsigned n, u
 	if (dpc_unlikely(nx > 0))
 		dpc_exc_to_kernel(w, exc, nx);
 
-	/* Writes for other partitions: to their owners first, they answer them. */
-	for (unsigned i = 0; i < nf; i++) {
-		if (dpc_unlikely(rte_ring_mp_enqueue(w->rings[fdst[i]], fwd[i]) != 0)) {
-			dpc_stat_inc(w->st, drop_ring_full);
+	/* Writes for other partitions (and fragments for their reassembling worker): to their
+	 * owners first, they answer them; each source within its share of the ring (fwd.h). */
+	for (unsigned i = 0; i < nf; i++)
+		if (dpc_fwd_enqueue(w, fdst[i], fwd[i], rte_pktmbuf_mtod(fwd[i], const uint8_t *),
+				    &finfo[i]) != 0)
 			dead[nd++] = fwd[i];
-		} else {
-			dpc_stat_inc(w->st, forwarded_out);
-		}
-	}
 	/* Stage 1: hash and prefetch every local datagram's first key ... */
 	for (unsigned i = 0; i < nl; i++)
 		dpc_handler_prefetch(&w->h, &dg[i]);
@@ -527,10 +521,19 @@ static unsigned ring_drain(struct dpc_worker *w, uint64_t now)
 				continue;
 			}
 			info = pkt_info(w, pkts[i]);
+			if (dpc_unlikely(pkts[i]->nb_segs > 1)) {
+				/* a reassembled datagram: its mbufs count in the chain share
+				 * until processed and freed */
+				unsigned from = info->fwd_from, slot = info->fwd_slot;
+				uint32_t segs = pkts[i]->nb_segs;
+
+				rx_chained(w, pkts[i], true);
+				dpc_fwd_taken(w, from, slot, segs);
+				continue;
+			}
+			dpc_fwd_taken(w, info->fwd_from, info->fwd_slot, 1);
 			if (dpc_unlikely(info->is_fragment))
 				rx_fragment(w, pkts[i], info, now);
-			else if (dpc_unlikely(pkts[i]->nb_segs > 1))
-				rx_chained(w, pkts[i], true);
 			else
 				pkts[n++] = pkts[i];
 		}

@@ -107,6 +107,8 @@ struct dpc_pkt_info {
 	uint8_t frag_more;         /**< DPC_PKT_IP_FRAGMENT: 1 if MF (more fragments) is set */
 	uint8_t is_fragment;       /**< 1: a fragment (set by the classifier, read by the glue) */
 	uint8_t src_flags;          /**< DPC_SRC_* (srcguard.h): set by the source checks, not classify */
+	uint8_t fwd_from;          /**< forwarded: the worker that put it in the ring (dataplane/fwd.h) */
+	uint8_t fwd_slot;          /**< forwarded: its source's slot in that worker's ring shares */
 	unsigned port_index;       /**< dst_port - port_lo (partition steering) */
 };
 

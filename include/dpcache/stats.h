@@ -124,6 +124,8 @@
 	X(drop_backlog,    "packets",  "Dropped: response datagrams that found the send backlog full") \
 	/* forwarding rings (dataplane/worker.c): fragments to their reassembling worker */ \
 	X(frag_forwarded,  "packets",  "IPv4 fragments handed to their datagram's reassembling worker") \
+	X(drop_ring_share, "packets",  "Dropped: the source already holds its share of the owner's ring") \
+	X(drop_ring_chains,"packets",  "Dropped: reassembled datagram over its share of the ring's mbufs") \
 	DPC_WORKER_GAUGES(X)
 
 /*
