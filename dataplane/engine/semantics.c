@@ -68,31 +68,37 @@ enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_m
 			return DPC_EXISTS;
 	}
 	if (mode == DPC_APPEND || mode == DPC_PREPEND) {
+		bool front = mode == DPC_PREPEND;
 		uint32_t ovlen = dpc_w0_vlen(l.w);
 		uint32_t oflags = dpc_item_flags(l.it, l.w);
-		uint8_t *ov = dpc_item_key(l.it, l.w) + dpc_w0_klen(l.w);
+		uint8_t *ov = dpc_item_val(p, l.it, l.w);
 		uint32_t oexp = atomic_load_explicit(&l.it->exptime, memory_order_relaxed);
 
 		if ((uint64_t)ovlen + vlen > c->max_value)
 			return DPC_TOO_LARGE;
-		if (mode == DPC_APPEND && (l.w & DPC_ITEM_SLACK) && vlen != 0 &&
+		if ((l.w & DPC_ITEM_SLACK) && vlen != 0 &&
+		    (l.it->cas32 == DPC_SLACK_FRONT) == front &&
 		    dpc_item_size(DPC_ITEM_HDR_MAX, k->len, ovlen + vlen) <= dpc_rec_size(p, l.w)) {
-			/* In place, into the slack: the bytes first, then the length
-			 * (release: a reader that loads the new length, with acquire,
-			 * finds them written); an atomic add keeps readers' marks. */
-			memcpy(ov + ovlen, val, vlen);
+			/* In place, into the slack on the side it is on: the bytes
+			 * first, then the length (release: a reader that loads the
+			 * new length, with acquire, finds them written; one that
+			 * loaded the old length reads the old bytes, which do not
+			 * change); an atomic add keeps readers' marks. */
+			memcpy(front ? ov - vlen : ov + ovlen, val, vlen);
 			atomic_fetch_add_explicit(&l.it->w0, vlen << DPC_ITEM_VSHIFT, memory_order_release);
 			dpc_ctr_add(&p->ctr.kv_bytes, vlen);
 			if (cas_out)
 				*cas_out = dpc_owner_cas(p, l.it, l.w + (vlen << DPC_ITEM_VSHIFT));
 			return DPC_OK;
 		}
-		/* The old item stays readable while we copy it: it cannot be
-		 * reclaimed before this thread's next quiescent state. */
-		if (mode == DPC_APPEND)
-			return dpc_write_item_slack(p, k, b, ov, ovlen, val, vlen, oflags, oexp, now,
-						    cas_out);
-		return dpc_write_item(p, k, b, val, vlen, ov, ovlen, oflags, oexp, now, cas_out);
+		/* A new slack item, its slack on the side this command grows.  The
+		 * old item stays readable while we copy it: it cannot be reclaimed
+		 * before this thread's next quiescent state. */
+		if (front)
+			return dpc_write_item_slack(p, k, b, val, vlen, ov, ovlen, oflags, oexp, now,
+						    cas_out, true);
+		return dpc_write_item_slack(p, k, b, ov, ovlen, val, vlen, oflags, oexp, now, cas_out,
+					    false);
 	}
 	return dpc_write_item(p, k, b, val, vlen, NULL, 0, flags, dpc_cache_abs_exptime(c, exptime),
 			  now, cas_out);
@@ -152,7 +158,7 @@ enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct
 		if (cas != 0 && cas != dpc_owner_cas(p, l.it, l.w))
 			return DPC_EXISTS;
 		uint32_t old = dpc_w0_vlen(l.w), n;
-		if (!dpc_dec_parse_value(dpc_item_key(l.it, l.w) + dpc_w0_klen(l.w), old, &v))
+		if (!dpc_dec_parse_value(dpc_item_val(p, l.it, l.w), old, &v))
 			return DPC_NON_NUMERIC;
 		if (incr)
 			v += delta;     /* wraps at 2^64, as memcached */

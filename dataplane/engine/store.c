@@ -186,7 +186,7 @@ static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh
 static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
 				  const void *v1, uint32_t l1, const void *v2, uint32_t l2,
 				  uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out,
-				  bool slack)
+				  bool slack, bool front)
 {
 	uint32_t vlen = l1 + l2;
 	uint32_t hdr = dpc_hdr_bytes(flags, slack);
@@ -208,6 +208,8 @@ static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, s
 		return DPC_NOSPACE;
 	struct dpc_item *it = dpc_item_at(p, pos);
 	uint8_t *key = (uint8_t *)it + hdr;
+	/* A PREPEND's slack item: the value ends at the end of the record. */
+	uint8_t *val = front ? (uint8_t *)it + sz - vlen : key + k->len;
 
 	/* Plain stores: nobody can see this memory until index_put() publishes. */
 	atomic_store_explicit(&it->w0, k->len | (vlen << DPC_ITEM_VSHIFT) |
@@ -218,7 +220,7 @@ static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, s
 		it->ext[0] = flags;
 	if (slack) {
 		cas = dpc_next_cas_slack(p);
-		it->cas32 = 0;
+		it->cas32 = front ? DPC_SLACK_FRONT : DPC_SLACK_BACK;
 		it->ext[1] = (uint32_t)cas;
 		it->ext[2] = (uint32_t)(cas >> 32);
 		cas += (uint64_t)vlen << 6;
@@ -231,9 +233,9 @@ static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, s
 	p->has_ttl |= exp != 0;
 	memcpy(key, k->data, k->len);
 	if (l1)
-		memcpy(key + k->len, v1, l1);
+		memcpy(val, v1, l1);
 	if (l2)
-		memcpy(key + k->len + l1, v2, l2);
+		memcpy(val + l1, v2, l2);
 	dpc_log_publish(&p->logs[log]);
 	index_put(p, k, b, pos, now);
 	account_add(p, k->len, vlen, sz);
@@ -246,14 +248,15 @@ enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, stru
 			       const void *v1, uint32_t l1, const void *v2, uint32_t l2,
 			       uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out)
 {
-	return write_item(p, k, b, v1, l1, v2, l2, flags, exp, now, cas_out, false);
+	return write_item(p, k, b, v1, l1, v2, l2, flags, exp, now, cas_out, false, false);
 }
 
 enum dpc_status dpc_write_item_slack(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
 				     const void *v1, uint32_t l1, const void *v2, uint32_t l2,
-				     uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out)
+				     uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out,
+				     bool front)
 {
-	return write_item(p, k, b, v1, l1, v2, l2, flags, exp, now, cas_out, true);
+	return write_item(p, k, b, v1, l1, v2, l2, flags, exp, now, cas_out, true, front);
 }
 
 /* ---- life cycle and stats ---------------------------------------------- */

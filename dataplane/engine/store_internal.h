@@ -42,7 +42,8 @@
  * are 0 (ITEM_CFLAGS).
  *
  *	w0       klen (bits 0..7) | vlen (8..28) | FLAGS (29) | SLACK (30) | ACC (31)
- *	cas32    the low 32 bits of the write's CAS sequence (0 in a slack item)
+ *	cas32    the low 32 bits of the write's CAS sequence; in a slack item,
+ *	         where its slack is: DPC_SLACK_BACK or DPC_SLACK_FRONT
  *	exptime  absolute unix seconds, 0 = never
  *	ext[0]   client flags (FLAGS set; a slack item always has it)
  *	ext[1,2] a slack item's 64-bit CAS base (lo, hi)
@@ -98,16 +99,22 @@ static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes (without f
 
 #define DPC_ITEM_ACC     (1u << 31)
 /*
- * An item written by APPEND: its record is larger than the item (capacity
- * dpc_slack_cap(): the next power of two, at most the largest item), and
- * later APPENDs that fit write their bytes into that slack and grow vlen
- * in place (one atomic add on w0, release, after the bytes): readers that
- * loaded the old w0 read the old value, whose bytes never change.  Its CAS
- * is its base plus vlen << 6 (dpc_item_cas()): each base reserves
+ * An item written by APPEND or PREPEND: its record is larger than the item
+ * (capacity dpc_slack_cap(): the next power of two, at most the largest
+ * item), and later APPENDs (PREPENDs) that fit write their bytes into that
+ * slack and grow vlen in place (one atomic add on w0, release, after the
+ * bytes): readers that loaded the old w0 read the old value, whose bytes
+ * never change.  An APPEND's slack follows the value (DPC_SLACK_BACK: the
+ * value starts after the key); a PREPEND's precedes it (DPC_SLACK_FRONT:
+ * the value ends at the end of the record and starts vlen bytes before,
+ * so the start moves with the length read in the same load of w0).  Its
+ * CAS is its base plus vlen << 6 (dpc_item_cas()): each base reserves
  * DPC_SLACK_CAS_SPAN sequence values, so every length has its own CAS.
  * Readers mark such an item with an atomic OR (the owner changes w0).
  */
 #define DPC_ITEM_SLACK   (1u << 30)
+#define DPC_SLACK_BACK   0u   /* a slack item's cas32: room after the value (APPEND) */
+#define DPC_SLACK_FRONT  1u   /* room before the value (PREPEND) */
 /* The item has client flags (ext[0]); set in every slack item. */
 #define DPC_ITEM_FLAGS   (1u << 29)
 #define DPC_SLACK_CAS_SPAN (1ull << 21)
@@ -308,6 +315,14 @@ static inline uint32_t dpc_rec_size(const struct dpc_part *p, uint32_t w)
 	return (w & DPC_ITEM_SLACK) ? dpc_slack_cap(s, p->c->max_item) : s;
 }
 
+/** The value of the item whose first word is @p w (vlen bytes; any thread). */
+static inline uint8_t *dpc_item_val(const struct dpc_part *p, const struct dpc_item *it, uint32_t w)
+{
+	if (dpc_unlikely((w & DPC_ITEM_SLACK) && it->cas32 == DPC_SLACK_FRONT))
+		return (uint8_t *)it + dpc_rec_size(p, w) - dpc_w0_vlen(w);
+	return dpc_item_key(it, w) + dpc_w0_klen(w);
+}
+
 static inline bool dpc_expired(uint32_t exp, uint32_t now)
 {
 	return exp != 0 && exp <= now;
@@ -488,10 +503,12 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 enum dpc_status dpc_write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
 			       const void *v1, uint32_t l1, const void *v2, uint32_t l2,
 			       uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out);
-/** dpc_write_item() of a slack item (DPC_ITEM_SLACK: APPEND's result). */
+/** dpc_write_item() of a slack item (DPC_ITEM_SLACK: the result of an APPEND, or of
+ *  a PREPEND if @p front: the slack before the value). */
 enum dpc_status dpc_write_item_slack(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
 				     const void *v1, uint32_t l1, const void *v2, uint32_t l2,
-				     uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out);
+				     uint32_t flags, uint32_t exp, uint32_t now, uint64_t *cas_out,
+				     bool front);
 
 /** Owner: the item at @p pos left the index (counters); returns its size in the log. */
 uint32_t dpc_account_drop(struct dpc_part *p, uint64_t pos);
@@ -513,7 +530,7 @@ static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item
 	const uint8_t *key = dpc_item_key(it, w);
 
 	out->key = key;
-	out->val = key + klen;
+	out->val = dpc_item_val(p, it, w);
 	out->vlen = dpc_w0_vlen(w);
 	out->flags = dpc_item_flags(it, w);
 	out->exptime = exp;

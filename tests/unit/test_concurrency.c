@@ -377,7 +377,9 @@ static void test_many_parts_readers(void **state)
  * with a fresh SET past 48 KiB; readers check that every value they get is
  * a whole prefix of the pattern (never a byte not yet written, never a
  * length beyond the bytes) and that the CAS changes whenever the length
- * does.
+ * does.  The same with PREPENDs (front): byte i from the end = pat(i), and
+ * every value read is a whole suffix of that reversed pattern (the value's
+ * start moves with its length).
  */
 #define AP_KEYS 8u
 static uint8_t pat(uint32_t i)
@@ -387,6 +389,7 @@ static uint8_t pat(uint32_t i)
 
 struct ap_shared {
 	struct dpc_cache *c;
+	bool front;                  /* PREPEND instead of APPEND */
 	_Atomic bool stop;
 	_Atomic uint64_t appends, reads, hits, bad;
 };
@@ -407,7 +410,7 @@ static void *ap_owner(void *arg)
 
 	urcu_qsbr_register_thread();
 	for (uint32_t i = 0; i < sizeof(buf); i++)
-		buf[i] = pat(i);
+		buf[sh->front ? sizeof(buf) - 1 - i : i] = pat(i);
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		unsigned i = (unsigned)(n % AP_KEYS);
 		char kb[16];
@@ -422,9 +425,9 @@ static void *ap_owner(void *arg)
 				len[i] = sizeof(buf);
 		} else {
 			for (uint32_t j = 0; j < sizeof(piece); j++)
-				piece[j] = pat(len[i] + j);
-			st = dpc_store_set(sh->c, 0, DPC_APPEND, &k, piece, sizeof(piece), 0, 0, 0,
-					   NULL);
+				piece[sh->front ? sizeof(piece) - 1 - j : j] = pat(len[i] + j);
+			st = dpc_store_set(sh->c, 0, sh->front ? DPC_PREPEND : DPC_APPEND, &k, piece,
+					   sizeof(piece), 0, 0, 0, NULL);
 			if (st == DPC_OK)
 				len[i] += sizeof(piece);
 			else if (st == DPC_NOT_STORED)
@@ -459,7 +462,7 @@ static void *ap_reader(void *arg)
 
 			hits++;
 			for (uint32_t j = 0; j < v.vlen; j++)
-				if (b[j] != pat(j)) {
+				if (b[sh->front ? v.vlen - 1 - j : j] != pat(j)) {
 					bad++;
 					break;
 				}
@@ -479,7 +482,7 @@ static void *ap_reader(void *arg)
 	return NULL;
 }
 
-static void test_append_in_place_readers(void **state)
+static void grow_in_place_readers(bool front)
 {
 	struct dpc_cache_params prm = {
 		.nparts = 1, .mem_bytes = 4u << 20, .item_size_hint = 512, .max_value = 65536,
@@ -489,8 +492,8 @@ static void test_append_in_place_readers(void **state)
 	pthread_t ot, rt[2];
 	const struct timespec ts = { .tv_sec = 1, .tv_nsec = 0 };
 
-	(void)state;
 	assert_non_null(sh);
+	sh->front = front;
 	sh->c = dpc_cache_create(&prm);
 	assert_non_null(sh->c);
 	assert_int_equal(pthread_create(&ot, NULL, ap_owner, sh), 0);
@@ -501,14 +504,27 @@ static void test_append_in_place_readers(void **state)
 	pthread_join(ot, NULL);
 	for (unsigned i = 0; i < 2; i++)
 		pthread_join(rt[i], NULL);
-	print_message("in-place appends: %llu writes, %llu reads, %llu hits, bad %llu\n",
-		      (unsigned long long)sh->appends, (unsigned long long)sh->reads,
-		      (unsigned long long)sh->hits, (unsigned long long)sh->bad);
+	print_message("in-place %s: %llu writes, %llu reads, %llu hits, bad %llu\n",
+		      front ? "prepends" : "appends", (unsigned long long)sh->appends,
+		      (unsigned long long)sh->reads, (unsigned long long)sh->hits,
+		      (unsigned long long)sh->bad);
 	assert_int_equal(sh->bad, 0);
 	assert_true(sh->appends > 1000);
 	assert_true(sh->hits > 1000);
 	dpc_cache_free(sh->c);
 	free(sh);
+}
+
+static void test_append_in_place_readers(void **state)
+{
+	(void)state;
+	grow_in_place_readers(false);
+}
+
+static void test_prepend_in_place_readers(void **state)
+{
+	(void)state;
+	grow_in_place_readers(true);
 }
 
 /* Item references wrap (2^50 bytes written): a partition that starts 2 MiB
@@ -529,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_many_parts_readers),
 		cmocka_unit_test(test_wrap_point_readers),
 		cmocka_unit_test(test_append_in_place_readers),
+		cmocka_unit_test(test_prepend_in_place_readers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -216,24 +216,25 @@ static void test_append_prepend(void **state)
 }
 
 /*
- * What an APPEND costs in log bytes, per byte appended: 20000 appends of 20
- * bytes to a 64 KiB value.  An appended item gets a record of the next
- * power of two and later appends that fit write into it in place, so the
- * log takes 128 + 256 + 512 KiB for 400 KB appended: bounded by a small
- * constant instead of (value + header) / 20 per append (3378 before).  The
- * CAS changes with every append; a reader's view taken before an in-place
- * append still reads the old value, unchanged.
+ * What an APPEND (PREPEND) costs in log bytes, per byte added: 20000 of 20
+ * bytes to a 64 KiB value.  An appended (prepended) item gets a record of
+ * the next power of two with the room after (before) the value, and later
+ * APPENDs (PREPENDs) that fit write into it in place, so the log takes
+ * 128 + 256 + 512 KiB for 400 KB added: bounded by a small constant
+ * instead of (value + header) / 20 per command (3378 before, for either).
+ * The CAS changes with every command; a reader's view taken before an
+ * in-place one still reads the old value, unchanged.
  */
-static void test_append_cost(void **state)
+static void grow_cost(enum dpc_set_mode mode)
 {
 	struct dpc_cache *c = mkcache(1, 64u << 20, 1u << 20, DPC_EVICT_CLOCK, 0);
 	static char base[65536 + 1];
 	struct dpc_item_view v, before;
 	struct kbuf kb;
 	const unsigned n = 20000, add = 20;
+	const bool front = mode == DPC_PREPEND;
 	uint64_t cas = 0, prev = 0;
 
-	(void)state;
 	memset(base, 'a', 65536);
 	assert_int_equal(set(c, DPC_SET, "ap", base, 0, 0, 0, &prev), DPC_OK);
 	uint64_t t0 = c->parts[0]->logs[0].t;
@@ -244,14 +245,15 @@ static void test_append_cost(void **state)
 		snprintf(piece, sizeof(piece), "%020u", i);
 		if (i == n / 2)
 			assert_int_equal(get(c, "ap", NULL, 0, &before), DPC_OK);
-		assert_int_equal(store_retry(c, 0, DPC_APPEND, mkkey(&kb, "ap"), piece, add, 0, 0, 0,
-					     &cas), DPC_OK);
+		assert_int_equal(store_retry(c, 0, mode, mkkey(&kb, "ap"), piece, add, 0, 0, 0, &cas),
+				 DPC_OK);
 		assert_true(cas != prev);
 		prev = cas;
 		if (i == n / 2) {   /* the view from before still reads what it read */
 			assert_int_equal(before.vlen, 65536 + (n / 2) * add);
-			assert_memory_equal((const char *)before.val + before.vlen - add,
+			assert_memory_equal((const char *)before.val + (front ? 0 : before.vlen - add),
 					    "00000000000000009999", add);
+			assert_int_equal(((const char *)before.val)[front ? before.vlen - 1 : 0], 'a');
 		}
 		if (i % 64 == 0)
 			urcu_qsbr_quiescent_state();
@@ -262,16 +264,85 @@ static void test_append_cost(void **state)
 	assert_int_equal(get(c, "ap", NULL, 0, &v), DPC_OK);
 	assert_int_equal(v.vlen, 65536 + n * add);
 	assert_int_equal(v.cas, cas);
-	assert_memory_equal((const char *)v.val + 65536, "00000000000000000000", add);
-	assert_memory_equal((const char *)v.val + v.vlen - add, "00000000000000019999", add);
+	const char *val = v.val;
+
+	if (front) {
+		assert_memory_equal(val, "00000000000000019999", add);
+		assert_memory_equal(val + n * add - add, "00000000000000000000", add);
+		assert_memory_equal(val + n * add, base, 65536);
+	} else {
+		assert_memory_equal(val, base, 65536);
+		assert_memory_equal(val + 65536, "00000000000000000000", add);
+		assert_memory_equal(val + v.vlen - add, "00000000000000019999", add);
+	}
 	/* an old CAS is spent, the current one works */
-	assert_int_equal(dpc_store_set(c, 0, DPC_APPEND, mkkey(&kb, "ap"), "x", 1, 0, 0, cas - 64,
-				       NULL), DPC_EXISTS);
-	assert_int_equal(dpc_store_set(c, 0, DPC_APPEND, mkkey(&kb, "ap"), "x", 1, 0, 0, cas, NULL),
+	assert_int_equal(dpc_store_set(c, 0, mode, mkkey(&kb, "ap"), "x", 1, 0, 0, cas - 64, NULL),
+			 DPC_EXISTS);
+	assert_int_equal(dpc_store_set(c, 0, mode, mkkey(&kb, "ap"), "x", 1, 0, 0, cas, NULL),
 			 DPC_OK);
-	print_message("append: %u x %u B to a 64 KiB value: %.2f log bytes per byte appended\n", n,
-		      add, (double)written / (double)(n * add));
+	print_message("%s: %u x %u B to a 64 KiB value: %.2f log bytes per byte added\n",
+		      front ? "prepend" : "append", n, add, (double)written / (double)(n * add));
 	assert_true(written < 4ull * n * add);
+	dpc_cache_free(c);
+}
+
+static void test_append_cost(void **state)
+{
+	(void)state;
+	grow_cost(DPC_APPEND);
+}
+
+static void test_prepend_cost(void **state)
+{
+	(void)state;
+	grow_cost(DPC_PREPEND);
+}
+
+/*
+ * APPEND and PREPEND on one key, in runs and alternating: every value
+ * read is exactly what the commands built, flags and exptime are kept,
+ * and INCR reads a value wherever its slack puts it.
+ */
+static void test_append_prepend_mixed(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	char want[512] = "m", buf[512];
+	struct dpc_item_view v;
+	struct kbuf kb;
+	uint64_t val;
+
+	(void)state;
+	assert_int_equal(set(c, DPC_SET, "mx", "m", 7, 100, 0, NULL), DPC_OK);
+	for (int i = 0; i < 120; i++) {
+		bool pre = (i / 3) % 2 == 1 || i % 7 == 0;
+		char piece[4] = { (char)('a' + i % 26), 0 };
+		size_t n = strlen(want);
+
+		if (pre) {
+			memmove(want + 1, want, n + 1);
+			want[0] = piece[0];
+		} else {
+			want[n] = piece[0];
+			want[n + 1] = 0;
+		}
+		assert_int_equal(set(c, pre ? DPC_PREPEND : DPC_APPEND, "mx", piece, 0, 0, 0, NULL),
+				 DPC_OK);
+		assert_int_equal(get(c, "mx", buf, sizeof(buf), &v), DPC_OK);
+		assert_string_equal(buf, want);
+		assert_int_equal(v.flags, 7);
+		assert_int_equal(v.exptime, T0 + 100);
+	}
+	/* a number grown by PREPEND (front slack) and by APPEND (back slack) */
+	assert_int_equal(set(c, DPC_SET, "num", "5", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_PREPEND, "num", "4", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_PREPEND, "num", "3", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_store_arith(c, 0, mkkey(&kb, "num"), true, 1, 0, 0, 0, &val, NULL),
+			 DPC_OK);
+	assert_int_equal(val, 346);
+	assert_int_equal(set(c, DPC_APPEND, "num", "0", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_store_arith(c, 0, mkkey(&kb, "num"), true, 1, 0, 0, 0, &val, NULL),
+			 DPC_OK);
+	assert_int_equal(val, 3461);
 	dpc_cache_free(c);
 }
 
@@ -1339,6 +1410,8 @@ int main(void)
 		cmocka_unit_test(test_add_replace),
 		cmocka_unit_test(test_append_prepend),
 		cmocka_unit_test(test_append_cost),
+		cmocka_unit_test(test_prepend_cost),
+		cmocka_unit_test(test_append_prepend_mixed),
 		cmocka_unit_test(test_cas),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_incr_decr),
