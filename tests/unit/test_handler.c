@@ -1130,6 +1130,41 @@ static void test_text(void **state)
 	assert_true(f->stats[0].cmd_unknown >= 3);
 }
 
+/*
+ * A text SET the store refuses with DPC_NOSPACE (a burst of large writes
+ * in one poll iteration, as in test_burst_retryable) is answered with
+ * memcached's own out-of-memory line, "SERVER_ERROR out of memory storing
+ * object", so that clients that look for it recognise it, and it is sent
+ * even with noreply, as memcached's out_of_memory() does; counted as
+ * errors_nospace.
+ */
+static void test_text_burst_nospace(void **state)
+{
+	struct fx *f = *state;
+	static const char want[] = "SERVER_ERROR out of memory storing object\r\n";
+	unsigned seen = 0;   /* 1: without noreply, 2: with it too */
+
+	for (unsigned n = 0; n < 1000 && seen < 2; n++) {
+		int hl = snprintf((char *)f->m.b, 64, "set tburst%u 0 0 60000%s\r\n", n,
+				  seen ? " noreply" : "");
+
+		memset(f->m.b + hl, 't', 60000);
+		memcpy(f->m.b + hl + 60000, "\r\n", 2);
+		flat_reset(&f->fw, AREAS);
+		assert_int_equal(dpc_handler_process(&f->h[0], f->m.b, (size_t)hl + 60002, &f->fw.w),
+				 0);
+		if ((seen == 0 && f->fw.w.total == 8 && memcmp(f->fw.buf, "STORED\r\n", 8) == 0) ||
+		    (seen == 1 && f->fw.w.total == 0))
+			continue;   /* stored (no quiescent state yet: memory runs out soon) */
+		if (f->fw.w.total != strlen(want) || memcmp(f->fw.buf, want, f->fw.w.total) != 0)
+			fail_msg("text answer\n%.*s\nwanted\n%s", (int)f->fw.w.total,
+				 (const char *)f->fw.buf, want);
+		seen++;
+	}
+	assert_int_equal(seen, 2);
+	assert_true(f->stats[0].errors_nospace >= 2);
+}
+
 /* Text forms memcached 1.6 answers differently from a strict reading (found by the differential). */
 static void test_text_parity(void **state)
 {
@@ -1337,6 +1372,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_text_parity, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_large_values, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_retryable, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_text_burst_nospace, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_partitions, setup3, teardown),
 		cmocka_unit_test_setup_teardown(test_text, setup1, teardown),
