@@ -98,6 +98,12 @@ DEPARTURES = {
         "on the connection, whose remainder it then misreads (the stream is out of step until "
         "the connection closes); dpcached answers Unknown command and reads the next request "
         "whole.",
+    "tcp-request-max":
+        "(TCP) a request longer than tcp_request_max (2 MiB by default: a 1 MiB value and "
+        "room to spare) is answered as memcached answers a value over its item size limit "
+        "(SERVER_ERROR object too large for cache / E2BIG) and the connection closed; "
+        "memcached reads and discards the rest of the value and goes on.  dpcached never "
+        "buffers or reads an unbounded request.",
     "binary-junk":
         "a datagram whose first byte is neither the binary magic nor printable ASCII/white "
         "space (binary junk, a reflected response) is dropped and counted (drop_bad_magic); "
@@ -106,7 +112,7 @@ DEPARTURES = {
 
 # Departures that only a UDP transport shows: over TCP a step naming one must compare equal.
 UDP_ONLY = {"udp-framing", "next-datagram", "binary-junk"}
-TCP_ONLY = {"verbosity-overread"}
+TCP_ONLY = {"verbosity-overread", "tcp-request-max"}
 TRANSPORT = "udp"
 
 
@@ -269,17 +275,26 @@ class TcpTransport:
         if s is not None:
             s.close()
 
-    def exchange(self, payload, proto="bin", expect=False, wait=None):
-        """wait: seconds to wait for the sentinel's answer (default: the timeout)."""
+    def exchange(self, payload, proto="bin", expect=False, wait=None, split=None):
+        """wait: seconds to wait for the sentinel's answer (default: the timeout); split: send
+        the payload in pieces of this many bytes, 2 ms apart (at most 64 pieces), so that the
+        server sees requests cut across reads."""
         text = proto == "text"
         sent = b"version\r\n" if text else breq("NOOP", opaque=SENTINEL_OPAQUE)
         want = 1 + (count_version_cmds(payload) if text else 0)
         s = self._conn(proto)
         data, closed, end = b"", False, None
-        try:
-            s.sendall(payload + sent)
+        try:  # a server that closes early still has its answer read below
+            if split:
+                step = max(split, -(-len(payload) // 64))
+                for i in range(0, len(payload), step):
+                    s.sendall(payload[i:i + step])
+                    time.sleep(0.002)
+                s.sendall(sent)
+            else:
+                s.sendall(payload + sent)
         except OSError:
-            closed = True  # the server closed the connection already (a reply before it)
+            pass
         deadline = time.time() + (wait or self.timeout)
         while not closed and end is None:
             left = deadline - time.time()
@@ -585,11 +600,12 @@ def compare_seq(mc_side, dp_side, a, c, text, notes):
 # ---- steps and cases ---------------------------------------------------------------------
 class Step:
     def __init__(self, build, key=None, departure=None, dp_expect=None, pending=None, note="",
-                 wait=None):
+                 wait=None, split=None):
         self.build = build          # bytes, or callable(Side) -> bytes (per-server CAS)
         self.key = key              # the key of a single binary request (CAS bookkeeping)
         self._departure = departure  # DEPARTURES name this step may show ({transport: name})
         self.wait = wait            # TCP: seconds to wait for an answer known not to complete
+        self.split = split          # TCP: send the payload in pieces of this many bytes
         self.dp_expect = dp_expect  # callable(Reply) -> bool: dpcached's documented answer
         self.pending = pending      # feature name: no answer from dpcached counts as pending
         self.note = note
@@ -720,6 +736,41 @@ def cases():
          T("set t1 0 0 1\r\na\r\nget t1\r\ndelete t1\r\nget t1\r\nincr t1 1\r\n"),
          T("get m1 m2\r\nversion\r\nget nokey\r\n")]
     C.append(("packed datagrams", s))
+
+    # -- stream framing: requests cut across the server's reads (TCP: pieces 2 ms apart; UDP:
+    # one datagram), long pipelines past reqs_per_event, bare \n line ends
+    big = bytes(range(48, 58)) * 300
+    s = [T(text_set("set", "sp1", big, 3), split=7), T("get sp1 nokey sp1\r\n", split=3),
+         T("gets sp1\r\nget sp1\r\n", split=1),
+         B(breq("SET", "sp2", big, set_x(4), opaque=1), breq("GETK", "sp2", opaque=2), split=5),
+         B(b"".join(breq("GETKQ", k, opaque=i) for i, k in enumerate(["sp1", "nokey", "sp2"] * 10)) +
+           breq("NOOP", opaque=99), split=11),
+         T("".join("get sp%d\r\n" % (i % 3) for i in range(60))),
+         T("".join("set pl%d 0 0 1 noreply\r\n%d\r\n" % (i, i % 10) for i in range(50)) +
+           "get " + " ".join("pl%d" % i for i in range(50)) + "\r\n"),
+         B(b"".join(breq("SETQ", "bq%d" % i, str(i), set_x(i)) for i in range(50)) +
+           b"".join(breq("GETKQ", "bq%d" % i, opaque=i) for i in range(50)) + breq("NOOP", opaque=7)),
+         B(b"".join(breq("INCR", "ctr2", extras=arith_x(1, 5), opaque=i) for i in range(30))),
+         T("get sp1\nget nokey\n"), T("set sp3 0 0 2\nab\r\nget sp3\n"),
+         T(text_set("append", "sp1", "tail"), split=2), T("get sp1\r\n")]
+    C.append(("stream framing and pipelines", s))
+
+    if TRANSPORT == "tcp":
+        # -- values over the item limit (1 MiB), which no datagram can carry: under
+        # tcp_request_max both answer and go on; over it dpcached closes the connection
+        over = b"o" * (1536 * 1024)
+        huge = b"h" * (3 * 1024 * 1024)
+        s = [T(text_set("set", "tl1", "small")), T(text_set("set", "tl1", over)),
+             T("get tl1\r\n"), B(breq("SET", "tl2", "small", set_x(), opaque=1)),
+             B(breq("SET", "tl2", over, set_x(), opaque=2)), B(breq("GET", "tl2", opaque=3)),
+             T(text_set("set", "tl3", huge), departure="tcp-request-max",
+               dp_expect=lambda r: r.stream == b"SERVER_ERROR object too large for cache\r\n"
+               and not r.sentinel),
+             T("get tl3\r\n"),
+             B(breq("SET", "tl4", huge, set_x(), opaque=4), departure="tcp-request-max",
+               dp_expect=lambda r: not r.sentinel and parse_bin(r.stream)[0].get("status") == 3),
+             B(breq("GET", "tl4", opaque=5))]
+        C.append(("values over the limits (TCP)", s))
 
     # -- text: every command and its odd forms
     s = [T("get tk\r\n"), T(text_set("set", "tk", "val", 5)), T("get tk\r\n"), T("gets tk\r\n"),
@@ -857,7 +908,9 @@ def run_step(mc, dp, step, counts, where, quiet=False, pending=None):
     """Send step to both; returns the list of unexplained differences (counted).  pending: a
     feature a step before it in the same case was pending on (its effects are missing)."""
     p_mc, p_dp = step.payload(mc), step.payload(dp)
-    kw = {"wait": step.wait} if step.wait and TRANSPORT == "tcp" else {}
+    kw = {}
+    if TRANSPORT == "tcp":
+        kw = {k: v for k, v in (("wait", step.wait), ("split", step.split)) if v}
     rm = mc.t.exchange(p_mc, "text" if is_text(p_mc) else "bin", **kw)
     rd = dp.t.exchange(p_dp, "text" if is_text(p_dp) else "bin", expect=bool(rm.stream), **kw)
     # dpcached's "Out of memory" is transient (store.h): a client retries it; counted
