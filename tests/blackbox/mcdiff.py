@@ -75,9 +75,9 @@ DEPARTURES = {
         "e.g. VERBOSITY's extras, which it does not serve and swallows; an incomplete text data "
         "block); dpcached answers each datagram on its own and never consumes the next one.",
     "stat-internals":
-        "STAT names for memcached internals dpcached does not have (connections, slab classes, "
-        "LRU and crawler threads, libevent, hash table expansion, extstore, TLS, logger) are not "
-        "answered; dpcached adds its own counters (stats.h) after memcached's names.",
+        "STAT names for memcached internals dpcached does not have (connection structures, slab "
+        "classes, LRU and crawler threads, libevent, hash table expansion, extstore, TLS, logger) "
+        "are not answered; dpcached adds its own counters (stats.h) after memcached's names.",
     "stats-reset":
         "stats reset is acknowledged (RESET / empty terminator) but dpcached's counters are not "
         "zeroed: they are monotonic counters for dpcachectl and Prometheus.",
@@ -122,12 +122,13 @@ def applicable():
 
 
 # memcached 1.6 STAT names (general group and "settings") dpcached does not answer:
-# DEPARTURES["stat-internals"].
+# DEPARTURES["stat-internals"].  (curr_connections, total_connections, rejected_connections and
+# conn_yields are dpcached's TCP counters, under memcached's names: compared.)
 MC_ONLY_STATS = set("""
-libevent max_connections curr_connections total_connections rejected_connections
-connection_structures response_obj_oom response_obj_count response_obj_bytes read_buf_count
-read_buf_bytes read_buf_bytes_free read_buf_oom reserved_fds cmd_meta get_expired get_flushed
-auth_cmds auth_errors accepting_conns listen_disabled_num time_in_listen_disabled_us conn_yields
+libevent max_connections connection_structures response_obj_oom response_obj_count
+response_obj_bytes read_buf_count read_buf_bytes read_buf_bytes_free read_buf_oom reserved_fds
+cmd_meta get_expired get_flushed
+auth_cmds auth_errors accepting_conns listen_disabled_num time_in_listen_disabled_us
 hash_power_level hash_bytes hash_is_expanding slab_reassign_rescues slab_reassign_chunk_rescues
 slab_reassign_evictions_nomem slab_reassign_inline_reclaim slab_reassign_busy_items
 slab_reassign_busy_deletes slab_reassign_running slabs_moved lru_crawler_running
