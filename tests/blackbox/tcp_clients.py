@@ -17,7 +17,8 @@ usage: tcp_clients.py ADDR PORT PHASE
   PHASE threads N K SOCK  N clients at once, each on its own connection and thread: set, get,
                  a pipelined burst; with tcp_threads=K every TCP thread accepted some
                  (t<i>.total_connections from the control socket SOCK), and the
-                 threads' curr_connections add up to N while they are open, 0 after
+                 threads' curr_connections add up to N while they are open (on the
+                 control channel and in STAT over TCP), 0 after
 Prints one line per check; exits 1 at the first failure.
 """
 import socket
@@ -359,6 +360,14 @@ def threads(n, k, sock):
     st = ctl_stats(sock)
     curr = per_thread(st, "curr_connections", k)
     total = [a - b for a, b in zip(per_thread(st, "total_connections", k), before)]
+    # STAT over TCP sums every thread's counters too (not only the workers')
+    stat = {}
+    if socks[0] is not None:
+        socks[0].sendall(b"stats\r\n")
+        for ln in recv_until(socks[0], b"END\r\n").decode().splitlines():
+            f = ln.split(" ")
+            if len(f) == 3 and f[0] == "STAT":
+                stat[f[1]] = f[2]
     held.set()
     for t in ts:
         t.join(30)
@@ -367,6 +376,8 @@ def threads(n, k, sock):
     check(all(x > 0 for x in total) and sum(total) == n,
           f"every one of {k} TCP threads accepted connections: {total}")
     check(sum(curr) == n, f"curr_connections over the threads while open: {curr} (sum {n})")
+    check(stat.get("curr_connections") == str(n),
+          f"STAT over TCP: curr_connections {stat.get('curr_connections')} (every thread's)")
     for s in socks:
         if s is not None:
             s.close()
