@@ -33,7 +33,7 @@ void dpc_fwd_share_update(struct dpc_worker *w, uint32_t pct)
 	uint64_t s = (uint64_t)(w->cfg->ring_size - 1) * pct / 100 /
 		     (w->nworkers > 1 ? w->nworkers - 1 : 1);
 
-	w->fwd.share = s < 1 ? 1 : (uint32_t)s;
+	w->fwd.share = pct >= 100 ? UINT32_MAX : s < 1 ? 1 : (uint32_t)s; /* 100: no bound */
 	w->fwd.share_pct = pct;
 }
 

@@ -8,7 +8,8 @@
  *    of DPC_FWD_SLOTS slots, by a seeded hash of its IPv4 address) that
  *    worker p has in worker c's inbox never exceed ring_source_share % of
  *    the ring, divided by the workers that can forward into it (the others);
- *    over that: dropped, drop_ring_share.  One source cannot fill a ring,
+ *    over that: dropped, drop_ring_share.  ring_source_share 100: no
+ *    per-source bound (only the ring's own size, drop_ring_full).  One source cannot fill a ring,
  *    so other sources' writes still get in.
  *  - Chains: a reassembled datagram is a chain of up to reasm_max_frags
  *    mbufs in one ring entry.  The mbufs of the chains p has in c's inbox
@@ -72,13 +73,17 @@ static inline int dpc_fwd_enqueue(struct dpc_worker *w, unsigned to, struct rte_
 	*dst = *info;
 	dst->fwd_from = (uint8_t)w->id;
 	dst->fwd_slot = (uint8_t)slot;
-	if (dpc_unlikely(rte_ring_mp_enqueue(w->rings[to], m) != 0)) {
-		dpc_stat_inc(w->st, drop_ring_full);
-		return -1;
-	}
+	/* counted before the enqueue: the owner may take it out (and count it done) at once */
 	f->sent[i]++;
 	if (segs > 1)
 		f->sent_mbufs[to] += segs;
+	if (dpc_unlikely(rte_ring_mp_enqueue(w->rings[to], m) != 0)) {
+		f->sent[i]--;
+		if (segs > 1)
+			f->sent_mbufs[to] -= segs;
+		dpc_stat_inc(w->st, drop_ring_full);
+		return -1;
+	}
 	dpc_stat_inc(w->st, forwarded_out);
 	return 0;
 }

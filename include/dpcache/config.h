@@ -119,7 +119,7 @@ enum dpc_cfg_type {
 	  "Most datagrams one response may take (at most what max_value needs); a larger one gets an error") \
 	/* forwarding rings (dataplane/fwd.h): per-source shares, mbufs of reassembled datagrams */ \
 	X(ring_source_share, DPC_CFG_U32, "25",      1, 100, NULL, true, \
-	  "Percent of a worker's inbox ring one source (hash slot of 64) may fill, split over the senders") \
+	  "% of a worker's inbox one source (hash slot of 64) may fill, split over senders (100: no bound)") \
 	X(ring_chain_mbufs, DPC_CFG_U32, "1024",     64, 1048576, NULL, false, \
 	  "mbufs of reassembled datagrams that may wait in one worker's inbox (the mbuf pool holds them)") \
 	/* exposure: source access control and abuse limits (srcguard.h, dataplane/guard.c); \

@@ -192,9 +192,10 @@ static void test_source_share(void **state)
 	cfg.ring_source_share = 100;
 	memset(&st[0], 0, sizeof(st[0]));
 	assert_int_equal(flood(a, 100), RING - 1);
-	assert_int_equal(w[0].fwd.share, RING - 1);
+	assert_int_equal(w[0].fwd.share, UINT32_MAX);
 	assert_int_equal(flood(b, 10), 0);
-	assert_int_equal(dpc_stat_load(&st[0], drop_ring_full), 10); /* the other source */
+	assert_int_equal(dpc_stat_load(&st[0], drop_ring_full), 100 - (RING - 1) + 10);
+	assert_int_equal(dpc_stat_load(&st[0], drop_ring_share), 0);
 	assert_int_equal(drain(RING), RING - 1);
 	cfg.ring_source_share = 25;
 	assert_int_equal(flood(b, 100), 15);
