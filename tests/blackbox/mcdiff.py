@@ -1230,7 +1230,7 @@ def main():
     run_fixed(mc, dp, counts, a.only, closing_cases())
     print("departures (deliberate, docs/design.md):")
     for name in applicable():
-        print("  %-15s %3d  %s" % (name, counts.departures.get(name, 0), DEPARTURES[name]))
+        print("  %-18s %3d  %s" % (name, counts.departures.get(name, 0), DEPARTURES[name]))
     if counts.retried:
         print("retried: %d dpcached answers 'Out of memory' (transient) were retried until stored" %
               counts.retried)
