@@ -82,6 +82,37 @@ timeout 20 "${ctl[@]}" config set allow 198.18.0.9/32 >/dev/null || bb_fail "con
 clients refused || bb_fail "a source outside allow was served over TCP"
 timeout 20 "${ctl[@]}" config set allow subnet >/dev/null || bb_fail "config set allow"
 
+# admin commands over TCP follow the admin list, by the connection's peer: with admin none a
+# text flush_all and a binary FLUSH are refused with the protocol's errors and the data stays
+timeout 20 "${ctl[@]}" config set admin none >/dev/null || bb_fail "config set admin"
+refused0=$(bb_stat refused_admin)
+bb_cli_ns timeout 30 "$py" - "$BB_ADDR" "$BB_PORT" <<'PY' || bb_fail "admin commands over TCP from a peer outside admin"
+import socket, struct, sys
+addr = (sys.argv[1], int(sys.argv[2]))
+def talk(data, want):
+    s = socket.create_connection(addr, timeout=5)
+    s.sendall(data)
+    buf = b""
+    while len(buf) < want:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    s.close()
+    return buf
+t = talk(b"set adm:k 0 0 2\r\nAK\r\nflush_all\r\nget adm:k\r\n", 40)
+assert t == b"STORED\r\nCLIENT_ERROR permission denied\r\nVALUE adm:k 0 2\r\nAK\r\nEND\r\n", t
+flush = struct.pack(">BBHBBHIIQ", 0x80, 0x08, 0, 0, 0, 0, 0, 7, 0)
+b = talk(flush, 24)
+assert len(b) >= 24 and b[1] == 0x08 and struct.unpack(">H", b[6:8])[0] == 0x20, b
+t = talk(b"get adm:k\r\n", 25)
+assert t == b"VALUE adm:k 0 2\r\nAK\r\nEND\r\n", t
+print("admin over TCP: flush_all and FLUSH refused, data intact")
+PY
+[ "$(bb_stat refused_admin)" -ge $((refused0 + 2)) ] || bb_fail "refused_admin not counted for TCP"
+timeout 20 "${ctl[@]}" config set admin subnet >/dev/null || bb_fail "config set admin"
+bb_log "admin list applies over TCP (refused_admin counted)"
+
 # counters (memcached's names), over STAT (UDP) and dpcachectl, which agree
 for c in total_connections rejected_connections conn_refused idle_kicks conn_too_large curr_connections \
 	conn_yields tcp_jobs tcp_jobs_run exc_to_kernel exc_from_kernel tcp_bytes_read tcp_bytes_written; do
