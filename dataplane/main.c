@@ -331,6 +331,7 @@ static int setup_instance(struct dpc_instance *in)
 	cp.policy = (enum dpc_evict_policy)cfg->eviction;
 	cp.hugepages = cfg->hugepages != 0;
 	cp.numa_socket = (int)socket;
+	cp.reclaim_interval_us = cfg->reclaim_interval_us;
 	/* The cache starts its reclaimer thread: it inherits our affinity, so lend
 	 * it the control CPUs for the call (the main lcore may be worker 0). */
 	cpu_set_t main_cpus, ctrl_cpus;

@@ -562,7 +562,8 @@ static unsigned ring_drain(struct dpc_worker *w, uint64_t now)
 	return total;
 }
 
-/* Once a second (a TSC compare per iteration): evictions; worker 0: cache clock, log level. */
+/* Once a second (a TSC compare per iteration): evictions; worker 0: cache clock, reclaimer
+ * interval, log level. */
 static void housekeeping(struct dpc_worker *w, uint64_t now)
 {
 	struct dpc_store_stats ss;
@@ -574,6 +575,8 @@ static void housekeeping(struct dpc_worker *w, uint64_t now)
 	if (!w->clock_keeper)
 		return;
 	dpc_cache_set_time(w->h.cache, (uint32_t)time(NULL)); /* vDSO, not a syscall */
+	dpc_cache_set_reclaim_interval(w->h.cache,
+				       __atomic_load_n(&w->cfg->reclaim_interval_us, __ATOMIC_RELAXED));
 	uint32_t lvl = dpc_log_level_from_cfg(__atomic_load_n(&w->cfg->log_level, __ATOMIC_RELAXED));
 	if ((uint32_t)rte_log_get_level(dpc_logtype) != lvl)
 		rte_log_set_level(dpc_logtype, lvl);

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <urcu/urcu-qsbr.h>
@@ -69,6 +70,7 @@ int dpc_log_init(struct dpc_log *l, uint64_t cap, uint64_t seg, uint64_t reserve
 	atomic_init(&l->t_pub, origin);
 	atomic_init(&l->rc, origin);
 	atomic_init(&l->retire_req, origin);
+	atomic_init(&l->starved, 0);
 	atomic_init(&l->flush_pos, 0);
 	return 0;
 }
@@ -113,8 +115,11 @@ bool dpc_log_append(struct dpc_log *l, uint32_t size, uint64_t *pos)
 	/* Acquire: pairs with the reclaimer's release; memory below rc + cap is ours again. */
 	uint64_t rc = atomic_load_explicit(&l->rc, memory_order_acquire);
 
-	if (l->t + pad + size > rc + l->cap)
+	if (l->t + pad + size > rc + l->cap) {
+		/* Relaxed: only paces the reclaimer's naps (single writer, no RMW). */
+		atomic_store_explicit(&l->starved, ++l->starved_n, memory_order_relaxed);
 		return false;
+	}
 	poison_reclaimed(l, rc);
 	if (pad) {
 		_Atomic uint32_t *w = dpc_log_at(l, l->t);
@@ -159,23 +164,86 @@ void dpc_log_flush(struct dpc_log *l)
 		;
 }
 
+/* ---- the reclaimer thread ---------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);   /* vDSO */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t clamp_interval(uint32_t us)
+{
+	if (us == 0)
+		return DPC_RECLAIM_INTERVAL_DEFAULT_US;
+	if (us < DPC_RECLAIM_INTERVAL_MIN_US)
+		return DPC_RECLAIM_INTERVAL_MIN_US;
+	return us > DPC_RECLAIM_INTERVAL_MAX_US ? DPC_RECLAIM_INTERVAL_MAX_US : us;
+}
+
+/* Single-writer counter (the reclaimer thread): relaxed load and store, no LOCK prefix. */
+static inline void ctr_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/*
+ * The nap after this wake-up, in ns (at most @p nap), for a log whose tail
+ * is at @p t, whose horizon is @p rc now and @p hz after the next grace
+ * period (its pending retire request); @p rate (bytes/ns) is the tail's recent peak
+ * rate.  At that rate the tail uses at most half of the room before
+ * hz + cap by the next wake-up.  A tail already within half its reserve of
+ * rc + cap (its owner may be getting DPC_NOSPACE, and then its tail stands
+ * still) gets no nap (0): the next grace period follows at once.
+ */
+static uint64_t nap_for(const struct dpc_log *l, uint64_t t, uint64_t rc, uint64_t hz,
+			double rate, uint64_t nap)
+{
+	uint64_t room = hz + l->cap > t ? (hz + l->cap - t) / 2 : 0;
+
+	if (hz > rc && rc + l->cap < t + l->reserve / 2)
+		return 0;
+	if (rate > 0 && (double)room / rate < (double)nap)
+		return (uint64_t)((double)room / rate);
+	return nap;
+}
+
 /*
  * The reclaimer thread (not registered with QSBR, so it may wait for grace
- * periods): collect retire requests, wait for one grace period, then
- * publish each log's reclaim horizon.  Polls every 100 us while idle, so
- * owners signal it with a plain store instead of a syscall.
+ * periods).  Each wake-up: collect every log's retire request and hole
+ * sequence, run one grace period for all of them if any is pending, publish
+ * the horizons, nap (log.h: the interval, shorter when a tail runs towards
+ * its horizon).  Owners signal it with plain stores, never a syscall.
  */
 static void *reclaimer_main(void *arg)
 {
 	struct dpc_reclaimer *r = arg;
 	uint64_t want[DPC_RECLAIM_LOGS_MAX];
+	uint64_t last_t[DPC_RECLAIM_LOGS_MAX];
+	double rate[DPC_RECLAIM_LOGS_MAX];   /* bytes/ns: the tail's rate, peak halved per wake-up */
+	uint64_t last_starved[DPC_RECLAIM_LOGS_MAX];
 	uint32_t hwant[DPC_RECLAIM_LOGS_MAX];
 	bool holes[DPC_RECLAIM_LOGS_MAX];
-	const struct timespec nap = { .tv_sec = 0, .tv_nsec = 100000 };
+	uint64_t last_ns = mono_ns();
 
+	/* Naps as asked (the default timer slack, 50 us, would lengthen the short
+	 * ones of a fast tail by up to that much); the number of wake-ups is the same. */
+	(void)prctl(PR_SET_TIMERSLACK, 1000ul, 0ul, 0ul, 0ul);
+
+	for (unsigned i = 0; i < r->nlogs; i++) {
+		last_t[i] = atomic_load_explicit(&r->logs[i]->t_pub, memory_order_relaxed);
+		last_starved[i] = atomic_load_explicit(&r->logs[i]->starved, memory_order_relaxed);
+		rate[i] = 0;
+	}
+	/* The nap ceiling: the interval, cut to a quarter when an owner was refused. */
+	uint64_t ceil_ns = (uint64_t)atomic_load_explicit(&r->interval_us, memory_order_relaxed) * 1000u;
 	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
 		bool any = false;
 
+		ctr_inc(&r->wakeups);
 		for (unsigned i = 0; i < r->nlogs; i++) {
 			struct dpc_log *l = r->logs[i];
 
@@ -186,29 +254,80 @@ static void *reclaimer_main(void *arg)
 			holes[i] = dpc_reuse_want(&l->ru, &hwant[i]);
 			any |= holes[i];
 		}
-		if (!any) {
-			nanosleep(&nap, NULL);
-			continue;
+		if (any) {
+			/* Every reader online before this point has passed a quiescent
+			 * state when it returns: nobody still holds a ref below want[i]. */
+			urcu_qsbr_synchronize_rcu();
+			ctr_inc(&r->grace_periods);
+			for (unsigned i = 0; i < r->nlogs; i++) {
+				struct dpc_log *l = r->logs[i];
+
+				/* Release: pairs with the owner's acquire load in dpc_log_append(). */
+				if (want[i] > atomic_load_explicit(&l->rc, memory_order_relaxed))
+					atomic_store_explicit(&l->rc, want[i], memory_order_release);
+				if (holes[i])   /* release inside: reuse.h */
+					dpc_reuse_covered(&l->ru, hwant[i]);
+			}
 		}
-		/* Every reader online before this point has passed a quiescent
-		 * state when it returns: nobody still holds a ref below want[i]. */
-		urcu_qsbr_synchronize_rcu();
+
+		/* The nap, from every log's state now (after the grace period). */
+		uint64_t now = mono_ns(), dt = now - last_ns;
+		uint64_t interval = (uint64_t)atomic_load_explicit(&r->interval_us,
+								   memory_order_relaxed) * 1000u;
+		bool starved = false;
+
+		last_ns = now;
+		for (unsigned i = 0; i < r->nlogs; i++) {
+			/* Relaxed: a count that only paces the naps. */
+			uint64_t n = atomic_load_explicit(&r->logs[i]->starved, memory_order_relaxed);
+
+			starved |= n != last_starved[i];
+			last_starved[i] = n;
+		}
+		ceil_ns = starved ? ceil_ns / 4 : ceil_ns * 2;
+		if (ceil_ns > interval)
+			ceil_ns = interval;
+		if (ceil_ns < DPC_RECLAIM_NAP_MIN_US * 1000u)
+			ceil_ns = DPC_RECLAIM_NAP_MIN_US * 1000u;
+
+		uint64_t nap = ceil_ns;
+
 		for (unsigned i = 0; i < r->nlogs; i++) {
 			struct dpc_log *l = r->logs[i];
+			/* Relaxed, all three: they only pace the naps; the next wake-up
+			 * reads the request again with acquire before acting on it. */
+			uint64_t t = atomic_load_explicit(&l->t_pub, memory_order_relaxed);
+			uint64_t rc = atomic_load_explicit(&l->rc, memory_order_relaxed);
+			uint64_t req = atomic_load_explicit(&l->retire_req, memory_order_relaxed);
+			double now_rate = dt > 0 ? (double)(t - last_t[i]) / (double)dt : 0;
 
-			/* Release: pairs with the owner's acquire load in dpc_log_append(). */
-			if (want[i] > atomic_load_explicit(&l->rc, memory_order_relaxed))
-				atomic_store_explicit(&l->rc, want[i], memory_order_release);
-			if (holes[i])   /* release inside: reuse.h */
-				dpc_reuse_covered(&l->ru, hwant[i]);
+			rate[i] = now_rate > rate[i] / 2 ? now_rate : rate[i] / 2;
+			last_t[i] = t;
+			nap = nap_for(l, t, rc, req > rc ? req : rc, rate[i], nap);
 		}
+		if (nap == 0)   /* a tail at its horizon: the next grace period at once */
+			continue;
+		if (nap < DPC_RECLAIM_NAP_MIN_US * 1000u)
+			nap = DPC_RECLAIM_NAP_MIN_US * 1000u;
+		struct timespec ts = { .tv_sec = (time_t)(nap / 1000000000u),
+				       .tv_nsec = (long)(nap % 1000000000u) };
+
+		nanosleep(&ts, NULL);
 	}
 	return NULL;
 }
 
-int dpc_reclaimer_start(struct dpc_reclaimer *r)
+void dpc_reclaimer_set_interval(struct dpc_reclaimer *r, uint32_t interval_us)
+{
+	atomic_store_explicit(&r->interval_us, clamp_interval(interval_us), memory_order_relaxed);
+}
+
+int dpc_reclaimer_start(struct dpc_reclaimer *r, uint32_t interval_us)
 {
 	atomic_init(&r->stop, false);
+	atomic_init(&r->interval_us, clamp_interval(interval_us));
+	atomic_init(&r->wakeups, 0);
+	atomic_init(&r->grace_periods, 0);
 	if (pthread_create(&r->thread, NULL, reclaimer_main, r) != 0)
 		return -EAGAIN;
 	r->started = true;

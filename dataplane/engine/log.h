@@ -13,10 +13,12 @@
  * Memory below H is reused only once a grace period has passed since H moved
  * past it: per segment crossed, the owner publishes the head and a retire
  * request (two release stores, no syscall); the reclaimer thread polls the
- * requests, runs urcu_qsbr_synchronize_rcu() and then publishes the reclaim
- * horizon `rc` (release).  The tail may write position x only if
- * x < rc + cap.  The owner never waits: if the horizon lags, an append
- * fails (the caller answers DPC_NOSPACE); the reserve makes that rare.
+ * requests once per interval, runs one urcu_qsbr_synchronize_rcu() for all
+ * of them and then publishes the reclaim horizon `rc` (release).  The tail
+ * may write position x only if x < rc + cap.  The owner never waits: if the
+ * horizon lags, an append fails (the caller answers DPC_NOSPACE); the
+ * reserve, and a reclaimer that wakes sooner when a tail nears its horizon,
+ * make that rare.
  *
  * Records between head and tail that left the index (overwritten, deleted)
  * are holes: reuse.h records them and the owner writes new records into
@@ -39,6 +41,7 @@
 #include <stdint.h>
 
 #include "dpcache/common.h"
+#include "dpcache/store.h"
 #include "reuse.h"
 
 struct dpc_log {
@@ -58,8 +61,10 @@ struct dpc_log {
 	/* Tail, published by the owner after each append, read by flushers. */
 	_Atomic uint64_t t_pub dpc_cache_aligned;
 
-	/* Retire request (owner) and reclaim horizon (reclaimer thread). */
+	/* Retire request and appends refused for want of a horizon (owner), reclaim
+	 * horizon (reclaimer thread). */
 	_Atomic uint64_t retire_req dpc_cache_aligned;
+	_Atomic uint64_t starved;
 	_Atomic uint64_t rc;
 
 	/* Owner-private. */
@@ -67,6 +72,7 @@ struct dpc_log {
 	uint64_t t;
 	uint64_t last_retire;
 	uint64_t poisoned;                /* debug: reclaimed memory poisoned below this */
+	uint64_t starved_n;               /* starved, owner's copy (no load per refusal) */
 
 	/* Dead space between head and tail, reused after a grace period
 	 * (reuse.h); the reclaimer serves its grace periods too. */
@@ -176,25 +182,56 @@ void dpc_log_flush(struct dpc_log *l);
 /* ---- reclaimer ------------------------------------------------------------ */
 
 #define DPC_RECLAIM_LOGS_MAX 128u
+/* The interval's default and bounds: DPC_RECLAIM_INTERVAL_*_US (dpcache/store.h). */
+/** The shortest nap, however fast a tail moves: at most 1e6 / this wake-ups a second. */
+#define DPC_RECLAIM_NAP_MIN_US 10u
 
-/** One thread per cache that turns retire requests into reclaim horizons. */
+/**
+ * One thread per cache that turns retire requests (log heads, reuse.h's
+ * holes) into reclaim horizons, batching them: each wake-up it collects the
+ * requests of every log, runs at most one grace period for all of them,
+ * publishes the horizons, then naps.  The nap is the interval, shortened
+ * when a log's tail, at the rate it moved since the last wake-up, would
+ * use more than half of the room it has left before that log's horizon
+ * (rc + cap) by the next one; when a tail is already within half its
+ * reserve of its horizon, the next grace period follows at once, without
+ * a nap; and when an owner had an append refused for want of reclaimed
+ * space (`starved`) during a nap, the naps shrink (a quarter each time; a
+ * stalled tail's rate says nothing of what its writer wants) and then grow
+ * back, doubling per wake-up without a refusal, up to the interval.  So a busy owner pays
+ * for at most one grace period per interval (one futex wake from its
+ * quiescent state, and the reclaimer's wake-ups on its CPU when they
+ * share one), and an idle cache costs 1e6 / interval wake-ups a second.
+ */
 struct dpc_reclaimer {
 	struct dpc_log *logs[DPC_RECLAIM_LOGS_MAX];
 	unsigned nlogs;
 	pthread_t thread;
 	bool started;
 	_Atomic bool stop;
+	_Atomic uint32_t interval_us;     /* any thread writes (relaxed), the reclaimer reads */
+	/* Written by the reclaimer thread only (relaxed load + store), read relaxed by anyone. */
+	_Atomic uint64_t wakeups dpc_cache_aligned;
+	_Atomic uint64_t grace_periods;
 };
 
 /**
- * Start the thread for the @p r->nlogs logs in @p r->logs.  The thread is
- * not a QSBR reader (it waits for grace periods).  Returns 0 or -EAGAIN.
+ * Start the thread for the @p r->nlogs logs in @p r->logs, with the
+ * interval @p interval_us (0: DPC_RECLAIM_INTERVAL_DEFAULT_US; clamped to
+ * the bounds).  The thread is not a QSBR reader (it waits for grace
+ * periods).  Returns 0 or -EAGAIN.
  */
-int dpc_reclaimer_start(struct dpc_reclaimer *r);
+int dpc_reclaimer_start(struct dpc_reclaimer *r, uint32_t interval_us);
 /**
  * Stop and join it (not started: no-op).  The caller, if a registered QSBR
  * reader, goes offline while joining (the thread may be waiting for it).
+ * Waits at most one nap (<= the interval) plus a grace period.
  */
 void dpc_reclaimer_stop(struct dpc_reclaimer *r);
+/**
+ * Any thread: the interval from the next nap on (0: the default; clamped
+ * to the bounds).  Relaxed store.
+ */
+void dpc_reclaimer_set_interval(struct dpc_reclaimer *r, uint32_t interval_us);
 
 #endif /* DPCACHE_LOG_H */

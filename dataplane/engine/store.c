@@ -288,6 +288,10 @@ void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_
 	out->index_moves = atomic_load_explicit(&p->tbl.moves, memory_order_relaxed);
 	out->small_to_main = dpc_ctr_ld(&p->ctr.to_main);
 	out->ghost_hits = dpc_ctr_ld(&p->ctr.ghost_hits);
+	if (part == 0) {   /* one reclaimer per cache */
+		out->reclaim_wakeups = dpc_ctr_ld(&c->reclaimer.wakeups);
+		out->reclaim_grace_periods = dpc_ctr_ld(&c->reclaimer.grace_periods);
+	}
 	for (unsigned l = 0; l < p->nlogs; l++) {
 		out->log_bytes += p->logs[l].cap;
 		out->hole_bytes += dpc_reuse_bytes(&p->logs[l].ru);
@@ -497,7 +501,7 @@ struct dpc_cache *dpc_cache_create_at(const struct dpc_cache_params *prm, uint64
 		for (unsigned l = 0; l < c->parts[i]->nlogs; l++)
 			c->reclaimer.logs[c->reclaimer.nlogs++] = &c->parts[i]->logs[l];
 	}
-	if (dpc_reclaimer_start(&c->reclaimer) < 0) {
+	if (dpc_reclaimer_start(&c->reclaimer, prm->reclaim_interval_us) < 0) {
 		errno = EAGAIN;
 		goto fail;
 	}
@@ -518,6 +522,11 @@ fail:
 struct dpc_cache *dpc_cache_create(const struct dpc_cache_params *prm)
 {
 	return dpc_cache_create_at(prm, 0);
+}
+
+void dpc_cache_set_reclaim_interval(struct dpc_cache *c, uint32_t us)
+{
+	dpc_reclaimer_set_interval(&c->reclaimer, us);
 }
 
 void dpc_cache_free(struct dpc_cache *c)

@@ -114,6 +114,10 @@ enum dpc_cfg_type {
 	/* perf: in-server latency (lat.h) */ \
 	X(latency_epoch, DPC_CFG_U32,   "0",         0, 4294967295u, NULL, true, \
 	  "A new value restarts the in-server latency histograms (each worker empties its own)") \
+	/* perf: the store's reclaimer thread (dataplane/engine/log.c; bounds: DPC_RECLAIM_INTERVAL_*) */ \
+	X(reclaim_interval_us, DPC_CFG_U32, "1000",  10, 100000, NULL, true, \
+	  "Microseconds the store's reclaimer naps between grace periods (shorter when a log " \
+	  "nears its reserve): at most one futex wake-up of each worker per interval") \
 	/* fairness: response size cap (dataplane/worker.c) */ \
 	X(max_response_datagrams, DPC_CFG_U32, "1024", 1, 65535, NULL, true, \
 	  "Most datagrams one response may take (at most what max_value needs); a larger one gets an error") \

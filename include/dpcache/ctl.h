@@ -84,7 +84,12 @@
 	X(hole_bytes,        "dpcache_store_hole_bytes",             "gauge", \
 	  "Dead bytes in the log recorded for reuse (waiting for a grace period, or ready)") \
 	X(holes_reused,      "dpcache_store_holes_reused_total",     "counter", \
-	  "Writes that went into the dead space of an older item instead of the log's tail")
+	  "Writes that went into the dead space of an older item instead of the log's tail") \
+	/* perf: the cache's reclaimer thread (one per cache, counted in partition 0) */ \
+	X(reclaim_wakeups,   "dpcache_store_reclaim_wakeups_total",  "counter", \
+	  "Times the cache's reclaimer thread woke up (reclaim_interval_us paces it)") \
+	X(reclaim_grace_periods, "dpcache_store_reclaim_grace_periods_total", "counter", \
+	  "QSBR grace periods the reclaimer waited for (one per wake-up with retired memory)")
 
 /*
  * The control channel's own counters, X(name, help): the server loop's

@@ -58,7 +58,13 @@ struct dpc_cache_params {
 	enum dpc_evict_policy policy;
 	bool hugepages;           /**< try MAP_HUGETLB first, fall back to plain pages */
 	int numa_socket;          /**< informational; -1 = any */
+	uint32_t reclaim_interval_us; /**< reclaimer's nap between grace periods; 0 = default */
 };
+
+/** The reclaimer's interval (dpc_cache_set_reclaim_interval()): default and bounds, in us. */
+#define DPC_RECLAIM_INTERVAL_DEFAULT_US 1000u
+#define DPC_RECLAIM_INTERVAL_MIN_US 10u
+#define DPC_RECLAIM_INTERVAL_MAX_US 100000u
 
 #define DPC_MAX_PARTS 64u
 
@@ -111,6 +117,9 @@ struct dpc_store_stats {
 	uint64_t live_fraction_bp; /**< bytes_used / log_bytes in basis points (10000 = all live) */
 	uint64_t hole_bytes;       /**< dead bytes recorded for reuse (waiting or ready) */
 	uint64_t holes_reused;     /**< writes that went into a hole instead of a tail */
+	/* the cache's reclaimer thread (one per cache: counted in partition 0, 0 elsewhere) */
+	uint64_t reclaim_wakeups;       /**< times the reclaimer woke up */
+	uint64_t reclaim_grace_periods; /**< QSBR grace periods it waited for */
 };
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -127,6 +136,14 @@ unsigned dpc_cache_nparts(const struct dpc_cache *c);
 /** Bytes of metadata per item beyond key and value at the current load (benchmarks report it). */
 double dpc_cache_meta_bytes_per_item(const struct dpc_cache *c);
 void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_stats *out);
+
+/**
+ * The reclaimer's interval from its next nap on: at most one grace period,
+ * and when idle one wake-up, per @p us microseconds (0: the default;
+ * clamped to DPC_RECLAIM_INTERVAL_MIN_US..MAX_US); it wakes sooner when a
+ * tail nears its reclaim horizon.  Any thread; relaxed store.
+ */
+void dpc_cache_set_reclaim_interval(struct dpc_cache *c, uint32_t us);
 
 /** Set the cache clock (unix seconds).  Any thread; relaxed store. */
 void dpc_cache_set_time(struct dpc_cache *c, uint32_t now);
