@@ -91,6 +91,14 @@ enum dpc_pkt_kind dpc_guard_icmp(struct dpc_worker *w);
  */
 bool dpc_guard_tx(struct dpc_worker *w, const uint8_t *frame, const struct dpc_pkt_info *info,
 		  uint32_t bytes_out);
+/**
+ * The most bytes of frames a response to @p frame could be sent now
+ * (dpc_srcguard_allowance(): nothing charged); UINT32_MAX for a trusted
+ * source without trusted_rate (one flag test, one relaxed load).  The
+ * worker stops building a response at it.  Owner lcore.
+ */
+uint32_t dpc_guard_allowance(struct dpc_worker *w, const uint8_t *frame,
+			     const struct dpc_pkt_info *info);
 
 /* ---- fwd.c, fwd.h: the forwarding rings' admission -------------------------- */
 

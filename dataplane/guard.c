@@ -71,28 +71,52 @@ static inline uint32_t clamp32(uint64_t v)
 	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/* The source's policy: false for a trusted source without trusted_rate (no limit at all). */
+static inline bool policy_of(const struct dpc_config *cfg, const struct dpc_pkt_info *info,
+			     struct dpc_srcguard_policy *p)
+{
+	if (dpc_likely(info->src_flags & DPC_SRC_TRUSTED)) {
+		p->rate = clamp32(__atomic_load_n(&cfg->trusted_rate, __ATOMIC_RELAXED));
+		if (dpc_likely(p->rate == 0))
+			return false;
+		p->amp_factor = 0;
+		p->burst = clamp32(__atomic_load_n(&cfg->trusted_burst, __ATOMIC_RELAXED));
+	} else {
+		p->amp_factor = __atomic_load_n(&cfg->amp_factor, __ATOMIC_RELAXED);
+		p->rate = clamp32(__atomic_load_n(&cfg->src_rate, __ATOMIC_RELAXED));
+		p->burst = clamp32(__atomic_load_n(&cfg->src_burst, __ATOMIC_RELAXED));
+	}
+	return true;
+}
+
+/* The request as it came: Ethernet header + IPv4 total length, padded to the minimum frame. */
+static inline uint32_t bytes_in_of(const uint8_t *frame, const struct dpc_pkt_info *info)
+{
+	uint32_t n = DPC_ETH_HLEN + (uint32_t)((frame[info->l3_off + 2] << 8) | frame[info->l3_off + 3]);
+
+	return n < 60 ? 60 : n;
+}
+
+uint32_t dpc_guard_allowance(struct dpc_worker *w, const uint8_t *frame,
+			     const struct dpc_pkt_info *info)
+{
+	struct dpc_srcguard_policy p;
+
+	if (dpc_likely(!policy_of(w->cfg, info, &p)))
+		return UINT32_MAX;
+	return dpc_srcguard_allowance(w->guard.sources, dpc_srcguard_src_ip(frame, info),
+				      bytes_in_of(frame, info), now_ticks(&w->guard), &p);
+}
+
 bool dpc_guard_tx(struct dpc_worker *w, const uint8_t *frame, const struct dpc_pkt_info *info,
 		  uint32_t bytes_out)
 {
-	const struct dpc_config *cfg = w->cfg;
 	struct dpc_srcguard_policy p;
 	uint32_t bytes_in;
 
-	if (dpc_likely(info->src_flags & DPC_SRC_TRUSTED)) {
-		p.rate = clamp32(__atomic_load_n(&cfg->trusted_rate, __ATOMIC_RELAXED));
-		if (dpc_likely(p.rate == 0))
-			return true;
-		p.amp_factor = 0;
-		p.burst = clamp32(__atomic_load_n(&cfg->trusted_burst, __ATOMIC_RELAXED));
-	} else {
-		p.amp_factor = __atomic_load_n(&cfg->amp_factor, __ATOMIC_RELAXED);
-		p.rate = clamp32(__atomic_load_n(&cfg->src_rate, __ATOMIC_RELAXED));
-		p.burst = clamp32(__atomic_load_n(&cfg->src_burst, __ATOMIC_RELAXED));
-	}
-	/* the frame as it came: Ethernet header + IPv4 total length, padded to the minimum */
-	bytes_in = DPC_ETH_HLEN + (uint32_t)((frame[info->l3_off + 2] << 8) | frame[info->l3_off + 3]);
-	if (bytes_in < 60)
-		bytes_in = 60;
+	if (dpc_likely(!policy_of(w->cfg, info, &p)))
+		return true;
+	bytes_in = bytes_in_of(frame, info);
 	switch (dpc_srcguard_charge(w->guard.sources, dpc_srcguard_src_ip(frame, info), bytes_in,
 				    bytes_out, now_ticks(&w->guard), &p)) {
 	case DPC_SG_SEND:

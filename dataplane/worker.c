@@ -215,14 +215,40 @@ static bool process_one(struct dpc_worker *w, struct rte_mbuf *req, const uint8_
 	unsigned n;
 	int rc;
 
+	uint32_t allow;
+	bool budget_cap = false;
+
 	(void)dpc_frame_decode(payload, info->payload_len, &f); /* length checked at RX */
 	resp_reset(w, __atomic_load_n(&w->cfg->max_response_datagrams, __ATOMIC_RELAXED));
+	/* A source with a budget (untrusted: amp_factor, src_rate; trusted_rate): no more
+	 * datagrams than could fit it, so that a response it cannot be sent is not built
+	 * (a forged GET of a 1 MiB value no longer costs the copy).  n datagrams take at
+	 * least (n - 1) full ones and one of headers and a byte. */
+	allow = dpc_guard_allowance(w, frame, info);
+	if (dpc_unlikely(allow != UINT32_MAX)) {
+		unsigned fit = allow <= RESP_HDR ? 0 :
+			       (allow - RESP_HDR - 1) / (RESP_HDR + DPC_UDP_MAX_DATA) + 1;
+
+		if (fit < w->resp_cap) {
+			w->resp_cap = fit;
+			budget_cap = true;
+		}
+	}
 	w->h.admin_denied = !(info->src_flags & DPC_SRC_ADMIN); /* guard.c: source in `admin`? */
 	/* where the first datagram may go in the request's own mbuf (computed once: resp_next()
 	 * moves the mbuf's data_off there) */
 	w->reuse_off = req != NULL ? reuse_off(req) : 0;
 	w->reuse = w->reuse_off != 0 ? req : NULL;
 	rc = dpc_handler_process_dgram(&w->h, d, &w->wr);
+	if (dpc_unlikely(rc == -E2BIG && budget_cap)) {
+		/* over the source's budget: dropped whole, charged and counted as after the
+		 * handler (drop_amplification / drop_src_rate), nothing sent */
+		w->reuse = NULL;
+		resp_drop(w, req);
+		(void)dpc_guard_tx(w, frame, info, allow + 1);
+		dpc_stat_inc(w->st, resp_budget_cut);
+		return false;
+	}
 	if (dpc_unlikely(rc == -E2BIG)) {
 		/* over max_response_datagrams: one error instead of the response */
 		resp_drop(w, req);

@@ -137,6 +137,34 @@ enum dpc_srcguard_verdict dpc_srcguard_charge(struct dpc_srcguard *g, uint32_t i
 	return DPC_SG_SEND;
 }
 
+uint32_t dpc_srcguard_allowance(const struct dpc_srcguard *g, uint32_t ip, uint32_t bytes_in,
+				uint32_t now, const struct dpc_srcguard_policy *p)
+{
+	const struct sg_line *ln = line_of(g, ip);
+	struct dpc_srcguard_entry e = { .ip = ip, .credit = 0, .tokens = p->burst, .last = now };
+	uint64_t allow = UINT32_MAX;
+
+	for (unsigned i = 0; i < DPC_SG_WAYS; i++) {
+		if (ln->e[i].ip == ip) {
+			e = ln->e[i];
+			break;
+		}
+	}
+	if (p->amp_factor != 0) {
+		uint64_t credit = (uint64_t)e.credit + (uint64_t)p->amp_factor * bytes_in;
+
+		allow = credit < allow ? credit : allow;
+	}
+	if (p->rate != 0) {
+		/* what dpc_tbucket_take() would find: the refill to now, up to the depth */
+		uint64_t t = (uint64_t)e.tokens + (((uint64_t)(uint32_t)(now - e.last) * p->rate) >> 20);
+
+		t = t < p->burst ? t : p->burst;
+		allow = t < allow ? t : allow;
+	}
+	return (uint32_t)allow;
+}
+
 int dpc_srcguard_lookup(const struct dpc_srcguard *g, uint32_t ip, struct dpc_srcguard_entry *out)
 {
 	const struct sg_line *ln = line_of(g, ip);

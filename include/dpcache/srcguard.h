@@ -200,6 +200,18 @@ enum dpc_srcguard_verdict dpc_srcguard_charge(struct dpc_srcguard *g, uint32_t i
 					      uint32_t bytes_out, uint32_t now,
 					      const struct dpc_srcguard_policy *p);
 
+/**
+ * The most bytes a response to a datagram of @p bytes_in bytes from @p ip
+ * could be sent now under @p p, without charging anything: the smaller of
+ * the credit it would have (credit + amp_factor x @p bytes_in, if
+ * amp_factor) and its bucket refilled to @p now (if rate); UINT32_MAX when
+ * neither applies.  A source not in the table counts as new (no credit, a
+ * full bucket).  Lets the caller stop building a response that
+ * dpc_srcguard_charge() would refuse.  Constant time, read only.  Owner only.
+ */
+uint32_t dpc_srcguard_allowance(const struct dpc_srcguard *g, uint32_t ip, uint32_t bytes_in,
+				uint32_t now, const struct dpc_srcguard_policy *p);
+
 /** Copy @p ip's entry into *@p out (tests, diagnostics): 0, or -ENOENT if not tracked. */
 int dpc_srcguard_lookup(const struct dpc_srcguard *g, uint32_t ip, struct dpc_srcguard_entry *out);
 

@@ -126,6 +126,8 @@
 	X(frag_forwarded,  "packets",  "IPv4 fragments handed to their datagram's reassembling worker") \
 	X(drop_ring_share, "packets",  "Dropped: the source already holds its share of the owner's ring") \
 	X(drop_ring_chains,"packets",  "Dropped: reassembled datagram over its share of the ring's mbufs") \
+	/* exposure: responses stopped at the source's budget (dataplane/worker.c, guard.c) */ \
+	X(resp_budget_cut, "responses","Responses stopped at the source's budget while being built") \
 	DPC_WORKER_GAUGES(X)
 
 /*

@@ -32,7 +32,7 @@ rc=$?
 bb_log "counters: $(timeout 20 "$DPC_BIN/dpcachectl" --name "$BB_PREFIX" stats --json 2>/dev/null |
 	python3 -c 'import json, sys; t = json.load(sys.stdin)["total"]
 print(" ".join("%s=%d" % (k, v) for k, v in t.items() if v and (k.startswith("drop_") or
-      k in ("rx_packets", "tx_packets", "refused_admin"))))')"
+      k in ("rx_packets", "tx_packets", "refused_admin", "resp_budget_cut"))))')"
 [ $rc -eq 0 ] || bb_fail "hostile.py: a case failed (table above)"
 v=$(bb_cli_ns "$DPC_BIN/dpcache-cli" -s "$BB_ADDR:$BB_PORT" -t 2000 version) ||
 	bb_fail "dpcached no longer answers after the attacks"

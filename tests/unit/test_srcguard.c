@@ -183,6 +183,56 @@ static void test_check_ethernet(void **state)
 
 #define SEC DPC_SRCGUARD_HZ
 
+/*
+ * dpc_srcguard_allowance() predicts dpc_srcguard_charge() exactly: a response
+ * of at most the allowance is sent, one byte more is refused, whatever mix of
+ * credit, rate and time came before (the worker stops building a response at
+ * the allowance, so that a forged GET of a large value costs no copy).
+ */
+static void test_allowance(void **state)
+{
+	const struct dpc_srcguard_policy pols[] = {
+		{ .amp_factor = 3, .rate = 0, .burst = 0 },
+		{ .amp_factor = 0, .rate = 100000, .burst = 20000 },
+		{ .amp_factor = 3, .rate = 50000, .burst = 65536 },
+		{ .amp_factor = 0, .rate = 0, .burst = 0 },
+	};
+
+	(void)state;
+	for (unsigned k = 0; k < sizeof(pols) / sizeof(pols[0]); k++) {
+		const struct dpc_srcguard_policy *p = &pols[k];
+		struct dpc_srcguard *g = dpc_srcguard_create(16, 42 + k);
+		uint32_t now = 0, sent = 0, refused = 0;
+
+		assert_non_null(g);
+		srand(11 + k);
+		if (p->amp_factor == 0 && p->rate == 0)
+			assert_int_equal(dpc_srcguard_allowance(g, ip("203.0.113.9"), 60, 0, p), UINT32_MAX);
+		for (unsigned i = 0; i < 50000; i++) {
+			uint32_t src = ip("203.0.113.1") + (uint32_t)(rand() % 40) * 0x01000000u;
+			uint32_t bi = 60 + (uint32_t)(rand() % 1400);
+			uint32_t a = dpc_srcguard_allowance(g, src, bi, now, p);
+			uint32_t bo = rand() % 4 == 0 ? a :
+				      rand() % 4 == 0 ? a + 1 : (uint32_t)(rand() % 8000);
+			enum dpc_srcguard_verdict v;
+
+			if (a == UINT32_MAX)
+				bo = (uint32_t)(rand() % 8000);
+			v = dpc_srcguard_charge(g, src, bi, bo, now, p);
+			assert_int_equal(v == DPC_SG_SEND, bo <= a);
+			if (v == DPC_SG_SEND)
+				sent++;
+			else
+				refused++;
+			now += (uint32_t)(rand() % (SEC / 1000));
+		}
+		/* both outcomes were exercised (no limit: only sending) */
+		assert_true(sent > 0);
+		assert_true(refused > 0 || (p->amp_factor == 0 && p->rate == 0));
+		dpc_srcguard_free(g);
+	}
+}
+
 static void test_amplification(void **state)
 {
 	struct dpc_srcguard *g = dpc_srcguard_create(64, 12345);
@@ -315,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_check_sources),
 		cmocka_unit_test(test_check_ethernet),
 		cmocka_unit_test(test_amplification),
+		cmocka_unit_test(test_allowance),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_table_bounded_and_reused),
 	};
