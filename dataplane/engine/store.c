@@ -394,6 +394,7 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	memset(p, 0, sizeof(*p));
 	p->c = c;
 	p->idx = idx;
+	p->rng = 0x9e3779b97f4a7c15ull ^ idx;
 	p->ev = policy_ops(c->policy);
 	p->mark_hits = p->ev->mark_hits;
 	p->nlogs = p->ev->small_share > 0 ? 2 : 1;

@@ -161,6 +161,7 @@ struct dpc_part {
 	uint64_t cas_seq dpc_cache_aligned;   /* writes so far (the sequence t of the newest) */
 	uint64_t slack_seq;               /* slack CAS bases handed out, in DPC_SLACK_CAS_SPAN steps */
 	uint32_t sweep;                   /* maintain(): next bucket to sweep */
+	uint64_t rng;                     /* CLOCK's size-aware second chance (xorshift64, never 0) */
 	bool has_ttl;                     /* an item with an expiry was ever written: only then
 					   * does the sweep read item headers */
 

@@ -918,6 +918,56 @@ static void test_clock_second_chance(void **state)
 }
 
 /*
+ * CLOCK's size-aware second chance: keys of 40-byte and 2000-byte values
+ * written in turn, never read, through a full cache for four laps.  A
+ * size-blind FIFO/CLOCK keeps the most recent writes, as many small as
+ * large; CLOCK now also keeps unread records under half the mean size, so
+ * the survivors are mostly small ones (more items in the same memory).
+ * FIFO stays size-blind.
+ */
+static void size_mix(enum dpc_evict_policy pol, unsigned *small, unsigned *large)
+{
+	struct dpc_cache *c = mkcache(1, 4u << 20, 4096, pol, 64);
+	static char big[2001];
+	static const char small40[] = "0123456789012345678901234567890123456789";
+	char key[32];
+	const int n = 16000;   /* ~16 MB written through ~3.5 MB of log */
+
+	memset(big, 'L', 2000);
+	*small = *large = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "mix:%d", i);
+		assert_int_equal(set(c, DPC_SET, key, i % 2 ? big : small40, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+		if (i % 2 == 0)   /* let grace periods keep up, as a server's would */
+			usleep(50);
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "mix:%d", i);
+		if (get(c, key, NULL, 0, NULL) == DPC_OK)
+			(*(i % 2 ? large : small))++;
+	}
+	struct dpc_store_stats st;
+
+	dpc_cache_stats(c, 0, &st);
+	print_message("policy %d: held %u small, %u large; reinserted %llu, nospace %llu\n", pol,
+		      *small, *large, (unsigned long long)st.reinserted,
+		      (unsigned long long)st.nospace);
+	dpc_cache_free(c);
+}
+
+static void test_clock_size_aware(void **state)
+{
+	unsigned s, l;
+
+	(void)state;
+	size_mix(DPC_EVICT_FIFO, &s, &l);
+	assert_true(s > 0 && l > 0 && s < 2 * l && l < 2 * s);   /* blind: about as many */
+	size_mix(DPC_EVICT_CLOCK, &s, &l);
+	assert_true(l > 0 && s > 2 * l);
+}
+
+/*
  * S3-FIFO's structure, observed through the store: a key read while in
  * the small FIFO moves to the main one; a key dropped unread from the
  * small FIFO is remembered by the ghost, and written again it goes to the
@@ -1426,6 +1476,7 @@ int main(void)
 		cmocka_unit_test(test_evict_clock),
 		cmocka_unit_test(test_evict_s3fifo),
 		cmocka_unit_test(test_clock_second_chance),
+		cmocka_unit_test(test_clock_size_aware),
 		cmocka_unit_test(test_s3fifo),
 		cmocka_unit_test(test_reinsert_keeps_cas),
 		cmocka_unit_test(test_index_pressure),
