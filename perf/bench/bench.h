@@ -79,6 +79,7 @@ struct bench_cfg {
 	unsigned nb_mbufs;
 	unsigned queues;           /**< queue pairs opened (0: the --steer count, or 1) */
 	bool frag_spread;          /**< fragment f of a request leaves on queue (q + f) % queues */
+	double rx_pause_at, rx_pause_s; /**< stop reading replies at this second of the run, so long */
 	unsigned ncores;           /**< bench lcores (the EAL's; 1 over kernel UDP) */
 	/* reflect */
 	uint16_t reflect_port;     /**< first UDP port answered */

@@ -847,6 +847,9 @@ static void measure(struct engine *e, struct bench_result *res)
 	uint64_t meas_start = warm_end, stop_at = 0, next_scan = t0, next_prog = t0 + hz;
 	uint64_t next_send = t0 << 8;   /* open loop schedule, ticks * 256 */
 	uint64_t last_done = 0, prev = t0;
+	/* --rx-pause: replies left unread in this window (the sending goes on) */
+	uint64_t pause_from = t0 + (uint64_t)(cfg->rx_pause_at * (double)hz);
+	uint64_t pause_to = pause_from + (uint64_t)(cfg->rx_pause_s * (double)hz);
 	double last_t = 0;
 	bool sending = true, did_work = false;
 	uint64_t sched[BENCH_BURST];
@@ -861,7 +864,7 @@ static void measure(struct engine *e, struct bench_result *res)
 		if (did_work && e->phase == PH_MEASURE)
 			e->busy_cycles += now - prev;
 		prev = now;
-		work = rx_all(e);
+		work = dpc_unlikely(now >= pause_from && now < pause_to) ? 0 : rx_all(e);
 
 		if (e->phase == PH_WARMUP && now >= warm_end) {
 			e->phase = PH_MEASURE;

@@ -163,6 +163,10 @@ void bench_usage(FILE *out)
 "                        many or long keys) leaves as IPv4 fragments, fragment f on queue\n"
 "                        (q + f) %% queues: the fragments of one datagram reach the server's\n"
 "                        workers on different RX queues (its reassembly must bring them together)\n"
+"  --rx-pause AT:S       stop reading replies AT seconds after the start of the load run (warm-up\n"
+"                        included) for S seconds, still sending: the server's TX queue toward us\n"
+"                        fills (tests of its drops and of its recovery); replies lost meanwhile\n"
+"                        count as timeouts\n"
 "reflect:\n"
 "  --reflect-port P (11211; with --steer N: P..P+N-1)  --reflect-seconds S (0 = until signal)\n"
 "check:\n"
@@ -285,7 +289,7 @@ enum {
 	O_OUTSTANDING, O_RATE, O_WARMUP, O_DURATION, O_PREFILL, O_PREFILL_BATCH, O_STEER,
 	O_TIMEOUT, O_SEED, O_JSON, O_LABEL, O_QUIET, O_CHECK, O_NO_BIG, O_REFLECT, O_REFLECT_PORT,
 	O_REFLECT_SECONDS, O_PORT_ID, O_SRC_IP, O_SRC_PORT, O_DST_MAC, O_UDP_CSUM, O_MBUFS, O_HELP, O_DRY_RUN,
-	O_QUEUES, O_FILL_ON_MISS, O_KETAMA_HASH, O_FRAG_SPREAD,
+	O_QUEUES, O_FILL_ON_MISS, O_KETAMA_HASH, O_FRAG_SPREAD, O_RX_PAUSE,
 };
 
 static const struct option long_opts[] = {
@@ -325,6 +329,7 @@ static const struct option long_opts[] = {
 	{ "mbufs", required_argument, NULL, O_MBUFS },
 	{ "queues", required_argument, NULL, O_QUEUES },
 	{ "frag-spread", no_argument, NULL, O_FRAG_SPREAD },
+	{ "rx-pause", required_argument, NULL, O_RX_PAUSE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -514,6 +519,19 @@ int bench_cfg_parse(struct bench_cfg *c, int argc, char **argv)
 		case O_FRAG_SPREAD:
 			c->frag_spread = true;
 			break;
+		case O_RX_PAUSE: {
+			const char *colon = strchr(a, ':');
+			char at[32];
+
+			if (!colon || (size_t)(colon - a) >= sizeof(at))
+				return bad("--rx-pause", a, "AT:SECONDS");
+			memcpy(at, a, (size_t)(colon - a));
+			at[colon - a] = '\0';
+			if (parse_double(at, 0, 3600, &c->rx_pause_at) < 0 ||
+			    parse_double(colon + 1, 0.001, 3600, &c->rx_pause_s) < 0)
+				return bad("--rx-pause", a, "AT:SECONDS, each 0 .. 3600");
+			break;
+		}
 		case O_HELP:
 			return 1;
 		default:
