@@ -97,8 +97,10 @@ bool dpc_guard_tx(struct dpc_worker *w, const uint8_t *frame, const struct dpc_p
  * source without trusted_rate (one flag test, one relaxed load).  The
  * worker stops building a response at it.  Owner lcore.
  */
-uint32_t dpc_guard_allowance(struct dpc_worker *w, const uint8_t *frame,
-			     const struct dpc_pkt_info *info);
+uint32_t dpc_guard_allowance_slow(struct dpc_worker *w, const uint8_t *frame,
+				  const struct dpc_pkt_info *info);
+static inline uint32_t dpc_guard_allowance(struct dpc_worker *w, const uint8_t *frame,
+					   const struct dpc_pkt_info *info);
 
 /* ---- fwd.c, fwd.h: the forwarding rings' admission -------------------------- */
 
@@ -279,6 +281,16 @@ static inline enum dpc_pkt_kind dpc_guard_rx(struct dpc_worker *w, const uint8_t
 	if (__builtin_expect(kind == DPC_PKT_ICMP_ECHO, 0))
 		return dpc_guard_icmp(w);
 	return kind;
+}
+
+static inline uint32_t dpc_guard_allowance(struct dpc_worker *w, const uint8_t *frame,
+					   const struct dpc_pkt_info *info)
+{
+	/* the common case inline: a trusted source without trusted_rate has no budget */
+	if (__builtin_expect((info->src_flags & DPC_SRC_TRUSTED) &&
+			     __atomic_load_n(&w->cfg->trusted_rate, __ATOMIC_RELAXED) == 0, 1))
+		return UINT32_MAX;
+	return dpc_guard_allowance_slow(w, frame, info);
 }
 
 /** The poll loop (rte_lcore_function_t): runs until *w->stop.  Returns 0. */

@@ -97,8 +97,8 @@ static inline uint32_t bytes_in_of(const uint8_t *frame, const struct dpc_pkt_in
 	return n < 60 ? 60 : n;
 }
 
-uint32_t dpc_guard_allowance(struct dpc_worker *w, const uint8_t *frame,
-			     const struct dpc_pkt_info *info)
+uint32_t dpc_guard_allowance_slow(struct dpc_worker *w, const uint8_t *frame,
+				  const struct dpc_pkt_info *info)
 {
 	struct dpc_srcguard_policy p;
 
