@@ -15,7 +15,9 @@
 #        AB_GET_RATIO (0.9), AB_OUT (a directory for the per-run JSON; default a temp dir),
 #        AB_SRV_PIN_<NAME>=0 (that variant's non-worker threads are not pinned: see lib.sh)
 # Prints one line per run and, per variant, the median and range of req/s, the
-# server's ns/request and the bench's CPU share.  Busy polling: about
+# server's ns/request, the bench's CPU share, the server's in-server p99 (lat.h, the
+# measured run only) and its reclaimer's wake-ups a second (0 for builds without the
+# reclaim_* counters).  Busy polling: about
 # ROUNDS x variants x (SECONDS + 3) s.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +53,8 @@ for ((r = 1; r <= rounds; r++)); do
 			perf_start_dpcached 1 || exit 1
 		PERF_BIN=$bench_build/bin perf_bench_memif "${work[@]}" --prefill --warmup 0 --duration 0.2 \
 			--outstanding 256 >/dev/null || true
+		# in-server latency of the measured run only (not the prefill)
+		PERF_BIN=${builds[$i]}/bin perf_dpc_ctl config set latency_epoch "$r"
 		PERF_BIN=${builds[$i]}/bin perf_dpc_stats "$out/$n-$r-s0.json"
 		PERF_BIN=$bench_build/bin perf_bench_memif "${work[@]}" "${load[@]}" --warmup 0.5 \
 			--duration "$dur" --json "$out/$n-$r.json" >/dev/null || true
@@ -82,10 +86,20 @@ for r in range(1, rounds + 1):
         psi = open(f"{out}/{n}-{r}.psi").read().strip()
         row = dict(req=res["req_per_s"] / 1e6, ns=ns, fpp=rx / max(busy, 1), cpu=100 * res["cpu_share"],
                    p50=lat.get("p50", 0), p99=lat.get("p99", 0), err=sum(res["errors"].values()))
+        sl = json.load(open(f"{out}/{n}-{r}-s1.json")).get("latency_ns", {}).get("total", {})
+        row["sp99"] = sl.get("p99", float("nan")) / 1e3
+        # the reclaimer's wake-ups and grace periods a second (builds that count them)
+        st0 = json.load(open(f"{out}/{n}-{r}-s0.json")).get("store", {}).get("total", {})
+        st1 = json.load(open(f"{out}/{n}-{r}-s1.json")).get("store", {}).get("total", {})
+        dur = b["results"].get("seconds", 0) or float("nan")
+        row["wake"] = (st1.get("reclaim_wakeups", 0) - st0.get("reclaim_wakeups", 0)) / dur
+        row["gp"] = (st1.get("reclaim_grace_periods", 0) - st0.get("reclaim_grace_periods", 0)) / dur
         rows[n].append(row)
         print(f"  round {r} {n:12s} {row['req']:7.3f} M req/s  server {ns:6.1f} ns/req "
               f"({row['fpp']:4.1f} frames/poll)  p50 {row['p50']:7.2f} p99 {row['p99']:7.2f} us  "
-              f"bench cpu {row['cpu']:3.0f} %  psi {psi} %  errors {row['err']}")
+              f"bench cpu {row['cpu']:3.0f} %  psi {psi} %  errors {row['err']}  "
+              f"server p99 {row['sp99']:6.2f} us  reclaimer {row['wake']:5.0f} wake-ups/s "
+              f"{row['gp']:5.0f} grace periods/s")
 print("summary (median [min .. max] over rounds):")
 for n in names:
     rs = rows[n]
@@ -95,5 +109,6 @@ for n in names:
         v = [x[k] for x in rs]
         return f"{fmt.format(statistics.median(v))} [{fmt.format(min(v))} .. {fmt.format(max(v))}]"
     print(f"  {n:12s} M req/s {f('req', '{:.3f}')}  server ns/req {f('ns', '{:.1f}')}  "
-          f"bench cpu % {f('cpu', '{:.0f}')}")
+          f"bench cpu % {f('cpu', '{:.0f}')}  server p99 us {f('sp99', '{:.2f}')}  "
+          f"reclaimer wake-ups/s {f('wake', '{:.0f}')}")
 EOF
