@@ -56,7 +56,7 @@ enum dpc_cfg_type {
 	  "Expected bytes per item (key + value + header); sizes the index") \
 	X(max_value,    DPC_CFG_SIZE,   "1M",        1024, DPC_VALUE_MAX_STORE, NULL, false, \
 	  "Largest value accepted; larger SETs are answered with Value too large") \
-	X(eviction,     DPC_CFG_ENUM,   "clock",     0, 0, "fifo|clock|s3fifo", false, \
+	X(eviction,     DPC_CFG_ENUM,   "s3fifo",    0, 0, "fifo|clock|s3fifo", false, \
 	  "Eviction policy when memory is full (docs/design.md, Eviction: measured comparison)") \
 	X(hugepages,    DPC_CFG_BOOL,   "yes",       0, 0, NULL, false, \
 	  "Back item memory with hugepages when available (falls back to normal pages)") \
