@@ -119,6 +119,24 @@ bb_tcp_prep() {
 	dpc_netns_tcp_prep "$BB_SRV_NS" "$BB_CLI_NS" "$BB_CLI_IF" || bb_fail "cannot prepare TCP"
 }
 
+# bb_vdev [DEFAULT]: the --vdev value for the server's end of the veth pair, for the PMD in
+# BB_PMD, else DEFAULT, else by build: net_af_xdp with an ASan build, net_af_packet otherwise, so
+# that make test (which runs every suite with both builds) covers both ports at no extra time.
+bb_vdev() {
+	local pmd=${BB_PMD:-${1:-}}
+	if [ -z "$pmd" ]; then
+		case ${DPC_BIN%/} in
+		*asan*) pmd=af_xdp ;;
+		*) pmd=af_packet ;;
+		esac
+	fi
+	case $pmd in
+	af_xdp) echo "net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
+	af_packet) echo "net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
+	*) bb_fail "BB_PMD: '$pmd' is not af_packet or af_xdp" ;;
+	esac
+}
+
 # bb_start_dpcached VDEV [dpcache flags...]
 bb_start_dpcached() {
 	local vdev=$1

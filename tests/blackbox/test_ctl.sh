@@ -26,7 +26,7 @@ bb_init ctl
 bb_netns
 [ -x "$DPC_BIN/dpcachectl" ] || bb_fail "$DPC_BIN/dpcachectl missing"
 
-bb_start_dpcached "net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" \
+bb_start_dpcached "$(bb_vdev)" \
 	--ctl-group nogroup
 sock=/run/dpcache/$BB_PREFIX/dpcache_ctl.sock
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Black box, hostile traffic (issue 9): dpcached on an af_packet port with its
+# Black box, hostile traffic (issue 9): dpcached (net_af_packet with the debug build, net_af_xdp with ASan: bb_vdev) with its
 # default exposure settings plus one allowed-but-untrusted prefix
 # (--allow subnet,203.0.113.0/24), attacked from the client namespace with
 # raw sockets by tests/blackbox/hostile.py, which counts every frame that
@@ -20,7 +20,7 @@ bb_init hostile
 bb_netns
 [ -x "$DPC_BIN/dpcachectl" ] || bb_fail "$DPC_BIN/dpcachectl missing"
 
-bb_start_dpcached "net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" \
+bb_start_dpcached "$(bb_vdev)" \
 	--allow "subnet,203.0.113.0/24" --memory 512M
 sock=/run/dpcache/$BB_PREFIX/dpcache_ctl.sock
 [ -S "$sock" ] || bb_fail "no control socket for $BB_PREFIX"

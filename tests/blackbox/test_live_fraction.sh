@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bb_init live_fraction
 bb_netns
 
-vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096"
+vdev=$(bb_vdev)
 bb_start_dpcached "$vdev" --memory 4M --max-value 16K --item-size-hint 228
 ctl=("$DPC_BIN/dpcachectl" --name "$BB_PREFIX")
 

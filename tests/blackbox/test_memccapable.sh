@@ -22,7 +22,7 @@ ip netns exec "$BB_CLI_NS" memcached -U "$MC_PORT" -p 0 -l 127.0.0.1 -t 1 -u nob
 	>"$BB_TMP/memcached.log" 2>&1 &
 MC_PID=$!
 # --admin subnet: memccapable flushes (admin commands: nobody by default)
-bb_start_dpcached "net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" \
+bb_start_dpcached "$(bb_vdev)" \
 	--admin subnet
 ip netns exec "$BB_CLI_NS" python3 "$here/tcp2udp.py" --listen "127.0.0.1:$SHIM_DP" \
 	--server "$BB_ADDR:$BB_PORT" --seconds 150 >"$BB_TMP/shim-dp.log" 2>&1 &

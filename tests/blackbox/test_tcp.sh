@@ -24,15 +24,8 @@ bb_init tcp
 bb_netns
 bb_tcp_prep
 
-case ${DPC_BIN%/} in
-*asan*) pmd=${BB_PMD:-af_xdp} ;;
-*) pmd=${BB_PMD:-af_packet} ;;
-esac
-bb_log "port: net_$pmd"
-case $pmd in
-af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
-*) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
-esac
+vdev=$(bb_vdev)
+bb_log "port: ${vdev%%,*}"
 # memccapable flushes: the client subnet may run admin commands
 # two TCP threads: everything below runs against both (the default, 1, runs in
 # test_differential_tcp.sh and test_twemproxy.sh)
