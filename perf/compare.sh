@@ -12,6 +12,8 @@
 # ns per request (counters read before and after the peak run) and its in-server latency
 # (RX burst -> TX burst of the reply, lat.h; histograms restarted with `dpcachectl config
 # set latency_epoch` before each run, so the prefill is not in them).
+# The store's reclaimer: its wake-ups and grace periods a second over the same spans (its
+# counters, timestamps taken beside the counter reads).
 # Prints the ratios and the targets of issues 4 and 12, writes perf/results/compare.json (+ one
 # JSON per run, and commands.txt: every command as run).  Every run is bounded
 # (`timeout`), every server stopped by PID.  Busy polling: about 5 x (DURATION + 2) s.
@@ -34,7 +36,7 @@ mkdir -p "$out"
 perf_init "$build"
 PERF_CMDLOG=$out/commands.txt
 : >"$PERF_CMDLOG"
-rm -f "$out"/compare-*.json "$out"/compare-psi.txt
+rm -f "$out"/compare-*.json "$out"/compare-*.json.t "$out"/compare-psi.txt
 
 work=(--keys "$keys" --key-size 16 --value-size 32 --get-ratio 0.9 --dist uniform
       --warmup 1 --duration "$dur" --quiet)
@@ -62,20 +64,24 @@ if perf_start_dpcached 1; then
 		--label dpcached-prefill >/dev/null || status=1
 	perf_dpc_ctl config set latency_epoch 1
 	perf_dpc_stats "$out/compare-dpcached-stats0.json"
+	date +%s.%N >"$out/compare-dpcached-stats0.json.t"
 	perf_bench_memif "${work[@]}" --outstanding "$dpc_win" --label dpcached-memif \
 		--json "$out/compare-dpcached.json" || status=1
 	psi dpcached
 	perf_dpc_stats "$out/compare-dpcached-stats.json"
+	date +%s.%N >"$out/compare-dpcached-stats.json.t"
 	peak=$(perf_json_get "$out/compare-dpcached.json" 'int(d["results"]["req_per_s"])' 2>/dev/null || echo 0)
 	if [ "${peak:-0}" -gt 0 ]; then
 		half=$((peak / 2))
 		perf_log "3/5 dpcached at half of peak: open loop, $half req/s"
 		perf_dpc_ctl config set latency_epoch 2
 		perf_dpc_stats "$out/compare-dpcached-half-stats0.json"
+	date +%s.%N >"$out/compare-dpcached-half-stats0.json.t"
 		perf_bench_memif "${work[@]}" --rate "$half" --label dpcached-memif-half-load \
 			--json "$out/compare-dpcached-half.json" || status=1
 		psi dpcached_half
 		perf_dpc_stats "$out/compare-dpcached-half-stats.json"
+	date +%s.%N >"$out/compare-dpcached-half-stats.json.t"
 	fi
 	perf_stop
 else
@@ -139,6 +145,19 @@ def server(key, d, s0name, s1name):
     if t["rx_packets"]:
         res[key]["server_busy_ns_per_req"] = t["poll_cycles"] / t["rx_packets"] / d["tsc_hz"] * 1e9
         res[key]["server_frames_per_busy_poll"] = t["rx_packets"] / max(t["poll_busy"], 1)
+    # the store's reclaimer over the same span (builds with the reclaim_* counters)
+    st0 = (s0 or {}).get("store", {}).get("total", {})
+    st1 = s1.get("store", {}).get("total", {})
+    try:
+        span = float(open(os.path.join(out, s1name + ".t")).read()) - \
+               float(open(os.path.join(out, s0name + ".t")).read())
+    except (OSError, ValueError):
+        span = 0
+    if span > 0 and "reclaim_wakeups" in st1:
+        res[key]["reclaim_wakeups_per_s"] = (st1["reclaim_wakeups"] - st0.get("reclaim_wakeups", 0)) / span
+        res[key]["reclaim_grace_periods_per_s"] = \
+            (st1["reclaim_grace_periods"] - st0.get("reclaim_grace_periods", 0)) / span
+        res[key]["nospace"] = st1.get("nospace", 0) - st0.get("nospace", 0)
     if "latency_ns" in s1:
         res[key]["server_latency_us"] = {k: v / 1e3 if k != "samples" else v
                                          for k, v in s1["latency_ns"]["total"].items()}
@@ -195,6 +214,11 @@ for key, what in (("dpcached_memif", "peak"), ("dpcached_memif_half_load", "half
         print(f"  dpcached in-server latency, {what:9s}: p50 {l['p50']:6.2f}  p99 {l['p99']:6.2f}  "
               f"p99.9 {l['p99_9']:7.2f}  max {l['max']:8.2f} us  ({l['samples']} requests, "
               f"RX burst -> TX burst of the reply)")
+for key, what in (("dpcached_memif", "peak"), ("dpcached_memif_half_load", "half load")):
+    d = res[key] or {}
+    if "reclaim_wakeups_per_s" in d:
+        print(f"  dpcached's reclaimer, {what:9s}: {d['reclaim_wakeups_per_s']:6.0f} wake-ups/s, "
+              f"{d['reclaim_grace_periods_per_s']:6.0f} grace periods/s, {d['nospace']} NOSPACE answers")
 if "ratio_req_per_s" in res:
     print(f"  dpcached / memcached: {res['ratio_req_per_s']:.1f}x requests/s, "
           f"{res['ratio_gets_per_s']:.1f}x GETs/s")
