@@ -28,7 +28,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.workers, 1);
 	assert_int_equal(c.memory, 256ull << 20);
 	assert_int_equal(c.max_value, 1ull << 20);
-	assert_int_equal(c.eviction, 1); /* fifo|clock|s3fifo */
+	assert_int_equal(c.eviction, 2); /* s3fifo, of fifo|clock|s3fifo */
 	assert_int_equal(c.log_level, 2); /* error|warning|info|debug */
 	assert_int_equal(c.hugepages, 1);
 	assert_int_equal(c.ring_size, 4096);
