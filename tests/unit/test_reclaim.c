@@ -165,11 +165,11 @@ static void test_batched_grace_periods(void **state)
  * reclaimer then runs grace periods at once instead of napping 100 ms each time. */
 static void fill_fast(enum dpc_evict_policy pol)
 {
-	struct dpc_cache *c = mkcache(4u << 20, pol, DPC_RECLAIM_INTERVAL_MAX_US);
+	struct dpc_cache *c = mkcache(2u << 20, pol, DPC_RECLAIM_INTERVAL_MAX_US);
 	unsigned long nosp = 0;
 	struct dpc_store_stats s0 = stats(c), s1;
 	double t0 = now_s(), dt;
-	const unsigned N = 200000;   /* ~ 30 MB of items into 4 MB */
+	const unsigned N = 200000;   /* ~ 30 MB of items into 2 MB: small segments, many retires */
 
 	for (unsigned i = 0; i < N; i++)
 		put(c, i, 100, &nosp);
