@@ -21,6 +21,7 @@ MC_PORT=11311 SHIM_DP=23001 SHIM_MC=23002
 ip netns exec "$BB_CLI_NS" memcached -U "$MC_PORT" -p 0 -l 127.0.0.1 -t 1 -u nobody -m 64 \
 	>"$BB_TMP/memcached.log" 2>&1 &
 MC_PID=$!
+BB_EXTRA_PIDS="$MC_PID" # stopped by bb_cleanup even if dpcached fails to start
 # --admin subnet: memccapable flushes (admin commands: nobody by default)
 bb_start_dpcached "$(bb_vdev)" \
 	--admin subnet
