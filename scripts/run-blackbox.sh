@@ -10,7 +10,7 @@ for t in tests/blackbox/test_*; do
 	[ -x "$t" ] || continue
 	n=$((n + 1))
 	start=$(date +%s)
-	if timeout 300 "$t"; then res=PASS; else res=FAIL; fail=$((fail + 1)); fi
+	if timeout -k 10 300 "$t"; then res=PASS; else res=FAIL; fail=$((fail + 1)); fi
 	printf '%-40s %s (%ss, %s)\n' "$(basename "$t")" "$res" "$(( $(date +%s) - start ))" "$build"
 done
 echo "black-box tests with $build: $n run, $fail failed"
