@@ -27,10 +27,7 @@ BB_EXTRA_PIDS="$MC_PID"
 # net_af_xdp by default: requests larger than one frame are reassembled by dpcached there.
 # BB_PMD=af_packet: the kernel's fanout defragments and cuts them to one frame, so those cases
 # are reported as pending.
-case ${BB_PMD:-af_xdp} in
-af_packet) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
-*) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
-esac
+vdev=$(bb_vdev af_xdp)
 bb_start_dpcached "$vdev" --admin subnet
 kill -0 "$MC_PID" 2>/dev/null || bb_fail "memcached did not start: $(cat "$BB_TMP/memcached.log")"
 

@@ -27,10 +27,7 @@ ip netns exec "$BB_CLI_NS" memcached -p "$MC_PORT" -U 0 -l 127.0.0.1 -t 1 -u nob
 	>"$BB_TMP/memcached.log" 2>&1 &
 MC_PID=$!
 BB_EXTRA_PIDS="$MC_PID"
-case ${BB_PMD:-af_xdp} in
-af_packet) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
-*) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
-esac
+vdev=$(bb_vdev af_xdp)
 # --admin subnet: flush_all and stats reset are compared too
 bb_start_dpcached "$vdev" --tcp yes --admin subnet ${BB_DPC_FLAGS:-}
 kill -0 "$MC_PID" 2>/dev/null || bb_fail "memcached did not start: $(cat "$BB_TMP/memcached.log")"
