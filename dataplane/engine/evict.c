@@ -43,7 +43,7 @@ bool dpc_evict_peek(struct dpc_part *p, unsigned log, uint32_t now, struct dpc_h
 	if (hd->slot != NULL) {
 		/* Acquire: pairs with the flusher's release (dpc_log_flush()). */
 		hd->flushed = l->h < atomic_load_explicit(&l->flush_pos, memory_order_acquire);
-		hd->dead = dpc_expired(atomic_load_explicit(&it->exptime, memory_order_relaxed), now);
+		hd->dead = dpc_expired(p, atomic_load_explicit(&it->exptime, memory_order_relaxed), now);
 	}
 	return true;
 }

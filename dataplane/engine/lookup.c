@@ -56,7 +56,7 @@ static inline bool try_item(const struct dpc_part *p, uint64_t pos, const struct
 		return false;
 	uint32_t exp = atomic_load_explicit(&it->exptime, memory_order_relaxed);
 
-	if (dpc_expired(exp, now))
+	if (dpc_expired(p, exp, now))
 		return false;
 	/* Mark as used (CLOCK, S3-FIFO).  Relaxed store of the same word plus
 	 * the bit: the owner never rewrites w0 of a published item, except a

@@ -70,9 +70,9 @@ enum dpc_status dpc_store_set(struct dpc_cache *c, unsigned part, enum dpc_set_m
 	if (mode == DPC_APPEND || mode == DPC_PREPEND) {
 		bool front = mode == DPC_PREPEND;
 		uint32_t ovlen = dpc_w0_vlen(l.w);
-		uint32_t oflags = dpc_item_flags(l.it, l.w);
+		uint32_t oflags = dpc_item_flags(p, l.it, l.w, l.e);
 		uint8_t *ov = dpc_item_val(p, l.it, l.w);
-		uint32_t oexp = atomic_load_explicit(&l.it->exptime, memory_order_relaxed);
+		uint32_t oexp = dpc_exp_abs(p, l.e);
 
 		if ((uint64_t)ovlen + vlen > c->max_value)
 			return DPC_TOO_LARGE;
@@ -171,9 +171,8 @@ enum dpc_status dpc_store_arith(struct dpc_cache *c, unsigned part, const struct
 			memset(buf + n, ' ', old - n);
 			n = old;
 		}
-		st = dpc_write_item(p, k, b, buf, n, NULL, 0, dpc_item_flags(l.it, l.w),
-				atomic_load_explicit(&l.it->exptime, memory_order_relaxed), now,
-				cas_out);
+		st = dpc_write_item(p, k, b, buf, n, NULL, 0, dpc_item_flags(p, l.it, l.w, l.e),
+				dpc_exp_abs(p, l.e), now, cas_out);
 	}
 	if (st == DPC_OK && value_out)
 		*value_out = v;
@@ -194,11 +193,13 @@ enum dpc_status dpc_store_touch(struct dpc_cache *c, unsigned part, const struct
 	if (!dpc_owner_find(p, k, dpc_key_buckets(p, k->hash), now, &l) || l.expired)
 		return DPC_NOT_FOUND;
 	uint32_t exp = dpc_cache_abs_exptime(c, exptime);
+	/* The flags index stays: only the expiry bits change. */
+	uint32_t e = (l.e & ~DPC_EXP_MASK) | dpc_exp_enc(p, exp);
 
 	/* Relaxed: exptime is the one mutable field; readers load it atomically. */
-	atomic_store_explicit(&l.it->exptime, exp, memory_order_relaxed);
+	atomic_store_explicit(&l.it->exptime, e, memory_order_relaxed);
 	p->has_ttl |= exp != 0;
 	if (out)
-		dpc_fill_view(p, l.it, l.pos, l.w, exp, out);
+		dpc_fill_view(p, l.it, l.pos, l.w, e, out);
 	return DPC_OK;
 }

@@ -124,8 +124,8 @@ bool dpc_owner_find(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b
 			l->it = it;
 			l->pos = pos;
 			l->w = w;
-			l->expired = dpc_expired(atomic_load_explicit(&it->exptime, memory_order_relaxed),
-					     now);
+			l->e = atomic_load_explicit(&it->exptime, memory_order_relaxed);
+			l->expired = dpc_expired(p, l->e, now);
 			return true;
 		}
 		if (b.i2 == b.i1)
@@ -182,6 +182,25 @@ static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh
 	}
 }
 
+/* The flagtab index of client flags @p flags, adding an entry if there is
+ * room; DPC_FLAGTAB_FULL if there is none (the item then keeps them in
+ * ext[0]).  The entry is written before any item that names it is
+ * published (write_item() publishes with release). */
+static uint32_t flag_index(struct dpc_part *p, uint32_t flags)
+{
+	unsigned i;
+
+	if (flags == 0)
+		return 0;
+	for (i = 1; i < p->nflagtab; i++)
+		if (p->flagtab[i] == flags)
+			return i;
+	if (p->nflagtab == DPC_FLAGTAB_SIZE)
+		return DPC_FLAGTAB_FULL;
+	p->flagtab[p->nflagtab] = flags;
+	return p->nflagtab++;
+}
+
 /* Write a new item (key, then up to two value pieces) and publish it. */
 static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh b,
 				  const void *v1, uint32_t l1, const void *v2, uint32_t l2,
@@ -189,7 +208,8 @@ static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, s
 				  bool slack, bool front)
 {
 	uint32_t vlen = l1 + l2;
-	uint32_t hdr = dpc_hdr_bytes(flags, slack);
+	uint32_t fi = slack ? DPC_FLAGTAB_FULL : flag_index(p, flags);
+	uint32_t hdr = dpc_hdr_bytes(fi == DPC_FLAGTAB_FULL, slack);
 	uint32_t sz = dpc_item_size(hdr, k->len, vlen);
 
 	if (slack)
@@ -215,7 +235,10 @@ static enum dpc_status write_item(struct dpc_part *p, const struct dpc_key *k, s
 	atomic_store_explicit(&it->w0, k->len | (vlen << DPC_ITEM_VSHIFT) |
 			      (hdr > DPC_ITEM_HDR_MIN ? DPC_ITEM_FLAGS : 0) |
 			      (slack ? DPC_ITEM_SLACK : 0), memory_order_relaxed);
-	atomic_store_explicit(&it->exptime, exp, memory_order_relaxed);
+	if (dpc_unlikely(p->exp_base == 0))
+		p->exp_base = now > DPC_EXP_BACK ? now - DPC_EXP_BACK : 1;
+	atomic_store_explicit(&it->exptime, dpc_exp_enc(p, exp) |
+			      (fi == DPC_FLAGTAB_FULL ? 0 : fi << DPC_EXP_BITS), memory_order_relaxed);
 	if (hdr > DPC_ITEM_HDR_MIN)
 		it->ext[0] = flags;
 	if (slack) {
@@ -395,6 +418,7 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	p->c = c;
 	p->idx = idx;
 	p->rng = 0x9e3779b97f4a7c15ull ^ idx;
+	p->nflagtab = 1;   /* flagtab[0] = 0 (zeroed) */
 	p->ev = policy_ops(c->policy);
 	p->mark_hits = p->ev->mark_hits;
 	p->nlogs = p->ev->small_share > 0 ? 2 : 1;

@@ -37,16 +37,35 @@
 
 /*
  * Item header: 12 bytes, 4-byte aligned, followed by key and value bytes and
- * padding to 4; 16 bytes if the item has client flags, 24 if it is a slack
- * item (below).  memcached saves the flags word the same way when flags
- * are 0 (ITEM_CFLAGS).
+ * padding to 4; 16 bytes if the item's client flags need a word of their
+ * own, 24 if it is a slack item (below).
  *
  *	w0       klen (bits 0..7) | vlen (8..28) | FLAGS (29) | SLACK (30) | ACC (31)
  *	cas32    the low 32 bits of the write's CAS sequence; in a slack item,
  *	         where its slack is: DPC_SLACK_BACK or DPC_SLACK_FRONT
- *	exptime  absolute unix seconds, 0 = never
+ *	exptime  expiry (bits 0..27): seconds after the partition's exp_base,
+ *	         0 = never; flags index (28..31): the item's client flags are
+ *	         the partition's flagtab[index] (0: flags 0) unless FLAGS is set
  *	ext[0]   client flags (FLAGS set; a slack item always has it)
  *	ext[1,2] a slack item's 64-bit CAS base (lo, hi)
+ *
+ * Client flags.  Deployments use a handful of distinct flags values (a
+ * client library's serialisation kinds, a compression bit), so each
+ * partition keeps the first DPC_FLAGTAB_SIZE - 1 distinct non-zero values
+ * it is asked to store in an append-only table (flagtab) and an item names
+ * its value by a 4-bit index in the exptime word: 12 bytes of header for
+ * such an item, 16 (FLAGS, ext[0]) only for a value that found the table
+ * full.  An entry is written once, by the owner, before the first item
+ * that names it is published, and never changes: a reader that found the
+ * item through a slot loaded with acquire reads the entry written.
+ * memcached saves its flags word only when flags are 0 (ITEM_CFLAGS).
+ *
+ * Expiry.  28 bits of seconds from exp_base (the cache clock at the
+ * partition's first write, less DPC_EXP_BACK, so that an expiry in the
+ * past always encodes to 1 <= now - exp_base) hold 8.5 years: an absolute
+ * expiry further ahead is kept as exp_base + DPC_EXP_MASK (an item kept
+ * by a cache that ran for 8.5 years expires then).  memcached keeps its
+ * times as 32-bit seconds from its own start (rel_time_t) the same way.
  *
  * The owner writes w0 once before publishing; afterwards readers may only
  * set the accessed bit, with a relaxed store of the same word, and only
@@ -85,11 +104,17 @@
 struct dpc_item {
 	_Atomic uint32_t w0;
 	uint32_t cas32;
-	_Atomic uint32_t exptime;   /* absolute unix seconds, 0 = never */
+	_Atomic uint32_t exptime;   /* expiry from exp_base (0 = never) | flags index << 28 */
 	uint32_t ext[];             /* flags, slack CAS base; then key, then value */
 };
 
 static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes (without flags)");
+
+#define DPC_EXP_BITS      28u
+#define DPC_EXP_MASK      ((1u << DPC_EXP_BITS) - 1)   /* 2^28 s: 8.5 years */
+#define DPC_EXP_BACK      86400u   /* exp_base lies a day before the first write */
+#define DPC_FLAGTAB_SIZE  (1u << (32u - DPC_EXP_BITS))   /* entry 0: flags 0 */
+#define DPC_FLAGTAB_FULL  DPC_FLAGTAB_SIZE   /* dpc_flag_index(): no entry, use ext[0] */
 
 #define DPC_ITEM_HDR_MIN 12u   /* no flags */
 #define DPC_ITEM_HDR_MAX 24u   /* a slack item: flags and a 64-bit CAS base */
@@ -147,6 +172,11 @@ struct dpc_part {
 	uint32_t small_max;               /* S3-FIFO: larger items go to the main log */
 	void *ev_state;                   /* the policy's own tables (S3-FIFO's ghost) */
 	size_t ev_bytes;                  /* their size, inside the memory budget */
+	/* Written once by the owner before the first item that depends on them
+	 * is published (header comment: "Client flags", "Expiry"), read-only
+	 * afterwards. */
+	uint32_t exp_base;                /* unix seconds that an expiry counts from */
+	uint32_t flagtab[DPC_FLAGTAB_SIZE];   /* client flags by index; [0] = 0 */
 
 	_Atomic uint32_t flush_at dpc_cache_aligned;  /* pending delayed flush (unix s), 0 = none */
 	_Atomic uint64_t flush_seq;       /* flushes begun (dpc_flush_apply()), for copiers */
@@ -162,6 +192,7 @@ struct dpc_part {
 	uint64_t slack_seq;               /* slack CAS bases handed out, in DPC_SLACK_CAS_SPAN steps */
 	uint32_t sweep;                   /* maintain(): next bucket to sweep */
 	uint64_t rng;                     /* CLOCK's size-aware second chance (xorshift64, never 0) */
+	unsigned nflagtab;                /* flagtab entries in use (1 = none but 0) */
 	bool has_ttl;                     /* an item with an expiry was ever written: only then
 					   * does the sweep read item headers */
 
@@ -205,10 +236,10 @@ static inline uint64_t dpc_ctr_ld(const _Atomic uint64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-/** Header bytes of an item with client flags @p flags (slack: APPEND's result). */
-static inline uint32_t dpc_hdr_bytes(uint32_t flags, bool slack)
+/** Header bytes of an item whose flags take ext[0] if @p ext_flags (slack: APPEND's result). */
+static inline uint32_t dpc_hdr_bytes(bool ext_flags, bool slack)
 {
-	return slack ? DPC_ITEM_HDR_MAX : flags != 0 ? 16u : DPC_ITEM_HDR_MIN;
+	return slack ? DPC_ITEM_HDR_MAX : ext_flags ? 16u : DPC_ITEM_HDR_MIN;
 }
 
 /** Header bytes of the item whose first word is @p w (12, 16 or 24). */
@@ -234,10 +265,11 @@ static inline uint8_t *dpc_item_key(const struct dpc_item *it, uint32_t w)
 	return (uint8_t *)it + dpc_w0_hdr(w);
 }
 
-/** The client flags of the item whose first word is @p w. */
-static inline uint32_t dpc_item_flags(const struct dpc_item *it, uint32_t w)
+/** The client flags of the item whose first word is @p w and exptime word @p e. */
+static inline uint32_t dpc_item_flags(const struct dpc_part *p, const struct dpc_item *it,
+				      uint32_t w, uint32_t e)
 {
-	return (w & DPC_ITEM_FLAGS) ? it->ext[0] : 0;
+	return (w & DPC_ITEM_FLAGS) ? it->ext[0] : p->flagtab[e >> DPC_EXP_BITS];
 }
 
 /** The log a position belongs to. */
@@ -324,9 +356,30 @@ static inline uint8_t *dpc_item_val(const struct dpc_part *p, const struct dpc_i
 	return dpc_item_key(it, w) + dpc_w0_klen(w);
 }
 
-static inline bool dpc_expired(uint32_t exp, uint32_t now)
+/** True if the item whose exptime word is @p e has expired at unix time @p now. */
+static inline bool dpc_expired(const struct dpc_part *p, uint32_t e, uint32_t now)
 {
-	return exp != 0 && exp <= now;
+	uint32_t r = e & DPC_EXP_MASK;
+
+	return r != 0 && (uint64_t)p->exp_base + r <= now;
+}
+
+/** The absolute expiry (unix seconds, 0 = never) in the exptime word @p e. */
+static inline uint32_t dpc_exp_abs(const struct dpc_part *p, uint32_t e)
+{
+	uint64_t a = (uint64_t)p->exp_base + (e & DPC_EXP_MASK);
+
+	return (e & DPC_EXP_MASK) == 0 ? 0 : a > UINT32_MAX ? UINT32_MAX : (uint32_t)a;
+}
+
+/** The expiry bits of an exptime word for absolute expiry @p abs (0 = never); owner. */
+static inline uint32_t dpc_exp_enc(const struct dpc_part *p, uint32_t abs)
+{
+	if (abs == 0)
+		return 0;
+	if (abs <= p->exp_base)
+		return 1;   /* in the past: exp_base + 1 <= now */
+	return abs - p->exp_base > DPC_EXP_MASK ? DPC_EXP_MASK : abs - p->exp_base;
 }
 
 static inline struct dpc_part *dpc_part_of(const struct dpc_cache *c, uint64_t h)
@@ -473,6 +526,7 @@ struct dpc_loc {
 	struct dpc_item *it;
 	uint64_t pos;
 	uint32_t w;
+	uint32_t e;               /* the exptime word */
 	bool expired;
 };
 
@@ -522,7 +576,7 @@ uint32_t dpc_account_drop(struct dpc_part *p, uint64_t pos);
  */
 void dpc_drop_dead(struct dpc_part *p, uint64_t pos);
 
-/** Fill a reader's view of the item @p it at @p pos (w0 @p w, exptime @p exp), after
+/** Fill a reader's view of the item @p it at @p pos (w0 @p w, exptime word @p exp), after
  *  loading the slot that refers to it with acquire (or as the owner). */
 static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item *it, uint64_t pos,
 				 uint32_t w, uint32_t exp, struct dpc_item_view *out)
@@ -533,8 +587,8 @@ static inline void dpc_fill_view(const struct dpc_part *p, const struct dpc_item
 	out->key = key;
 	out->val = dpc_item_val(p, it, w);
 	out->vlen = dpc_w0_vlen(w);
-	out->flags = dpc_item_flags(it, w);
-	out->exptime = exp;
+	out->flags = dpc_item_flags(p, it, w, exp);
+	out->exptime = dpc_exp_abs(p, exp);
 	out->klen = (uint8_t)klen;
 	/* Relaxed: loaded after the slot (acquire) that led to the item, so at
 	 * least the sequence the owner published before that slot store. */

@@ -61,7 +61,7 @@ static unsigned sweep(struct dpc_part *p, uint32_t now, unsigned nbuckets)
 			/* Without any TTL ever written nothing can expire: skip the item
 			 * read (a DRAM miss per slot at millions of items). */
 			if (!flushed && (!p->has_ttl ||
-					 !dpc_expired(atomic_load_explicit(&dpc_item_at(p, pos)->exptime,
+					 !dpc_expired(p, atomic_load_explicit(&dpc_item_at(p, pos)->exptime,
 									   memory_order_relaxed), now)))
 				continue;
 			/* Relaxed: clearing publishes nothing (see dpc_evict_drop()). */

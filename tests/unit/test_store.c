@@ -566,6 +566,152 @@ static void test_touch(void **state)
 	dpc_cache_free(c);
 }
 
+/* The item bytes a partition holds (header, key, value, padding). */
+static uint64_t item_bytes(struct dpc_cache *c)
+{
+	struct dpc_store_stats s;
+
+	dpc_cache_stats(c, 0, &s);
+	return s.bytes_used;
+}
+
+/*
+ * Client flags come from the partition's table of 15 distinct values while
+ * it has room, and from a word in the item after that; every path that
+ * rewrites or moves an item keeps them: touch (the index shares its word
+ * with the expiry), APPEND/PREPEND, INCR, an overwrite, CLOCK's copy.
+ */
+static void test_flags_table(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	struct dpc_item_view v;
+	struct kbuf kb;
+	char key[32];
+	uint64_t b0, b1;
+	unsigned i;
+
+	(void)state;
+	/* 12 header + 2 key + 4 value = 18, padded to 20, with or without flags */
+	b0 = item_bytes(c);
+	assert_int_equal(set(c, DPC_SET, "f0", "vvvv", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(item_bytes(c) - b0, 20);
+	for (i = 1; i <= 20; i++) {
+		snprintf(key, sizeof(key), "f%u", i % 10 + 10 * (i / 10));
+		b1 = item_bytes(c);
+		assert_int_equal(set(c, DPC_SET, key, "vvvv", 0xf1a90000u + i, 100, 0, NULL), DPC_OK);
+		/* the 16th distinct value on finds the table full: a flags word */
+		assert_int_equal(item_bytes(c) - b1, i <= 15 ? 20 : 24);   /* keys of 2-3 bytes */
+	}
+	for (i = 1; i <= 20; i++) {
+		snprintf(key, sizeof(key), "f%u", i % 10 + 10 * (i / 10));
+		assert_int_equal(get(c, key, NULL, 0, &v), DPC_OK);
+		assert_int_equal(v.flags, 0xf1a90000u + i);
+		assert_int_equal(v.exptime, T0 + 100);
+	}
+	/* a value already in the table costs nothing more, as often as it is used */
+	b1 = item_bytes(c);
+	assert_int_equal(set(c, DPC_SET, "g1", "vvvv", 0xf1a90003u, 0, 0, NULL), DPC_OK);
+	assert_int_equal(item_bytes(c) - b1, 20);
+	assert_int_equal(get(c, "g1", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.flags, 0xf1a90003u);
+	assert_int_equal(v.exptime, 0);
+	/* touch rewrites the expiry, not the flags index beside it */
+	assert_int_equal(dpc_store_touch(c, 0, mkkey(&kb, "f3"), 500, &v), DPC_OK);
+	assert_int_equal(v.flags, 0xf1a90003u);
+	assert_int_equal(v.exptime, T0 + 500);
+	assert_int_equal(get(c, "f3", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.flags, 0xf1a90003u);
+	assert_int_equal(v.exptime, T0 + 500);
+	/* APPEND (a slack item: flags in its word) and INCR keep flags and expiry */
+	assert_int_equal(set(c, DPC_APPEND, "f3", "ww", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(get(c, "f3", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.flags, 0xf1a90003u);
+	assert_int_equal(v.exptime, T0 + 500);
+	assert_int_equal(set(c, DPC_SET, "n", "41", 0xf1a90004u, 60, 0, NULL), DPC_OK);
+	uint64_t n;
+
+	assert_int_equal(dpc_store_arith(c, 0, mkkey(&kb, "n"), true, 1, 0, 0, 0, &n, NULL),
+			 DPC_OK);
+	assert_int_equal(n, 42);
+	assert_int_equal(get(c, "n", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.flags, 0xf1a90004u);
+	assert_int_equal(v.exptime, T0 + 60);
+	/* an overwrite with other flags takes them */
+	assert_int_equal(set(c, DPC_SET, "n", "1", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(get(c, "n", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.flags, 0);
+	dpc_cache_free(c);
+
+	/* CLOCK's copy of a read item keeps its flags (index and word alike):
+	 * fill a small cache past its size, reading the two keys before each write */
+	c = mkcache(1, 4u << 20, 1024, DPC_EVICT_CLOCK, 0);
+	char val[200];
+	struct dpc_store_stats s;
+
+	memset(val, 'x', sizeof(val) - 1);
+	val[sizeof(val) - 1] = 0;
+	/* fill the table: "t" gets an index, "w" a word (values as large as the
+	 * fill's, so that CLOCK's size-aware chance does not keep them) */
+	for (i = 0; i < 16; i++) {
+		snprintf(key, sizeof(key), "pre%u", i);
+		assert_int_equal(set(c, DPC_SET, key, val, 100 + i, 0, 0, NULL), DPC_OK);
+	}
+	assert_int_equal(set(c, DPC_SET, "t", "tab", 105, 0, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_SET, "w", "word", 77777, 0, 0, NULL), DPC_OK);
+	for (i = 0; i < 60000; i++) {
+		snprintf(key, sizeof(key), "fill%u", i);
+		assert_int_equal(get(c, "t", NULL, 0, &v), DPC_OK);
+		assert_int_equal(v.flags, 105);
+		assert_int_equal(get(c, "w", NULL, 0, &v), DPC_OK);
+		assert_int_equal(v.flags, 77777);
+		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
+		urcu_qsbr_quiescent_state();
+	}
+	dpc_cache_stats(c, 0, &s);
+	assert_true(s.reinserted > 0);   /* the copies this test is about happened */
+	dpc_cache_free(c);
+}
+
+/*
+ * Expiry is kept as 28 bits of seconds after the partition's base (the
+ * clock at its first write, less a day): expiries 3 years ahead still
+ * count to the second; further than 8.5 years is kept as 8.5 years; an
+ * absolute time before the base is in the past.
+ */
+static void test_expiry_range(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 16u << 20, 0, DPC_EVICT_CLOCK, 0);
+	struct dpc_item_view v;
+	const uint32_t far = T0 + 100000000u;   /* 3.2 years ahead */
+
+	(void)state;
+	assert_int_equal(set(c, DPC_SET, "far", "v", 0, far, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_SET, "max", "v", 0, 0xfffffff0u, 0, NULL), DPC_OK);
+	assert_int_equal(set(c, DPC_SET, "old", "v", 0, T0 - 1000000, 0, NULL), DPC_OK);
+	expect_miss(c, "old");
+	assert_int_equal(get(c, "far", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.exptime, far);
+	assert_int_equal(get(c, "max", NULL, 0, &v), DPC_OK);
+	/* kept as the base + 2^28 - 1: the clock at the first write, less a day */
+	assert_int_equal(v.exptime, T0 - 86400u + ((1u << 28) - 1));
+	dpc_cache_set_time(c, far - 1);
+	expect_val(c, "far", "v");
+	assert_int_equal(set(c, DPC_SET, "late", "v", 0, 30, 0, NULL), DPC_OK);
+	assert_int_equal(get(c, "late", NULL, 0, &v), DPC_OK);
+	assert_int_equal(v.exptime, far + 29);
+	dpc_cache_set_time(c, far);
+	expect_miss(c, "far");
+	expect_val(c, "late", "v");
+	expect_val(c, "max", "v");
+	dpc_cache_set_time(c, far + 29);
+	expect_miss(c, "late");
+	dpc_cache_set_time(c, T0 - 86400u + ((1u << 28) - 2));
+	expect_val(c, "max", "v");
+	dpc_cache_set_time(c, T0 - 86400u + ((1u << 28) - 1));
+	expect_miss(c, "max");
+	dpc_cache_free(c);
+}
+
 static void test_flush(void **state)
 {
 	struct dpc_cache *c = mkcache(4, 32u << 20, 0, DPC_EVICT_CLOCK, 0);
@@ -1333,9 +1479,10 @@ static void test_ref_wrap(void **state)
 
 /* Metadata per item at a full cache of 16-byte keys and 32-byte values
  * (client flags @p flags on every item; the index sized for such items). */
-static double meta_bytes(enum dpc_evict_policy pol, uint32_t flags)
+/* flags: every item's client flags; distinct: item i gets flags + i instead. */
+static double meta_bytes(enum dpc_evict_policy pol, uint32_t flags, bool distinct)
 {
-	struct dpc_cache *c = mkcache(1, 32u << 20, 1024, pol, flags ? 52 : 48);
+	struct dpc_cache *c = mkcache(1, 32u << 20, 1024, pol, distinct ? 52 : 48);
 	struct dpc_store_stats s;
 	char key[17], val[33];
 	const int limit = 2000000;   /* 32 MiB holds ~500 k such items */
@@ -1345,7 +1492,8 @@ static double meta_bytes(enum dpc_evict_policy pol, uint32_t flags)
 	val[32] = 0;
 	for (i = 0; i < limit; i++) {
 		snprintf(key, sizeof(key), "%016d", i);
-		assert_int_equal(set(c, DPC_SET, key, val, flags, 0, 0, NULL), DPC_OK);
+		assert_int_equal(set(c, DPC_SET, key, val, distinct ? flags + (uint32_t)i : flags, 0, 0,
+				     NULL), DPC_OK);
 		urcu_qsbr_quiescent_state();
 		dpc_cache_stats(c, 0, &s);
 		if (s.evictions > 0 || s.index_evictions > 0)
@@ -1354,8 +1502,8 @@ static double meta_bytes(enum dpc_evict_policy pol, uint32_t flags)
 	assert_true(i < limit);   /* the cache filled up: the figure is at full load */
 	double meta = dpc_cache_meta_bytes_per_item(c);
 
-	print_message("policy %d, flags %u: meta %.2f B/item at %llu items, index load %.1f %%\n",
-		      pol, flags, meta, (unsigned long long)s.items,
+	print_message("policy %d, flags %#x%s: meta %.2f B/item at %llu items, index load %.1f %%\n",
+		      pol, flags, distinct ? " + i" : "", meta, (unsigned long long)s.items,
 		      100.0 * (double)s.items / (double)s.index_slots);
 	dpc_cache_free(c);
 	return meta;
@@ -1365,9 +1513,12 @@ static double meta_bytes(enum dpc_evict_policy pol, uint32_t flags)
  * The brief's bound: at most 24 bytes of metadata per item.  Header 12
  * bytes (w0, the CAS's low 32 bits, exptime: store_internal.h) + index
  * share ~10.2 at 90 % load + hole lists ~0.5 (+ S3-FIFO's ghost ~0.6):
- * ~22.6-23.2.  Items with client flags carry them in 4 more bytes (as
- * memcached's ITEM_CFLAGS): ~26.6-27.2, over the bound (docs/design.md).
- * It was 30.6-31.2 with a stored 64-bit CAS (20-byte header).
+ * ~22.6-23.2.  Client flags cost nothing while a partition has met at
+ * most 15 distinct non-zero values (an index into its flags table, in the
+ * exptime word); items whose flags found the table full carry them in 4
+ * more bytes: ~26.6-27.2 when every item has flags of its own (over the
+ * bound, docs/design.md).  With one word of flags on every item it was
+ * 26.6-27.2, and 30.6-31.2 with a stored 64-bit CAS (20-byte header).
  */
 static void test_meta_bytes(void **state)
 {
@@ -1376,11 +1527,14 @@ static void test_meta_bytes(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < 3; i++) {
-		double m0 = meta_bytes(pol[i], 0), mf = meta_bytes(pol[i], 0x12345678u);
+		double m0 = meta_bytes(pol[i], 0, false), mf = meta_bytes(pol[i], 0x12345678u, false);
+		double md = meta_bytes(pol[i], 1, true);
 
 		assert_true(m0 > 20.0);
 		assert_true(m0 <= 24.0);
-		assert_true(mf > m0 + 3.5 && mf < m0 + 4.5);   /* the flags word, nothing else */
+		assert_true(mf > m0 - 0.1 && mf < m0 + 0.1);   /* flags from the table: free */
+		assert_true(mf <= 24.0);
+		assert_true(md > m0 + 3.5 && md < m0 + 4.5);   /* a word of flags each, nothing else */
 	}
 }
 
@@ -1467,6 +1621,8 @@ int main(void)
 		cmocka_unit_test(test_incr_decr),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_touch),
+		cmocka_unit_test(test_flags_table),
+		cmocka_unit_test(test_expiry_range),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_flush_reinserted),
 		cmocka_unit_test(test_limits),
