@@ -335,6 +335,8 @@ struct bench_counters {
 	uint64_t sets, set_ok;
 	uint64_t fills;         /**< --fill-on-miss: SETs sent for keys a GET missed (in sets too) */
 	uint64_t fills_dropped; /**< --fill-on-miss: misses not followed by a SET (queue full) */
+	uint64_t retries;       /**< prefill: SETs sent again after a Temporary failure */
+	uint64_t gave_up;       /**< prefill: keys given up after their last try (also in err_status) */
 	uint64_t err_status;    /**< unexpected status */
 	uint64_t err_content;   /**< wrong value, flags, key or opaque */
 	uint64_t err_proto;     /**< malformed response, bad frame header */

@@ -21,6 +21,16 @@
  * (closed loop: they take window slots like any request; open loop: they
  * are sent as soon as a slot is free, on top of the Poisson schedule, as an
  * application fills its cache after a miss).
+ *
+ * --prefill: every key of the lcore's slice once, as SETQ batches + NOOP
+ * (a quiet SET answers only when it failed).  A key whose SETQ got
+ * Temporary failure (dpcached refuses a write while QSBR grace periods
+ * catch up: store.h, DPC_NOSPACE) is sent again after a back-off of
+ * PF_BACKOFF_US, doubling per try up to 1024 times that, and is sent at most
+ * PF_TRIES times (then given up and counted); the keys of a batch that
+ * was lost are sent again at once.  While any key waits to be sent again,
+ * no new key goes out: a server that pushes back gets only the retries
+ * until they are stored.
  */
 #include <errno.h>
 #include <math.h>
@@ -39,6 +49,11 @@
 enum slot_kind { K_GET = 1, K_MGET, K_SET, K_PREFILL };
 enum phase { PH_PREFILL = 0, PH_WARMUP, PH_MEASURE, PH_N };
 
+/* prefill: tries of a key answered Temporary failure, and the back-off between them */
+#define PF_TRIES 16u              /* sends of one key at the most */
+#define PF_BACKOFF_US 20u         /* before the first retry; doubles per try ... */
+#define PF_BACKOFF_DOUBLINGS 10u  /* ... 10 times: 20 ms at the most, ~120 ms over all tries */
+
 struct slot {
 	uint64_t t0;
 	uint64_t deadline;
@@ -51,9 +66,8 @@ struct slot {
 	uint16_t hits;
 	uint16_t msg_total, msg_got;
 	uint32_t version;        /* K_SET */
-	uint32_t pf_start;       /* K_PREFILL: first position in the prefill order */
-	uint64_t hitmask;        /* K_MGET: positions answered */
-	uint32_t *keys;          /* [BENCH_MAX_BATCH] */
+	uint64_t hitmask;        /* K_MGET: positions answered; K_PREFILL: positions that failed */
+	uint32_t *keys;          /* [BENCH_MAX_BATCH]; K_PREFILL: positions in pf_order */
 	uint8_t *rbuf;           /* reassembly, max_chunks * DPC_UDP_MAX_DATA, or NULL */
 	uint16_t *clen;          /* [max_chunks] */
 };
@@ -86,12 +100,20 @@ struct engine {
 	/* open loop: exponential inter-arrival quantiles, ticks * 256 */
 	uint64_t *exp_tab;
 	unsigned exp_mask;
-	/* prefill: keys in destination order, and batches to resend */
+	/*
+	 * prefill: keys in destination order (pf_next: the first never sent),
+	 * the Temporary failures of each position, and a FIFO of positions to
+	 * send again, each not before its due TSC.  A position is in flight, in
+	 * the FIFO, or done; new ones go out only while the FIFO is empty, so
+	 * it never holds more than nslots * prefill_batch (its size).
+	 */
 	uint32_t *pf_order;
 	uint64_t pf_next;
-	uint32_t *pf_retry_start;
-	uint16_t *pf_retry_n;
-	unsigned pf_nretry, pf_retry_cap;
+	uint8_t *pf_tries;
+	uint32_t *pf_again_pos;
+	uint64_t *pf_again_due;
+	unsigned pf_again_mask, pf_again_head, pf_again_tail;
+	uint64_t pf_backoff_ticks;
 	/* --fill-on-miss: keys to SET, a ring of fill_mask + 1 */
 	uint32_t *fillq;
 	unsigned fill_mask, fill_head, fill_tail;
@@ -140,13 +162,49 @@ static inline uint16_t slot_rid(const struct engine *e, const struct slot *s)
 	return (uint16_t)(((uint32_t)s->gen << e->idx_bits) | idx);
 }
 
+/* ---- prefill: positions to send again ------------------------------------------- */
+
+static inline unsigned pf_again_len(const struct engine *e)
+{
+	return e->pf_again_tail - e->pf_again_head;
+}
+
+static void pf_again_push(struct engine *e, uint32_t pos, uint64_t due)
+{
+	if (pf_again_len(e) > e->pf_again_mask) {   /* not reached: see struct engine */
+		e->cnt[PH_PREFILL].gave_up++;
+		e->cnt[PH_PREFILL].err_status++;
+		return;
+	}
+	e->pf_again_pos[e->pf_again_tail & e->pf_again_mask] = pos;
+	e->pf_again_due[e->pf_again_tail++ & e->pf_again_mask] = due;
+}
+
+/* Position @p pos was answered Temporary failure: send it again after a back-off, or give up. */
+static void pf_tmpfail(struct engine *e, uint32_t pos, uint64_t now)
+{
+	struct bench_counters *c = &e->cnt[PH_PREFILL];
+	unsigned t = e->pf_tries[pos]++;
+
+	if (t + 1 >= PF_TRIES) {
+		c->gave_up++;
+		c->err_status++;   /* a key not stored */
+		return;
+	}
+	c->retries++;
+	if (t > PF_BACKOFF_DOUBLINGS)
+		t = PF_BACKOFF_DOUBLINGS;
+	pf_again_push(e, pos, now + (e->pf_backoff_ticks << t));
+}
+
 static void slot_fail(struct engine *e, struct slot *s, uint64_t *counter)
 {
 	(*counter)++;
-	if (s->kind == K_PREFILL && e->pf_nretry < e->pf_retry_cap) {
-		e->pf_retry_start[e->pf_nretry] = s->pf_start;
-		e->pf_retry_n[e->pf_nretry++] = s->nkeys;
-	}
+	/* a prefill batch lost or garbled: its keys that did not fail already go again now */
+	if (s->kind == K_PREFILL)
+		for (unsigned i = 0; i < s->nkeys; i++)
+			if (!(s->hitmask >> i & 1))
+				pf_again_push(e, s->keys[i], 0);
 	slot_put(e, s);
 }
 
@@ -275,23 +333,54 @@ static uint16_t build_set(struct engine *e, struct slot *s, uint8_t *buf, uint64
 	return (uint16_t)(p - buf);
 }
 
-/* SETQ x n + NOOP for prefill positions [start, start+n) of pf_order. */
-static uint16_t build_prefill(struct engine *e, struct slot *s, uint8_t *buf, uint32_t start,
-			      unsigned n)
+/*
+ * The positions of the next prefill batch into @p pos (at least one: the
+ * caller bounds the batches, see send_burst()): from the FIFO of keys to
+ * send again while its head is due, else new keys; all of one destination.
+ */
+static unsigned pf_take(struct engine *e, uint32_t *pos, uint64_t now)
+{
+	unsigned m = 0, batch = e->cfg->prefill_batch;
+	uint64_t k0;
+
+	if (pf_again_len(e)) {
+		pos[m++] = e->pf_again_pos[e->pf_again_head++ & e->pf_again_mask];
+		k0 = e->pf_order[pos[0]];
+		while (m < batch && pf_again_len(e)) {
+			unsigned h = e->pf_again_head & e->pf_again_mask;
+			uint64_t k = e->pf_order[e->pf_again_pos[h]];
+
+			if (e->pf_again_due[h] > now || key_server(e, k) != key_server(e, k0) ||
+			    key_part(e, k) != key_part(e, k0))
+				break;
+			pos[m++] = e->pf_again_pos[h];
+			e->pf_again_head++;
+		}
+		return m;
+	}
+	k0 = e->pf_order[e->pf_next];
+	pos[m++] = (uint32_t)e->pf_next++;
+	/* extend the batch while keys share the destination */
+	while (m < batch && e->pf_next < e->ks.ndraw &&
+	       key_server(e, e->pf_order[e->pf_next]) == key_server(e, k0) &&
+	       key_part(e, e->pf_order[e->pf_next]) == key_part(e, k0))
+		pos[m++] = (uint32_t)e->pf_next++;
+	return m;
+}
+
+/* SETQ x n + NOOP for the prefill positions s->keys[0..n) (of pf_order). */
+static uint16_t build_prefill(struct engine *e, struct slot *s, uint8_t *buf, unsigned n)
 {
 	uint8_t *p = put_frame(buf, slot_rid(e, s));
 
 	s->kind = K_PREFILL;
 	s->nkeys = (uint16_t)n;
-	s->pf_start = start;
+	s->hits = 0;        /* failed SETQs of this batch (a reused slot holds its last batch's) */
+	s->hitmask = 0;
 	s->opaque = e->next_opaque;
 	e->next_opaque += n + 1;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t k = e->pf_order[start + i];
-
-		s->keys[i] = (uint32_t)k;
-		p = put_set(e, p, e->h_setq, s->opaque + i, k, 0);
-	}
+	for (unsigned i = 0; i < n; i++)
+		p = put_set(e, p, e->h_setq, s->opaque + i, e->pf_order[s->keys[i]], 0);
 	p = put_hdr(p, e->h_noop, s->opaque + n);
 	return (uint16_t)(p - buf);
 }
@@ -393,17 +482,21 @@ static bool on_response(struct engine *e, struct slot *s, const struct dpc_mc_re
 
 		if (r->opcode == DPC_OP_NOOP && pos == s->nkeys) {
 			c->sets += s->nkeys;
-			c->set_ok += s->nkeys - s->hits;
+			c->set_ok += (uint64_t)(s->nkeys - s->hits);   /* hits <= nkeys: one per position */
 			slot_done(e, s, now);
 			return true;
 		}
-		/* a quiet SET answers only when it failed */
-		if (r->opcode != DPC_OP_SETQ || pos >= s->nkeys) {
+		/* a quiet SET answers only when it failed, once */
+		if (r->opcode != DPC_OP_SETQ || pos >= s->nkeys || (s->hitmask >> pos & 1)) {
 			slot_fail(e, s, &c->err_content);
 			return true;
 		}
-		c->err_status++;
+		s->hitmask |= 1ull << pos;
 		s->hits++;
+		if (r->status == DPC_MC_ETMPFAIL)
+			pf_tmpfail(e, s->keys[pos], now);
+		else
+			c->err_status++;
 		return false;
 	}
 	default:
@@ -535,14 +628,24 @@ static unsigned send_burst(struct engine *e, unsigned n, const uint64_t *sched, 
 	struct slot *sl[BENCH_BURST];
 	struct bench_counters *c = &e->cnt[e->phase];
 	unsigned got, k = 0;
-	uint64_t now;
+	uint64_t now = 0;
 
 	if (n > e->nfree)
 		n = e->nfree;
 	if (prefill) {
 		/* a lower bound of the batches left, so that every buffer taken is filled */
-		uint64_t left = e->pf_nretry + (e->ks.ndraw - e->pf_next + e->cfg->prefill_batch - 1) /
-				e->cfg->prefill_batch;
+		unsigned batch = e->cfg->prefill_batch, due = 0;
+		uint64_t left;
+
+		now = bench_tsc();
+		/* FIFO entries due now, from its head (pf_take() stops at the first not due) */
+		while (due < pf_again_len(e) && due < n * batch &&
+		       e->pf_again_due[(e->pf_again_head + due) & e->pf_again_mask] <= now)
+			due++;
+		if (pf_again_len(e))
+			left = (due + batch - 1) / batch;
+		else
+			left = (e->ks.ndraw - e->pf_next + batch - 1) / batch;
 		if (n > left)
 			n = (unsigned)left;
 	}
@@ -556,29 +659,9 @@ static unsigned send_burst(struct engine *e, unsigned n, const uint64_t *sched, 
 		uint64_t key;
 
 		if (prefill) {
-			uint32_t start;
-			unsigned m;
-
-			if (e->pf_nretry) {
-				e->pf_nretry--;
-				start = e->pf_retry_start[e->pf_nretry];
-				m = e->pf_retry_n[e->pf_nretry];
-			} else if (e->pf_next < e->ks.ndraw) {
-				start = (uint32_t)e->pf_next;
-				key = e->pf_order[start];
-				m = 1;
-				/* extend the batch while keys share the destination */
-				while (m < e->cfg->prefill_batch && start + m < e->ks.ndraw &&
-				       key_server(e, e->pf_order[start + m]) == key_server(e, key) &&
-				       key_part(e, e->pf_order[start + m]) == key_part(e, key))
-					m++;
-				e->pf_next += m;
-			} else {
-				break;   /* not reached: n is bounded by the batches left */
-			}
 			s = slot_get(e, &idx);
-			key = e->pf_order[start];
-			d[i].len = build_prefill(e, s, d[i].buf, start, m);
+			d[i].len = build_prefill(e, s, d[i].buf, pf_take(e, s->keys, now));
+			key = e->pf_order[s->keys[0]];
 		} else if (fill_len(e)) {
 			s = slot_get(e, &idx);
 			key = e->fillq[e->fill_head++ & e->fill_mask];
@@ -732,8 +815,9 @@ static void engine_free(struct engine *e)
 	free(e->exp_tab);
 	free(e->fillq);
 	free(e->pf_order);
-	free(e->pf_retry_start);
-	free(e->pf_retry_n);
+	free(e->pf_tries);
+	free(e->pf_again_pos);
+	free(e->pf_again_due);
 	dpc_hist_free(e->hist);
 }
 
@@ -788,10 +872,13 @@ static int prefill(struct engine *e, struct bench_result *res)
 	/* counting sort of keys by destination: batches of SETQ never span two */
 	e->pf_order = malloc(e->ks.ndraw * sizeof(*e->pf_order));
 	cnt = calloc(ndest + 1, sizeof(*cnt));
-	e->pf_retry_cap = e->nslots * 2 + 64;
-	e->pf_retry_start = malloc(e->pf_retry_cap * sizeof(*e->pf_retry_start));
-	e->pf_retry_n = malloc(e->pf_retry_cap * sizeof(*e->pf_retry_n));
-	if (!e->pf_order || !cnt || !e->pf_retry_start || !e->pf_retry_n) {
+	e->pf_tries = calloc(e->ks.ndraw ? e->ks.ndraw : 1, sizeof(*e->pf_tries));
+	for (e->pf_again_mask = 63; e->pf_again_mask < e->nslots * e->cfg->prefill_batch;)
+		e->pf_again_mask = e->pf_again_mask << 1 | 1;
+	e->pf_again_pos = malloc((e->pf_again_mask + 1ull) * sizeof(*e->pf_again_pos));
+	e->pf_again_due = malloc((e->pf_again_mask + 1ull) * sizeof(*e->pf_again_due));
+	e->pf_backoff_ticks = hz / 1000000 * PF_BACKOFF_US;
+	if (!e->pf_order || !cnt || !e->pf_tries || !e->pf_again_pos || !e->pf_again_due) {
 		free(cnt);
 		return -ENOMEM;
 	}
@@ -815,13 +902,13 @@ static int prefill(struct engine *e, struct bench_result *res)
 		uint64_t now = bench_tsc();
 
 		rx_all(e);
-		if (e->pf_next >= e->ks.ndraw && !e->pf_nretry && e->nfree == e->window)
+		if (e->pf_next >= e->ks.ndraw && !pf_again_len(e) && e->nfree == e->window)
 			break;
 		if (bench_stop_requested() || now - t0 > 300 * hz) {
 			scan_timeouts(e, now, true);
 			break;
 		}
-		if (e->nfree && (e->pf_next < e->ks.ndraw || e->pf_nretry))
+		if (e->nfree && (e->pf_next < e->ks.ndraw || pf_again_len(e)))
 			(void)send_burst(e, e->nfree < BENCH_BURST ? e->nfree : BENCH_BURST, NULL, true);
 		if (now >= next_scan) {
 			scan_timeouts(e, now, false);
@@ -976,6 +1063,8 @@ static void counters_add(struct bench_counters *d, const struct bench_counters *
 	d->set_ok += c->set_ok;
 	d->fills += c->fills;
 	d->fills_dropped += c->fills_dropped;
+	d->retries += c->retries;
+	d->gave_up += c->gave_up;
 	d->err_status += c->err_status;
 	d->err_content += c->err_content;
 	d->err_proto += c->err_proto;
@@ -1089,9 +1178,11 @@ int bench_run_load(struct bench_cfg *cfg, struct bench_tp **tps)
 		m.nports = 1;
 	}
 	if (cfg->prefill && (cfg->progress || !cfg->json_path || strcmp(cfg->json_path, "-") != 0))
-		fprintf(stderr, "prefill: %llu keys in %.2f s, %llu stored, %llu lost datagrams, "
-			"%llu errors\n", (unsigned long long)all.n, pf.seconds,
-			(unsigned long long)pf.c.set_ok, (unsigned long long)pf.c.timeouts,
+		fprintf(stderr, "prefill: %llu keys in %.2f s, %llu stored, %llu prefill_retries "
+			"(Temporary failure), %llu given up, %llu lost datagrams, %llu errors\n",
+			(unsigned long long)all.n, pf.seconds, (unsigned long long)pf.c.set_ok,
+			(unsigned long long)pf.c.retries, (unsigned long long)pf.c.gave_up,
+			(unsigned long long)pf.c.timeouts,
 			(unsigned long long)(pf.c.err_status + pf.c.err_content + pf.c.err_proto));
 	bench_report_text(stdout, cfg, &m);
 	if (cfg->json_path) {

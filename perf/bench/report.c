@@ -179,6 +179,8 @@ void bench_report_json(FILE *out, const struct bench_cfg *cfg, const struct benc
 	if (prefill) {
 		fprintf(out, " \"prefill\": {\"seconds\": %.3f, ", prefill->seconds);
 		json_counters(out, &prefill->c);
+		fprintf(out, ", \"retries\": %llu, \"gave_up\": %llu",
+			(unsigned long long)prefill->c.retries, (unsigned long long)prefill->c.gave_up);
 		fprintf(out, "},\n");
 	}
 	fprintf(out, " \"warmup\": {\"hit_ratio\": %.6f, ",
