@@ -367,19 +367,22 @@ static inline bool dpc_expired(const struct dpc_part *p, uint32_t e, uint32_t no
 /** The absolute expiry (unix seconds, 0 = never) in the exptime word @p e. */
 static inline uint32_t dpc_exp_abs(const struct dpc_part *p, uint32_t e)
 {
-	uint64_t a = (uint64_t)p->exp_base + (e & DPC_EXP_MASK);
+	uint32_t r = e & DPC_EXP_MASK;
 
-	return (e & DPC_EXP_MASK) == 0 ? 0 : a > UINT32_MAX ? UINT32_MAX : (uint32_t)a;
+	return r == 0 ? 0 : p->exp_base + r;   /* dpc_exp_enc() keeps the sum below 2^32 */
 }
 
 /** The expiry bits of an exptime word for absolute expiry @p abs (0 = never); owner. */
 static inline uint32_t dpc_exp_enc(const struct dpc_part *p, uint32_t abs)
 {
+	uint32_t max = UINT32_MAX - p->exp_base < DPC_EXP_MASK ? UINT32_MAX - p->exp_base :
+			DPC_EXP_MASK;
+
 	if (abs == 0)
 		return 0;
 	if (abs <= p->exp_base)
 		return 1;   /* in the past: exp_base + 1 <= now */
-	return abs - p->exp_base > DPC_EXP_MASK ? DPC_EXP_MASK : abs - p->exp_base;
+	return abs - p->exp_base > max ? max : abs - p->exp_base;
 }
 
 static inline struct dpc_part *dpc_part_of(const struct dpc_cache *c, uint64_t h)
