@@ -27,8 +27,7 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
-
-#define T0 1700000000u
+#include "store_test.h"
 
 static double now_s(void)
 {
@@ -40,25 +39,11 @@ static double now_s(void)
 
 static struct dpc_cache *mkcache(size_t mem, enum dpc_evict_policy pol, uint32_t interval_us)
 {
-	struct dpc_cache_params prm = {
+	return test_cache((struct dpc_cache_params){
 		.nparts = 1, .mem_bytes = mem, .item_size_hint = 100, .max_value = 4096,
 		.policy = pol, .hugepages = false, .numa_socket = -1,
 		.reclaim_interval_us = interval_us,
-	};
-	struct dpc_cache *c = dpc_cache_create(&prm);
-
-	assert_non_null(c);
-	dpc_cache_set_time(c, T0);
-	return c;
-}
-
-static struct dpc_store_stats stats(const struct dpc_cache *c)
-{
-	struct dpc_store_stats s;
-
-	memset(&s, 0, sizeof(s));
-	dpc_cache_stats(c, 0, &s);
-	return s;
+	});
 }
 
 /* Sleep @p s seconds offline (a registered reader that sleeps must not hold grace periods). */
@@ -96,10 +81,10 @@ static void test_idle_wakeups(void **state)
 	(void)state;
 	/* 10 ms: in 0.3 s at most 30 naps end, plus the first wake-up and one in progress. */
 	struct dpc_cache *c = mkcache(8u << 20, DPC_EVICT_CLOCK, 10000);
-	struct dpc_store_stats s0 = stats(c), s1;
+	struct dpc_store_stats s0 = test_stats(c, 0), s1;
 
 	idle_for(0.3);
-	s1 = stats(c);
+	s1 = test_stats(c, 0);
 	print_message("idle 0.3 s at 10 ms: %llu wake-ups, %llu grace periods\n",
 		      (unsigned long long)(s1.reclaim_wakeups - s0.reclaim_wakeups),
 		      (unsigned long long)(s1.reclaim_grace_periods - s0.reclaim_grace_periods));
@@ -118,9 +103,9 @@ static void test_interval_at_run_time(void **state)
 	/* from 100 ms to 1 ms: the nap in progress ends, then ~1000 a second */
 	dpc_cache_set_reclaim_interval(c, 1000);
 	idle_for(0.15);   /* the 100 ms nap that was in progress has ended */
-	s0 = stats(c);
+	s0 = test_stats(c, 0);
 	idle_for(0.2);
-	s1 = stats(c);
+	s1 = test_stats(c, 0);
 	print_message("idle 0.2 s at 1 ms: %llu wake-ups\n",
 		      (unsigned long long)(s1.reclaim_wakeups - s0.reclaim_wakeups));
 	/* more than 100 ms naps allow (3), at most what 1 ms allows (200 + 2) */
@@ -139,7 +124,7 @@ static void test_batched_grace_periods(void **state)
 	(void)state;
 	struct dpc_cache *c = mkcache(64u << 20, DPC_EVICT_CLOCK, 20000);
 	unsigned long nosp = 0;
-	struct dpc_store_stats s0 = stats(c), s1;
+	struct dpc_store_stats s0 = test_stats(c, 0), s1;
 	double t0 = now_s();
 	unsigned writes = 0;
 
@@ -148,7 +133,7 @@ static void test_batched_grace_periods(void **state)
 			put(c, i % 8, 32, &nosp);
 		idle_for(0.0005);
 	}
-	s1 = stats(c);
+	s1 = test_stats(c, 0);
 	print_message("%u overwrites in 0.3 s at 20 ms: %llu grace periods, %llu wake-ups, "
 		      "%llu holes reused\n", writes,
 		      (unsigned long long)(s1.reclaim_grace_periods - s0.reclaim_grace_periods),
@@ -167,14 +152,14 @@ static void fill_fast(enum dpc_evict_policy pol)
 {
 	struct dpc_cache *c = mkcache(2u << 20, pol, DPC_RECLAIM_INTERVAL_MAX_US);
 	unsigned long nosp = 0;
-	struct dpc_store_stats s0 = stats(c), s1;
+	struct dpc_store_stats s0 = test_stats(c, 0), s1;
 	double t0 = now_s(), dt;
 	const unsigned N = 200000;   /* ~ 30 MB of items into 2 MB: small segments, many retires */
 
 	for (unsigned i = 0; i < N; i++)
 		put(c, i, 100, &nosp);
 	dt = now_s() - t0;
-	s1 = stats(c);
+	s1 = test_stats(c, 0);
 	uint64_t gps = s1.reclaim_grace_periods - s0.reclaim_grace_periods;
 	uint64_t paced = (uint64_t)(dt / 0.1) + 2;   /* what 100 ms naps alone would allow */
 
@@ -198,20 +183,6 @@ static void test_fast_writer_s3fifo(void **state)
 	fill_fast(DPC_EVICT_S3FIFO);   /* two logs per partition, the small one with a small reserve */
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	urcu_qsbr_register_thread();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	urcu_qsbr_unregister_thread();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,5 +193,5 @@ int main(void)
 		cmocka_unit_test(test_fast_writer_s3fifo),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_qsbr_setup, test_qsbr_teardown);
 }

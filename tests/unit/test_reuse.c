@@ -27,8 +27,7 @@
 #include "dpcache/store.h"
 #include "reuse.h"
 #include "store_internal.h"
-
-#define T0 1700000000u
+#include "store_test.h"
 
 struct kbuf {
 	struct dpc_key k;
@@ -47,40 +46,17 @@ static struct dpc_key *mkkey(struct kbuf *b, const char *fmt, unsigned i)
 
 static struct dpc_cache *mkcache(size_t mem, enum dpc_evict_policy pol, unsigned hint)
 {
-	struct dpc_cache_params prm = {
+	return test_cache((struct dpc_cache_params){
 		.nparts = 1, .mem_bytes = mem, .item_size_hint = hint, .max_value = 16384,
 		.policy = pol, .numa_socket = -1,
-	};
-	struct dpc_cache *c = dpc_cache_create(&prm);
-
-	assert_non_null(c);
-	dpc_cache_set_time(c, T0);
-	return c;
+	});
 }
 
-/* A write, passing quiescent states while a grace period is pending (bounded). */
+/* A SET, passing quiescent states while a grace period is pending (bounded). */
 static enum dpc_status put(struct dpc_cache *c, const struct dpc_key *k, const void *v, uint32_t n,
 			   uint64_t cas, uint64_t *cas_out)
 {
-	enum dpc_status st;
-
-	for (int tries = 0; tries < 200000; tries++) {
-		st = dpc_store_set(c, 0, DPC_SET, k, v, n, 0, 0, cas, cas_out);
-		if (st != DPC_NOSPACE)
-			return st;
-		urcu_qsbr_quiescent_state();
-		if (tries % 64 == 63)
-			usleep(20);
-	}
-	return st;
-}
-
-static struct dpc_store_stats stats(const struct dpc_cache *c)
-{
-	struct dpc_store_stats s;
-
-	dpc_cache_stats(c, 0, &s);
-	return s;
+	return test_set(c, 0, DPC_SET, k, v, n, 0, 0, cas, cas_out, NULL);
 }
 
 /* Wait (bounded) until the reclaimer has covered every hole recorded so far. */
@@ -157,7 +133,7 @@ static void test_lists(void **state)
 static void test_hot_overwrites_keep_cold_keys(void **state)
 {
 	struct dpc_cache *c = mkcache(4u << 20, DPC_EVICT_CLOCK, 200);
-	struct dpc_store_stats s = stats(c);
+	struct dpc_store_stats s = test_stats(c, 0);
 	char val[200];
 	struct kbuf kb;
 	unsigned ncold = (unsigned)(s.log_bytes * 6 / 10 / (20 + 8 + sizeof(val)));
@@ -179,7 +155,7 @@ static void test_hot_overwrites_keep_cold_keys(void **state)
 		if (r % 512 == 511)
 			settle(c);
 	}
-	s = stats(c);
+	s = test_stats(c, 0);
 	print_message("cold %u, overwrites %llu: items %llu, evictions %llu, holes reused %llu, "
 		      "live %.1f %%\n", ncold, (unsigned long long)rounds, (unsigned long long)s.items,
 		      (unsigned long long)s.evictions, (unsigned long long)s.holes_reused,
@@ -266,7 +242,7 @@ static void test_fillers(void **state)
 		}
 		settle(c);
 	}
-	struct dpc_store_stats s = stats(c);
+	struct dpc_store_stats s = test_stats(c, 0);
 	uint64_t bytes = 0, found = 0;
 
 	for (unsigned i = 0; i < N; i++) {
@@ -306,7 +282,7 @@ static void test_flush_and_holes(void **state)
 		for (unsigned i = 0; i < N; i++)
 			assert_int_equal(put(c, mkkey(&kb, "fl:%u", i), val, sizeof(val), 0, NULL), DPC_OK);
 	settle(c);
-	assert_true(stats(c).hole_bytes > 0);
+	assert_true(test_stats(c, 0).hole_bytes > 0);
 	dpc_cache_flush(c, 0);
 	for (unsigned i = 0; i < N; i++)
 		assert_int_equal(put(c, mkkey(&kb, "new:%u", i), val, sizeof(val), 0, NULL), DPC_OK);
@@ -422,14 +398,14 @@ static void race(bool mixed, unsigned nreaders)
 		assert_int_equal(pthread_create(&r[i], NULL, race_reader, rc), 0);
 	nanosleep(&run, NULL);
 	/* Bounded: keep going until writes went into holes under the readers. */
-	for (int i = 0; i < 100 && stats(rc->c).holes_reused < 1000; i++)
+	for (int i = 0; i < 100 && test_stats(rc->c, 0).holes_reused < 1000; i++)
 		usleep(20000);
 	atomic_store(&rc->stop, true);
 	pthread_join(o, NULL);
 	for (unsigned i = 0; i < nreaders; i++)
 		pthread_join(r[i], NULL);
 	urcu_qsbr_thread_online();
-	struct dpc_store_stats s = stats(rc->c);
+	struct dpc_store_stats s = test_stats(rc->c, 0);
 
 	print_message("%s sizes, %u readers: writes %llu, holes reused %llu, hits %llu, bad %llu\n",
 		      mixed ? "mixed" : "equal", nreaders, (unsigned long long)rc->writes,
@@ -455,20 +431,6 @@ static void test_race_mixed_sizes(void **state)
 	race(true, 4);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	urcu_qsbr_register_thread();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	urcu_qsbr_unregister_thread();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,5 +443,5 @@ int main(void)
 		cmocka_unit_test(test_race_mixed_sizes),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_qsbr_setup, test_qsbr_teardown);
 }

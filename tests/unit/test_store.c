@@ -20,8 +20,7 @@
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
 #include "store_internal.h"   /* dpc_cache_create_at(): a log that starts near a wrap point */
-
-#define T0 1700000000u   /* a fixed "now" for the tests */
+#include "store_test.h"
 
 struct kbuf {
 	struct dpc_key k;
@@ -39,43 +38,23 @@ static struct dpc_key *mkkey(struct kbuf *b, const char *s)
 	return &b->k;
 }
 
-/*
- * A write may get DPC_NOSPACE while a grace period is pending (transient,
- * counted).  A test writer is far faster than a server's owner; like an
- * owner it passes quiescent states and tries again (bounded).
- */
+/* A write may get DPC_NOSPACE while a grace period is pending: retried (store_test.h), counted. */
 static unsigned long nospace_retries;
 
 static enum dpc_status store_retry(struct dpc_cache *c, unsigned p, enum dpc_set_mode m,
 				   const struct dpc_key *k, const void *val, uint32_t vlen,
 				   uint32_t flags, uint32_t exp, uint64_t cas, uint64_t *cas_out)
 {
-	enum dpc_status st;
-	unsigned long tries = 0;
-
-	while ((st = dpc_store_set(c, p, m, k, val, vlen, flags, exp, cas, cas_out)) == DPC_NOSPACE &&
-	       tries < 2000000) {
-		tries++;
-		nospace_retries++;
-		urcu_qsbr_quiescent_state();
-		if (tries % 64 == 0)
-			usleep(20);
-	}
-	return st;
+	return test_set(c, p, m, k, val, vlen, flags, exp, cas, cas_out, &nospace_retries);
 }
 
 static struct dpc_cache *mkcache(unsigned nparts, size_t mem, uint32_t max_value,
 				 enum dpc_evict_policy pol, unsigned hint)
 {
-	struct dpc_cache_params prm = {
+	return test_cache((struct dpc_cache_params){
 		.nparts = nparts, .mem_bytes = mem, .item_size_hint = hint,
 		.max_value = max_value, .policy = pol, .hugepages = false, .numa_socket = -1,
-	};
-	struct dpc_cache *c = dpc_cache_create(&prm);
-
-	assert_non_null(c);
-	dpc_cache_set_time(c, T0);
-	return c;
+	});
 }
 
 static unsigned part(const struct dpc_cache *c, const struct dpc_key *k)
@@ -125,20 +104,6 @@ static void expect_val(struct dpc_cache *c, const char *key, const char *val)
 static void expect_miss(struct dpc_cache *c, const char *key)
 {
 	assert_int_equal(get(c, key, NULL, 0, NULL), DPC_NOT_FOUND);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	urcu_qsbr_register_thread();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	urcu_qsbr_unregister_thread();
-	return 0;
 }
 
 static void test_set_get(void **state)
@@ -1644,5 +1609,5 @@ int main(void)
 		cmocka_unit_test(test_ref_wrap),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_qsbr_setup, test_qsbr_teardown);
 }
