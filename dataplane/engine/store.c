@@ -195,9 +195,12 @@ static uint32_t flag_index(struct dpc_part *p, uint32_t flags)
 	for (i = 1; i < p->nflagtab; i++)
 		if (p->flagtab[i] == flags)
 			return i;
-	if (p->nflagtab == DPC_FLAGTAB_SIZE)
+	if (p->nflagtab == DPC_FLAGTAB_SIZE) {
+		dpc_ctr_add(&p->ctr.flags_words, 1);
 		return DPC_FLAGTAB_FULL;
+	}
 	p->flagtab[p->nflagtab] = flags;
+	dpc_ctr_add(&p->ctr.flags_values, 1);
 	return p->nflagtab++;
 }
 
@@ -311,6 +314,8 @@ void dpc_cache_stats(const struct dpc_cache *c, unsigned part, struct dpc_store_
 	out->index_moves = atomic_load_explicit(&p->tbl.moves, memory_order_relaxed);
 	out->small_to_main = dpc_ctr_ld(&p->ctr.to_main);
 	out->ghost_hits = dpc_ctr_ld(&p->ctr.ghost_hits);
+	out->flags_values = dpc_ctr_ld(&p->ctr.flags_values);
+	out->flags_words = dpc_ctr_ld(&p->ctr.flags_words);
 	if (part == 0) {   /* one reclaimer per cache */
 		out->reclaim_wakeups = dpc_ctr_ld(&c->reclaimer.wakeups);
 		out->reclaim_grace_periods = dpc_ctr_ld(&c->reclaimer.grace_periods);

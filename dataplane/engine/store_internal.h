@@ -154,6 +154,7 @@ struct dpc_part_ctrs {
 	_Atomic uint64_t items, item_bytes, kv_bytes;
 	_Atomic uint64_t evictions, reinserted, expired, index_ev, nospace;
 	_Atomic uint64_t to_main, ghost_hits;   /* S3-FIFO */
+	_Atomic uint64_t flags_values, flags_words;   /* the flags table (flagtab) */
 };
 
 #define DPC_LOG_MAIN  0u

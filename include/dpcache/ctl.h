@@ -85,6 +85,10 @@
 	  "Dead bytes in the log recorded for reuse (waiting for a grace period, or ready)") \
 	X(holes_reused,      "dpcache_store_holes_reused_total",     "counter", \
 	  "Writes that went into the dead space of an older item instead of the log's tail") \
+	X(flags_values,      "dpcache_store_flags_values",           "gauge", \
+	  "Distinct client-flags values in the partitions' tables (15 each at most)") \
+	X(flags_words,       "dpcache_store_flags_words_total",      "counter", \
+	  "Writes whose client flags found their partition's table full: 4 more bytes each") \
 	/* perf: the cache's reclaimer thread (one per cache, counted in partition 0) */ \
 	X(reclaim_wakeups,   "dpcache_store_reclaim_wakeups_total",  "counter", \
 	  "Times the cache's reclaimer thread woke up (reclaim_interval_us paces it)") \

@@ -117,6 +117,8 @@ struct dpc_store_stats {
 	uint64_t live_fraction_bp; /**< bytes_used / log_bytes in basis points (10000 = all live) */
 	uint64_t hole_bytes;       /**< dead bytes recorded for reuse (waiting or ready) */
 	uint64_t holes_reused;     /**< writes that went into a hole instead of a tail */
+	uint64_t flags_values;     /**< entries of the partition's client-flags table in use (<= 15) */
+	uint64_t flags_words;      /**< writes whose flags found that table full (a 4-byte word each) */
 	/* the cache's reclaimer thread (one per cache: counted in partition 0, 0 elsewhere) */
 	uint64_t reclaim_wakeups;       /**< times the reclaimer woke up */
 	uint64_t reclaim_grace_periods; /**< QSBR grace periods it waited for */

@@ -573,6 +573,9 @@ static void test_flags_table(void **state)
 		assert_int_equal(v.flags, 0xf1a90000u + i);
 		assert_int_equal(v.exptime, T0 + 100);
 	}
+	/* the table's 15 entries and the 5 writes that found it full, counted */
+	assert_int_equal(test_stats(c, 0).flags_values, 15);
+	assert_int_equal(test_stats(c, 0).flags_words, 5);
 	/* a value already in the table costs nothing more, as often as it is used */
 	b1 = item_bytes(c);
 	assert_int_equal(set(c, DPC_SET, "g1", "vvvv", 0xf1a90003u, 0, 0, NULL), DPC_OK);
