@@ -192,6 +192,8 @@ struct dpc_part {
 	uint64_t cas_seq dpc_cache_aligned;   /* writes so far (the sequence t of the newest) */
 	uint64_t slack_seq;               /* slack CAS bases handed out, in DPC_SLACK_CAS_SPAN steps */
 	uint32_t sweep;                   /* maintain(): next bucket to sweep */
+	uint32_t sweep_left;              /* without TTLs: buckets left to sweep after a flush */
+	uint64_t sweep_fp[2];             /* the flush horizons sweep_left was set for */
 	uint64_t rng;                     /* CLOCK's size-aware second chance (xorshift64, never 0) */
 	unsigned nflagtab;                /* flagtab entries in use (1 = none but 0) */
 	bool has_ttl;                     /* an item with an expiry was ever written: only then

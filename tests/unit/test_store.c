@@ -734,6 +734,49 @@ static void test_flush(void **state)
 }
 
 /*
+ * Without a TTL ever written the sweep has work only after a flush: one
+ * pass over the index then drops every flushed entry, and it stops again.
+ * With a TTL it sweeps on every call.
+ */
+static void test_sweep_only_when_due(void **state)
+{
+	struct dpc_cache *c = mkcache(1, 4u << 20, 1024, DPC_EVICT_CLOCK, 0);
+	uint32_t nb = (uint32_t)(test_stats(c, 0).index_slots / DPC_BUCKET_SLOTS);
+	char key[32];
+	unsigned i, work, calls;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%u", i);
+		assert_int_equal(set(c, DPC_SET, key, "v", 0, 0, 0, NULL), DPC_OK);
+	}
+	/* nothing can expire and nothing was flushed: no bucket is read */
+	assert_int_equal(dpc_store_maintain(c, 0, 1u << 20), 1);
+	assert_int_equal(dpc_store_maintain(c, 0, 64), 1);
+	/* a flush: one pass of nb buckets, in budget-sized steps, drops them all */
+	dpc_cache_flush(c, 0);
+	for (work = 0, calls = 0; calls < nb; calls++) {
+		unsigned w = dpc_store_maintain(c, 0, 64);
+
+		if (w == 1)
+			break;
+		work += w - 1;
+	}
+	assert_int_equal(work, nb);
+	assert_int_equal(test_stats(c, 0).items, 0);
+	assert_int_equal(dpc_store_maintain(c, 0, 64), 1);
+	/* writes after the flush lie above its horizon: still nothing to do */
+	assert_int_equal(set(c, DPC_SET, "after", "v", 0, 0, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_store_maintain(c, 0, 64), 1);
+	expect_val(c, "after", "v");
+	/* once an item has an expiry, every call sweeps */
+	assert_int_equal(set(c, DPC_SET, "ttl", "v", 0, 5, 0, NULL), DPC_OK);
+	assert_int_equal(dpc_store_maintain(c, 0, 64), 64);
+	assert_int_equal(dpc_store_maintain(c, 0, 64), 64);
+	dpc_cache_free(c);
+}
+
+/*
  * flush_all covers items that CLOCK copied to the tail (second chances)
  * during a write that then failed: the copies lie above the tail the
  * write never published.  The thread stops reporting quiescent states, so
@@ -1593,6 +1636,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_range),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_flush_reinserted),
+		cmocka_unit_test(test_sweep_only_when_due),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_create_invalid),
 		cmocka_unit_test(test_max_value_range),
