@@ -20,9 +20,9 @@
  *      reassembly: timed-out datagrams given up (bounded), death row freed;
  *   5. dpc_store_maintain(budget: maintain_budget when idle, 1/16 of it
  *      when busy), one QSBR quiescent state;
- *   6. idle back-off: after DPC_IDLE_POLLS iterations in a row that found
- *      nothing (no frame, nothing in the ring; TX is always flushed by
- *      then), sleep idle_sleep_us per further empty iteration, offline
+ *   6. idle back-off: after DPC_IDLE_SPIN_US of iterations in a row that
+ *      found nothing (no frame, nothing in the ring; TX is always flushed
+ *      by then), sleep idle_sleep_us per further empty iteration, offline
  *      for QSBR, so that an idle server leaves its CPU to the kernel.  The
  *      first frame or forwarded datagram ends the back-off; while packets
  *      flow the loop makes no syscall.  idle_sleep_us=0 busy-polls always.
@@ -647,7 +647,8 @@ int dpc_worker_main(void *arg)
 {
 	struct dpc_worker *w = arg;
 	struct rte_mbuf *pkts[DPC_BURST];
-	unsigned idle = 0;
+	uint64_t idle_from = 0;   /* TSC of the first empty iteration in a row; 0: busy */
+	uint64_t idle_spin;
 
 	urcu_qsbr_register_thread();
 	w->wr.next = resp_next;
@@ -656,6 +657,7 @@ int dpc_worker_main(void *arg)
 	/* ns = ticks * lat_mult >> DPC_LAT_SHIFT (no overflow for iterations shorter than hours) */
 	w->lat_mult = (uint64_t)(((unsigned __int128)1000000000u << DPC_LAT_SHIFT) / w->tsc_hz);
 	w->next_sec_tsc = rte_rdtsc();
+	idle_spin = w->tsc_hz / 1000000u * DPC_IDLE_SPIN_US;
 	DPC_LOG(INFO, "worker %u on lcore %u: port %u queue %u, partition %u", w->id, w->lcore,
 		w->port_id, w->queue_id, w->h.part);
 
@@ -689,13 +691,14 @@ int dpc_worker_main(void *arg)
 		if (busy > 0) {
 			dpc_stat_inc(w->st, poll_busy);
 			dpc_stat_add(w->st, poll_cycles, t1 - t0);
-			idle = 0;
-		} else if (dpc_unlikely(++idle >= DPC_IDLE_POLLS)) {
+			idle_from = 0;
+		} else if (idle_from == 0) {
+			idle_from = t1;
+		} else if (dpc_unlikely(t1 - idle_from >= idle_spin)) {
 			uint32_t us = __atomic_load_n(&w->cfg->idle_sleep_us, __ATOMIC_RELAXED);
 
-			if (us != 0)
+			if (us != 0)   /* and on each further empty iteration, until a busy one */
 				idle_sleep(w, us);
-			idle = DPC_IDLE_POLLS; /* keep sleeping on each empty poll, no wrap */
 		}
 		if (dpc_unlikely(t1 >= w->next_sec_tsc))
 			housekeeping(w, t1);
