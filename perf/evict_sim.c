@@ -26,35 +26,30 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "workload.h"
 
 static uint64_t rng_s = 0x853c49e6748fea9bull;
 
 static uint64_t rnd(void)
 {
-	rng_s ^= rng_s >> 12;
-	rng_s ^= rng_s << 25;
-	rng_s ^= rng_s >> 27;
-	return rng_s * 0x2545f4914f6cdd1dull;
+	return perf_rng_next(&rng_s);
 }
 
 /* Zipf(alpha) over ranks 0..n-1 by inverse CDF; ranks are then scrambled
  * into key ids so that popularity is unrelated to the key's hash. */
 static uint32_t *make_trace(uint32_t n, uint64_t reqs, double alpha)
 {
-	double *cdf = malloc(sizeof(double) * n);
+	double sum;
+	double *cdf = perf_zipf_cdf(n, alpha, &sum);
 	uint32_t *perm = malloc(sizeof(uint32_t) * n);
 	uint32_t *tr = malloc(sizeof(uint32_t) * reqs);
-	double sum = 0;
 
 	if (!cdf || !perm || !tr) {
 		fprintf(stderr, "out of memory\n");
 		exit(1);
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		sum += 1.0 / pow((double)(i + 1), alpha);
-		cdf[i] = sum;
+	for (uint32_t i = 0; i < n; i++)
 		perm[i] = i;
-	}
 	for (uint32_t i = n - 1; i > 0; i--) {
 		uint32_t j = (uint32_t)(rnd() % (i + 1));
 		uint32_t t = perm[i];
@@ -62,20 +57,8 @@ static uint32_t *make_trace(uint32_t n, uint64_t reqs, double alpha)
 		perm[i] = perm[j];
 		perm[j] = t;
 	}
-	for (uint64_t r = 0; r < reqs; r++) {
-		double u = (double)(rnd() >> 11) * (1.0 / 9007199254740992.0) * sum;
-		uint32_t lo = 0, hi = n - 1;
-
-		while (lo < hi) {
-			uint32_t mid = (lo + hi) / 2;
-
-			if (cdf[mid] < u)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		tr[r] = perm[lo];
-	}
+	for (uint64_t r = 0; r < reqs; r++)
+		tr[r] = perm[perf_cdf_rank(cdf, n, perf_unit(rnd()) * sum)];
 	free(cdf);
 	free(perm);
 	return tr;

@@ -26,6 +26,7 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "workload.h"
 
 struct wl {
 	uint32_t keys;
@@ -41,10 +42,7 @@ static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	rng_s ^= rng_s >> 12;
-	rng_s ^= rng_s << 25;
-	rng_s ^= rng_s >> 27;
-	return rng_s * 0x2545f4914f6cdd1dull;
+	return perf_rng_next(&rng_s);
 }
 
 static double *cdf;
@@ -52,15 +50,11 @@ static uint64_t perm_mul;
 
 static void zipf_init(const struct wl *w)
 {
-	double sum = 0;
+	double sum;
 
-	cdf = malloc(sizeof(double) * w->keys);
+	cdf = perf_zipf_cdf(w->keys, w->zipf, &sum);
 	if (cdf == NULL)
 		exit(1);
-	for (uint32_t i = 0; i < w->keys; i++) {
-		sum += 1.0 / pow((double)(i + 1), w->zipf);
-		cdf[i] = sum;
-	}
 	for (uint32_t i = 0; i < w->keys; i++)
 		cdf[i] /= sum;
 	perm_mul = 2654435761u % w->keys;
@@ -70,17 +64,8 @@ static void zipf_init(const struct wl *w)
 
 static uint32_t draw(const struct wl *w)
 {
-	double u = (double)(rnd() >> 11) * (1.0 / 9007199254740992.0);
-	uint32_t lo = 0, hi = w->keys - 1;
+	uint32_t lo = perf_cdf_rank(cdf, w->keys, perf_unit(rnd()));
 
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-
-		if (cdf[mid] < u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return (uint32_t)((lo * perm_mul) % w->keys);
 }
 

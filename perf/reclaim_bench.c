@@ -30,6 +30,7 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "workload.h"
 
 #define KLEN 16u
 #define VLEN 32u
@@ -39,18 +40,7 @@ static uint64_t rng_s = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	rng_s ^= rng_s >> 12;
-	rng_s ^= rng_s << 25;
-	rng_s ^= rng_s >> 27;
-	return rng_s * 0x2545f4914f6cdd1dull;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return perf_rng_next(&rng_s);
 }
 
 static void key_of(char *k, uint32_t i)
@@ -162,7 +152,7 @@ int main(int argc, char **argv)
 	for (unsigned r = 0; r < rounds; r++) {
 		struct dpc_store_stats s0 = stats(c), s1;
 		uint64_t ops = 0;
-		double t0 = now_s(), t = t0;
+		double t0 = perf_now_s(), t = t0;
 
 		while (t - t0 < seconds) {
 			for (unsigned b = 0; b < 64; b++) {
@@ -195,7 +185,7 @@ int main(int argc, char **argv)
 				urcu_qsbr_quiescent_state();
 				ops += BURST;
 			}
-			t = now_s();
+			t = perf_now_s();
 		}
 		s1 = stats(c);
 		double ns = (t - t0) * 1e9 / (double)ops;

@@ -50,6 +50,7 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "workload.h"
 
 #define KLEN 16u
 #define BURST 32u
@@ -62,18 +63,7 @@ static bool rte_huge;
 
 static uint64_t rnd(void)
 {
-	rng_s ^= rng_s >> 12;
-	rng_s ^= rng_s << 25;
-	rng_s ^= rng_s >> 27;
-	return rng_s * 0x2545f4914f6cdd1dull;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return perf_rng_next(&rng_s);
 }
 
 /* Request trace of key indexes: uniform, or Zipf(alpha) by inverse CDF with
@@ -89,29 +79,16 @@ static uint32_t *make_trace(uint32_t n, uint64_t reqs, double alpha)
 			tr[r] = (uint32_t)(rnd() % n);
 		return tr;
 	}
-	double *cdf = malloc(sizeof(double) * n);
-	double sum = 0;
+	double sum;
+	double *cdf = perf_zipf_cdf(n, alpha, &sum);
 
 	if (cdf == NULL) {
 		free(tr);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		sum += 1.0 / pow((double)(i + 1), alpha);
-		cdf[i] = sum;
-	}
 	for (uint64_t r = 0; r < reqs; r++) {
-		double u = (double)(rnd() >> 11) * (1.0 / 9007199254740992.0) * sum;
-		uint32_t lo = 0, hi = n - 1;
+		uint32_t lo = perf_cdf_rank(cdf, n, perf_unit(rnd()) * sum);
 
-		while (lo < hi) {
-			uint32_t mid = (lo + hi) / 2;
-
-			if (cdf[mid] < u)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
 		/* scramble rank -> key index (odd multiplier mod 2^32, then mod n) */
 		tr[r] = (uint32_t)(((uint64_t)lo * 2654435761u) % n);
 	}
@@ -162,7 +139,7 @@ struct ctx {
 
 static double pass_get(struct ctx *x, uint64_t r0, uint64_t r1)
 {
-	double t0 = now_s();
+	double t0 = perf_now_s();
 
 	for (uint64_t r = r0; r < r1; r++) {
 		struct dpc_key k = { .data = x->keys + (size_t)x->tr[r] * KLEN, .len = KLEN };
@@ -178,7 +155,7 @@ static double pass_get(struct ctx *x, uint64_t r0, uint64_t r1)
 		if ((r & (BURST - 1)) == 0)
 			urcu_qsbr_quiescent_state();
 	}
-	return now_s() - t0;
+	return perf_now_s() - t0;
 }
 
 /* Our burst: the key bytes of the burst are fetched in parallel first
@@ -188,7 +165,7 @@ static double pass_get(struct ctx *x, uint64_t r0, uint64_t r1)
  * does). */
 static double pass_bulk(struct ctx *x, uint64_t r0, uint64_t r1)
 {
-	double t0 = now_s();
+	double t0 = perf_now_s();
 
 	for (uint64_t r = r0; r + BURST <= r1; r += BURST) {
 		struct dpc_key k[BURST];
@@ -220,12 +197,12 @@ static double pass_bulk(struct ctx *x, uint64_t r0, uint64_t r1)
 		}
 		urcu_qsbr_quiescent_state();
 	}
-	return now_s() - t0;
+	return perf_now_s() - t0;
 }
 
 static double pass_rte_get(struct ctx *x, uint64_t r0, uint64_t r1)
 {
-	double t0 = now_s();
+	double t0 = perf_now_s();
 
 	for (uint64_t r = r0; r < r1; r++) {
 		void *d;
@@ -233,14 +210,14 @@ static double pass_rte_get(struct ctx *x, uint64_t r0, uint64_t r1)
 		if (rte_hash_lookup_data(x->h, x->keys + (size_t)x->tr[r] * KLEN, &d) >= 0)
 			x->sink += (uintptr_t)d & 1;
 	}
-	return now_s() - t0;
+	return perf_now_s() - t0;
 }
 
 /* rte_hash's burst: the same key pointers; it hashes, prefetches and
  * compares inside rte_hash_lookup_bulk() (no value is copied). */
 static double pass_rte_bulk(struct ctx *x, uint64_t r0, uint64_t r1)
 {
-	double t0 = now_s();
+	double t0 = perf_now_s();
 
 	for (uint64_t r = r0; r + BURST <= r1; r += BURST) {
 		const void *kp[BURST];
@@ -252,7 +229,7 @@ static double pass_rte_bulk(struct ctx *x, uint64_t r0, uint64_t r1)
 		for (unsigned j = 0; j < BURST; j++)
 			x->sink += pos[j] < 0;
 	}
-	return now_s() - t0;
+	return perf_now_s() - t0;
 }
 
 static int run(uint32_t nkeys, uint32_t vlen, double alpha, uint64_t lookups, struct result *res)
@@ -293,7 +270,7 @@ static int run(uint32_t nkeys, uint32_t vlen, double alpha, uint64_t lookups, st
 		return -1;
 	}
 	/* SET: insert all keys */
-	t0 = now_s();
+	t0 = perf_now_s();
 	for (uint32_t i = 0; i < nkeys; i++) {
 		struct dpc_key k = { .data = keys + (size_t)i * KLEN, .len = KLEN };
 
@@ -304,7 +281,7 @@ static int run(uint32_t nkeys, uint32_t vlen, double alpha, uint64_t lookups, st
 		if ((i & (BURST - 1)) == 0)
 			urcu_qsbr_quiescent_state();
 	}
-	t1 = now_s();
+	t1 = perf_now_s();
 	res->set_mops = nkeys / (t1 - t0) / 1e6;
 	res->meta = dpc_cache_meta_bytes_per_item(x.c);
 
@@ -314,11 +291,11 @@ static int run(uint32_t nkeys, uint32_t vlen, double alpha, uint64_t lookups, st
 		fprintf(stderr, "rte_hash_create failed (EAL memory?)\n");
 		return -1;
 	}
-	t0 = now_s();
+	t0 = perf_now_s();
 	for (uint32_t i = 0; i < nkeys; i++)
 		if (rte_hash_add_key_data(x.h, keys + (size_t)i * KLEN, val) < 0)
 			res->rte_fail++;
-	t1 = now_s();
+	t1 = perf_now_s();
 	res->rte_add_mops = nkeys / (t1 - t0) / 1e6;
 
 	/* Lookups: ROUNDS rounds; each runs the four loops on the same trace
