@@ -11,7 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 bb_init fairness
 bb_netns
 
-bb_start_dpcached "net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" --reasm_bytes 1M
+# af_xdp whatever BB_PMD says: fairness.py's requests held as fragments need dpcached's reassembly
+# (net_af_packet's fanout reassembles in the kernel and cuts them to one frame: test_reasm.sh)
+vdev=$(BB_PMD=af_xdp bb_vdev) || exit 1
+bb_start_dpcached "$vdev" --reasm_bytes 1M
 bb_cli_ns timeout 150 python3 "$here/fairness.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" af_xdp \
 	"$DPC_BIN/dpcachectl" --name "$BB_PREFIX" --timeout 5000 || { bb_diag; bb_fail "fairness.py"; }
 bb_stop_dpcached TERM

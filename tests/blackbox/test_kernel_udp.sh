@@ -14,10 +14,7 @@ bb_init kernel_udp
 bb_netns
 
 pmd=${BB_PMD:-af_packet}
-case $pmd in
-af_xdp) vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1" ;;
-*) vdev="net_af_packet0,iface=$BB_SRV_IF,qpairs=1,blocksz=4096,framesz=2048,framecnt=4096" ;;
-esac
+vdev=$(bb_vdev "$pmd") || exit 1
 # --admin subnet: kernel_udp.py sends FLUSH (admin commands: nobody by default).
 bb_start_dpcached "$vdev" --admin subnet ${BB_DPC_FLAGS:-}
 

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bb_init reasm
 bb_netns
 
-vdev="net_af_xdp0,iface=$BB_SRV_IF,start_queue=0,queue_count=1"
+vdev=$(BB_PMD=af_xdp bb_vdev) || exit 1   # af_xdp whatever BB_PMD says (see above)
 bb_start_dpcached "$vdev" --reasm_timeout_ms 300 --reasm_entries 16 --reasm_bytes 1M
 bb_cli_ns timeout 120 python3 "$here/reasm.py" "$BB_ADDR" "$BB_PORT" "$BB_CLI_IF" af_xdp ||
 	{ bb_diag; bb_fail "reasm.py"; }
