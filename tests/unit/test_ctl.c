@@ -35,6 +35,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "dpcache/hash.h"
+#include "sock_client.h"
 
 /* The code under test, compiled into this binary (dpcached and dpcachectl are not libraries). */
 #include "../../dataplane/ctl_server.c"
@@ -434,38 +435,13 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int raw_connect(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 5 };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	memcpy(sa.sun_path, sock_path, strlen(sock_path));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-/* Read until EOF (or 5 s of silence) into ans (NUL-terminated); returns the bytes read. */
-static size_t read_all(int fd, char *ans, size_t cap)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got + 1 < cap && (n = recv(fd, ans + got, cap - 1 - got, 0)) > 0)
-		got += (size_t)n;
-	ans[got] = '\0';
-	return got;
-}
-
 /*
  * Send @p len raw bytes (all of them: the server must read what it does not
  * want rather than reset us), optionally shut down our side, read the answer.
  */
 static void raw_exchange(const void *req, size_t len, bool shut, char *ans, size_t cap)
 {
-	int fd = raw_connect();
+	int fd = unix_connect(sock_path);
 	size_t off = 0;
 
 	while (off < len) {
@@ -476,7 +452,7 @@ static void raw_exchange(const void *req, size_t len, bool shut, char *ans, size
 	}
 	if (shut)
 		shutdown(fd, SHUT_WR);
-	read_all(fd, ans, cap);
+	sock_read_all(fd, ans, cap);
 	close(fd);
 }
 
@@ -572,7 +548,7 @@ static void test_slow_client(void **state)
 {
 	struct dpc_ctl_reply r;
 	char err[256];
-	int slow = raw_connect();
+	int slow = unix_connect(sock_path);
 	int64_t t0;
 	int rc;
 
@@ -590,7 +566,7 @@ static void test_slow_client(void **state)
 	{
 		char ans[256];
 
-		read_all(slow, ans, sizeof(ans));
+		sock_read_all(slow, ans, sizeof(ans));
 		assert_int_equal(strncmp(ans, "OK\npong ", 8), 0); /* and the slow one is served too */
 	}
 	close(slow);
@@ -608,7 +584,7 @@ static void test_deadline(void **state)
 	call_ok("config set ctl_timeout_ms 300", &r);
 	assert_true(r.ok);
 	dpc_ctl_reply_free(&r);
-	fd = raw_connect();
+	fd = unix_connect(sock_path);
 	/* one byte every 100 ms, for up to 3 s, until an answer arrives */
 	while (sent < 30) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -618,7 +594,7 @@ static void test_deadline(void **state)
 		if (poll(&p, 1, 100) == 1)
 			break;
 	}
-	read_all(fd, ans, sizeof(ans));
+	sock_read_all(fd, ans, sizeof(ans));
 	close(fd);
 	assert_string_equal(ans, "ERR no complete request within 300 ms (ctl_timeout_ms)\n");
 	print_message("trickling client cut off after %d bytes (one per 100 ms)\n", sent);
@@ -639,9 +615,9 @@ static void test_busy(void **state)
 	(void)state;
 	assert_true(n <= DPC_ARRAY_SIZE(fds));
 	for (i = 0; i < n; i++)
-		fds[i] = raw_connect();
-	extra = raw_connect();
-	read_all(extra, ans, sizeof(ans));
+		fds[i] = unix_connect(sock_path);
+	extra = unix_connect(sock_path);
+	sock_read_all(extra, ans, sizeof(ans));
 	close(extra);
 	assert_non_null(strstr(ans, "ERR busy: 16 control connections open"));
 	for (i = 0; i < n; i++)
@@ -689,7 +665,7 @@ static int as_nobody(bool dac_override)
 			_exit(errno == EACCES ? 10 : 1);
 		if (send(fd, "ping\n", 5, MSG_NOSIGNAL) != 5)
 			_exit(1);
-		read_all(fd, ans, sizeof(ans));
+		sock_read_all(fd, ans, sizeof(ans));
 		if (strstr(ans, "ERR permission denied: uid 65534 is not root and not in group root") == ans)
 			_exit(11);
 		_exit(strncmp(ans, "OK\n", 3) == 0 ? 12 : 1);
@@ -805,7 +781,7 @@ static char *http_raw(unsigned port, const char *req, size_t len)
 	int fd = http_connect(port);
 
 	assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
-	read_all(fd, buf, 1 << 20);
+	sock_read_all(fd, buf, 1 << 20);
 	close(fd);
 	return buf;
 }
@@ -952,7 +928,7 @@ static void test_prometheus(void **state)
 	{
 		char ans[512];
 
-		read_all(slow, ans, sizeof(ans));
+		sock_read_all(slow, ans, sizeof(ans));
 		assert_non_null(strstr(ans, "HTTP/1.0 408 Request Timeout\r\n"));
 		close(slow);
 	}

@@ -26,6 +26,7 @@
 #include "dpcache/connsrv.h"
 #include "dpcache/ctl.h"
 #include "dpcache/ctlproto.h"
+#include "sock_client.h"
 
 /* ---- control requests ---------------------------------------------------------- */
 
@@ -335,28 +336,6 @@ static void loop_start(struct loop_fixture *f, unsigned max_conns, size_t in_max
 	assert_int_equal(pthread_create(&f->tid, NULL, loop_thread, f), 0);
 }
 
-static int loop_connect(const struct loop_fixture *f)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 5 };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	memcpy(sa.sun_path, f->path, strlen(f->path));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-static void read_answer(int fd, char *ans, size_t cap)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got + 1 < cap && (n = recv(fd, ans + got, cap - 1 - got, 0)) > 0)
-		got += (size_t)n;
-	ans[got] = '\0';
-}
-
 static void test_loop_basics(void **state)
 {
 	struct loop_fixture f;
@@ -370,34 +349,34 @@ static void test_loop_basics(void **state)
 	assert_int_equal(errno, EINVAL);
 	loop_start(&f, 4, 16, 300);
 	/* a and b hold connections without a complete request; c is answered meanwhile */
-	a = loop_connect(&f);
-	b = loop_connect(&f);
+	a = unix_connect(f.path);
+	b = unix_connect(f.path);
 	assert_int_equal(send(a, "slo", 3, 0), 3);
-	c = loop_connect(&f);
+	c = unix_connect(f.path);
 	assert_int_equal(send(c, "hi\n", 3, 0), 3);
-	read_answer(c, ans, sizeof(ans));
+	(void)sock_read_all(c, ans, sizeof(ans));
 	assert_string_equal(ans, "got hi\n");
 	close(c);
 	/* EOF with a partial request */
 	assert_int_equal(shutdown(b, SHUT_WR), 0);
-	read_answer(b, ans, sizeof(ans));
+	(void)sock_read_all(b, ans, sizeof(ans));
 	assert_string_equal(ans, "eof after 0 bytes\n");
 	close(b);
 	/* a's deadline: 300 ms after accept */
-	read_answer(a, ans, sizeof(ans));
+	(void)sock_read_all(a, ans, sizeof(ans));
 	assert_string_equal(ans, "timeout after 3 bytes\n");
 	close(a);
 	/* a request longer than in_max with no end: closed (the protocol said MORE) */
-	a = loop_connect(&f);
+	a = unix_connect(f.path);
 	assert_int_equal(send(a, "0123456789abcdefXYZ", 19, 0), 19);
-	read_answer(a, ans, sizeof(ans));
+	(void)sock_read_all(a, ans, sizeof(ans));
 	assert_string_equal(ans, "");
 	close(a);
 	/* every slot taken: the next connection is refused at once */
 	for (i = 0; i < 4; i++)
-		fds[i] = loop_connect(&f);
-	a = loop_connect(&f);
-	read_answer(a, ans, sizeof(ans));
+		fds[i] = unix_connect(f.path);
+	a = unix_connect(f.path);
+	(void)sock_read_all(a, ans, sizeof(ans));
 	assert_string_equal(ans, "busy\n");
 	close(a);
 	/* Counters are the loop thread's: read them once it has stopped. */
