@@ -18,11 +18,11 @@
 
 #define NH 4096
 static int freed[NH];           /* times each handle was freed */
-static int handle_base;         /* &handle_base + k is handle k */
+static char handles[NH];        /* &handles[k] is handle k (a pointer into one object: -O3 checks) */
 static struct dpc_worker_stats st;
 
-static void *H(unsigned k) { return (char *)&handle_base + k; }
-static unsigned K(void *h) { return (unsigned)((char *)h - (char *)&handle_base); }
+static void *H(unsigned k) { return &handles[k]; }
+static unsigned K(void *h) { return (unsigned)((char *)h - handles); }
 
 static void free_bulk(void *ctx, void **h, unsigned n)
 {
