@@ -6,11 +6,15 @@
  *   live_sim [--keys N (2000000)] [--requests R (20000000)] [--zipf S (0.99)]
  *            [--memory MiB (64)] [--value B (200)] [--value-min B (0: fixed)] [--get-ratio G (0.9)]
  *            [--fill-on-miss] [--hint B (64)] [--policy fifo|clock|s3fifo] [--json FILE]
+ *            [--prefill]
  *
  * Each request draws a key (Zipf over ranks scattered over the key space);
  * with probability G it is a GET, otherwise a SET of that key; with
  * --fill-on-miss a GET miss is followed by a SET of the key (look-aside
- * caching).  The last half of the requests is measured.  Reports hit
+ * caching).  With --prefill every key is first SET once, in key order (as
+ * dpcache-bench --prefill before perf/memory.sh's short runs, which then
+ * measure the cache on its way from that state).  The last half of the
+ * requests is measured.  Reports hit
  * ratio, items held, bytes per item (memory / items) and the live fraction
  * of the log (live item bytes / log bytes), read from dpc_cache_stats().
  */
@@ -32,7 +36,7 @@ struct wl {
 	uint32_t keys;
 	uint64_t reqs;
 	double zipf, get_ratio;
-	bool fill;
+	bool fill, prefill;
 	enum dpc_evict_policy pol;
 	uint64_t mem;
 	unsigned vlen, vmin, hint;   /* vmin > 0: each key's value vmin..vlen bytes, log-uniform */
@@ -113,6 +117,20 @@ static void run_store(const struct wl *w, struct res *out)
 	}
 	memset(val, 'v', w->vlen);
 	rng_s = 0x9e3779b97f4a7c15ull;
+	for (uint32_t ki = 0; w->prefill && ki < w->keys; ki++) {
+		struct dpc_key k = { .data = key, .len = 16 };
+
+		key_fmt(key, ki);
+		k.hash = dpc_hash(key, 16);
+		for (int tries = 0; tries < 1000 &&
+		     dpc_store_set(c, 0, DPC_SET, &k, val, vlen_of(w, ki), 0, 0, 0, NULL) == DPC_NOSPACE;
+		     tries++)
+			urcu_qsbr_quiescent_state();
+		if ((ki & 63) == 0) {
+			dpc_store_maintain(c, 0, 64);
+			urcu_qsbr_quiescent_state();
+		}
+	}
 	for (uint64_t r = 0; r < w->reqs; r++) {
 		uint32_t ki = draw(w);
 		struct dpc_key k = { .data = key, .len = 16 };
@@ -171,12 +189,13 @@ int main(int argc, char **argv)
 		{ "hint", required_argument, NULL, 'H' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "prefill", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
 
-	while ((o = getopt_long(argc, argv, "k:r:z:m:v:V:g:fH:p:j:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "k:r:z:m:v:V:g:fH:p:j:Ph", opts, NULL)) != -1) {
 		switch (o) {
 		case 'k': w.keys = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': w.reqs = strtoull(optarg, NULL, 10); break;
@@ -192,10 +211,11 @@ int main(int argc, char **argv)
 				strcmp(optarg, "s3fifo") == 0 ? DPC_EVICT_S3FIFO : DPC_EVICT_CLOCK;
 			break;
 		case 'j': json = optarg; break;
+		case 'P': w.prefill = true; break;
 		default:
 			fprintf(stderr, "usage: %s [--keys N] [--requests R] [--zipf S] [--memory MiB] "
 				"[--value B] [--value-min B] [--get-ratio G] [--fill-on-miss] [--hint B] "
-				"[--policy fifo|clock|s3fifo] [--json FILE]\n", argv[0]);
+				"[--policy fifo|clock|s3fifo] [--json FILE] [--prefill]\n", argv[0]);
 			return o == 'h' ? 0 : 2;
 		}
 	}
@@ -212,12 +232,13 @@ int main(int argc, char **argv)
 	run_store(&w, &r);
 	double live = r.log_bytes ? (double)r.live_bytes / (double)r.log_bytes : 0;
 
-	printf("store (%s): %u keys, Zipf %.2f, %.0f %% GET%s, %u%s%.0u B values, %llu MiB: "
+	printf("store (%s): %u keys%s, Zipf %.2f, %.0f %% GET%s, %u%s%.0u B values, %llu MiB: "
 	       "hits %.2f %%, "
 	       "items %llu, %.1f B/item of memory, live %.1f MB in a %.1f MB log = %.1f %% "
 	       "(%.1f %% of the %.1f MB outside the reserve)\n",
 	       w.pol == DPC_EVICT_FIFO ? "fifo" : w.pol == DPC_EVICT_S3FIFO ? "s3fifo" : "clock",
-	       w.keys, w.zipf, 100 * w.get_ratio, w.fill ? " + fill on miss" : "",
+	       w.keys, w.prefill ? " prefilled" : "", w.zipf, 100 * w.get_ratio,
+	       w.fill ? " + fill on miss" : "",
 	       w.vmin ? w.vmin : w.vlen, w.vmin ? ".." : "", w.vmin ? w.vlen : 0u,
 	       (unsigned long long)(w.mem >> 20), 100 * r.hit,
 	       (unsigned long long)r.items, r.items ? (double)w.mem / (double)r.items : 0,
@@ -232,11 +253,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fprintf(fp, "{\"benchmark\":\"live_sim\",\"keys\":%u,\"requests\":%llu,\"zipf\":%.3f,"
-			"\"get_ratio\":%.3f,\"fill_on_miss\":%s,\"value\":%u,\"memory\":%llu,"
+			"\"get_ratio\":%.3f,\"fill_on_miss\":%s,\"prefill\":%s,\"value\":%u,\"memory\":%llu,"
 			"\"hit_ratio\":%.5f,\"items\":%llu,\"live_bytes\":%llu,\"log_bytes\":%llu,"
 			"\"live_fraction\":%.5f}\n",
 			w.keys, (unsigned long long)w.reqs, w.zipf, w.get_ratio,
-			w.fill ? "true" : "false", w.vlen, (unsigned long long)w.mem, r.hit,
+			w.fill ? "true" : "false", w.prefill ? "true" : "false", w.vlen,
+			(unsigned long long)w.mem, r.hit,
 			(unsigned long long)r.items, (unsigned long long)r.live_bytes,
 			(unsigned long long)r.log_bytes, live);
 		fclose(fp);

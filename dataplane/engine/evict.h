@@ -64,6 +64,15 @@ extern const struct dpc_evict_ops dpc_evict_s3fifo;
 /** CLOCK's make_room() on log @p log (S3-FIFO's main log runs it too). */
 void dpc_evict_clock_room(struct dpc_part *p, unsigned log, uint32_t size, uint32_t now);
 
+/**
+ * The size-aware second chance (evict_clock.c): true, with probability
+ * 0.9 (the owner's xorshift64), if a record of @p size bytes is smaller
+ * than half the partition's mean live record; false otherwise.  CLOCK and
+ * S3-FIFO's main FIFO keep such an unread item at the head, S3-FIFO's
+ * small FIFO gives it another lap.  Owner only.
+ */
+bool dpc_evict_small_keep(struct dpc_part *p, uint32_t size);
+
 /** The item at the head of a log, as dpc_evict_peek() found it. */
 struct dpc_head {
 	unsigned log;

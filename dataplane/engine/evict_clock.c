@@ -22,8 +22,8 @@
 /* A small unread item is kept when the owner's random 32 bits are below this (0.9). */
 #define SMALL_KEEP_P32 0xe6666666u
 
-/* Owner: keep an unread item of @p size record bytes (see above)?  xorshift64. */
-static bool small_keep(struct dpc_part *p, uint32_t size)
+/* xorshift64 on the owner's state (evict.h). */
+bool dpc_evict_small_keep(struct dpc_part *p, uint32_t size)
 {
 	uint64_t items = dpc_ctr_ld(&p->ctr.items);
 
@@ -46,7 +46,7 @@ void dpc_evict_clock_room(struct dpc_part *p, unsigned log, uint32_t size, uint3
 		if (!dpc_evict_peek(p, log, now, &hd))
 			continue;
 		if (hd.slot != NULL && !hd.flushed && !hd.dead && budget > 0 &&
-		    ((hd.w & DPC_ITEM_ACC) || small_keep(p, hd.size))) {
+		    ((hd.w & DPC_ITEM_ACC) || dpc_evict_small_keep(p, hd.size))) {
 			budget--;
 			if (dpc_evict_keep(p, &hd, log, hd.w & ~DPC_ITEM_ACC))
 				continue;

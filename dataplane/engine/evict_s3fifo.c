@@ -16,7 +16,24 @@
  * from the paper: one bit of frequency instead of two (the main FIFO is
  * CLOCK-1bit), and a ghost that is a FIFO per bucket of 8 16-bit
  * fingerprints rather than one global FIFO of hashes (2 bytes per entry,
- * inside the memory budget).  Items too large for a quarter of
+ * inside the memory budget).
+ *
+ * Size-aware (hits per byte are what a cache of mixed sizes runs out of;
+ * docs/design.md, "Size-aware second chance"):
+ *  - a key found in the ghost whose record is over LARGE_X times the
+ *    partition's mean live record goes to the small FIFO again, not the
+ *    main one: a large item earns the main FIFO only by being read while
+ *    in the small one (a ghost hit is weaker evidence than a read, and a
+ *    large item in the main FIFO costs the memory of many small ones);
+ *  - at the small FIFO's head, an unread item under half the mean record
+ *    gets another lap of the small FIFO with probability 0.9 (as CLOCK's
+ *    size-aware second chance, which the main FIFO runs too): a small
+ *    item waits about ten laps for its first read instead of one, at the
+ *    cost of few bytes, and a scan of small items still stays out of the
+ *    main FIFO.
+ * With sizes that vary by less than a factor of two neither rule acts.
+ *
+ * Items too large for a quarter of
  * the small FIFO go to the main one, and so do new items until the main
  * FIFO first fills (the paper's small FIFO grows into memory the main one
  * does not use yet: a cache evicts only when full; fixed logs cannot, so
@@ -32,7 +49,8 @@
 
 #define GHOST_WAYS 8u
 #define GHOST_SHARE 0.25   /* ghost entries per item the memory holds */
-#define MOVE_BUDGET 16    /* moves to the main FIFO per allocation (as CLOCK's second chances) */
+#define MOVE_BUDGET 16    /* copies per allocation (as CLOCK's second chances) */
+#define LARGE_X 3         /* ghost hits over this many mean records go to the small FIFO */
 
 struct ghost {
 	uint32_t nb;
@@ -129,6 +147,11 @@ static unsigned s3_place(struct dpc_part *p, uint64_t hash, int old_log, uint32_
 	if (old_log == (int)DPC_LOG_SMALL)
 		return DPC_LOG_SMALL;
 	if (ghost_take(g, hash)) {
+		/* A large one goes to the small FIFO again (above): size >
+		 * LARGE_X * item_bytes / items, without a divide. */
+		if ((uint64_t)size * dpc_ctr_ld(&p->ctr.items) >
+		    LARGE_X * dpc_ctr_ld(&p->ctr.item_bytes))
+			return DPC_LOG_SMALL;
 		dpc_ctr_add(&p->ctr.ghost_hits, 1);
 		return DPC_LOG_MAIN;
 	}
@@ -158,6 +181,12 @@ static void s3_make_room(struct dpc_part *p, unsigned log, uint32_t size, uint32
 					dpc_ctr_add(&p->ctr.to_main, 1);
 					continue;
 				}
+			} else if (!(hd.w & DPC_ITEM_ACC) && budget > 0 &&
+				   dpc_evict_small_keep(p, hd.size)) {
+				/* Another lap of the small FIFO (above). */
+				budget--;
+				if (dpc_evict_keep(p, &hd, DPC_LOG_SMALL, hd.w))
+					continue;
 			}
 			ghost_put(p->ev_state, hd.hash);
 		}
