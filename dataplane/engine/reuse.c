@@ -10,8 +10,9 @@
 #include "reuse.h"
 
 #define NIL UINT32_MAX
-/* Classes searched above an item's own class before giving up. */
-#define SEARCH_UP 4u
+/* A take searches the classes of holes up to this much larger than the
+ * item (64 bytes, or a quarter of its size, whichever is more). */
+#define SEARCH_SLACK(size) ((size) / 4u > 64u ? (size) / 4u : 64u)
 /* Heads below the valid horizon forgotten per take (bounds the work of one write). */
 #define STALE_MAX 8u
 
@@ -19,10 +20,15 @@
  * hole of a class above an item's own class is large enough for it. */
 static inline unsigned class_of(uint32_t size)
 {
+	/* Below 1 KiB a class is one size: an overwrite of a key whose record
+	 * is a few bytes shorter or longer than another key's (header of 12 or
+	 * 16 bytes, values of mixed sizes) must not put its holes at the head of
+	 * the other's class, where they are too small for it and block the
+	 * holes behind them (a take looks only at a class's head). */
 	if (size < 1024u)
-		return size >> 4;
+		return size >> 2;
 	unsigned e = 31u - (unsigned)__builtin_clz(size);   /* 10 .. 22 */
-	unsigned c = 64u + (e - 10u) * 16u + ((size >> (e - 4u)) & 15u);
+	unsigned c = 256u + (e - 10u) * 16u + ((size >> (e - 4u)) & 15u);
 
 	return c < DPC_REUSE_CLASSES ? c : DPC_REUSE_CLASSES - 1;
 }
@@ -166,9 +172,9 @@ uint64_t dpc_reuse_take(struct dpc_reuse *r, uint32_t size, uint64_t from, uint3
 	/* Acquire: pairs with the reclaimer's release in dpc_reuse_covered();
 	 * the grace period is over before this thread writes into the hole. */
 	uint32_t cov = atomic_load_explicit(&r->covered, memory_order_acquire);
-	unsigned c0 = class_of(size), stale = 0;
+	unsigned c0 = class_of(size), c1 = class_of(size + SEARCH_SLACK(size)), stale = 0;
 
-	for (unsigned c = c0; c < DPC_REUSE_CLASSES && c <= c0 + SEARCH_UP; c++) {
+	for (unsigned c = c0; c < DPC_REUSE_CLASSES && c <= c1; c++) {
 		while (r->cls[c].head != NIL) {
 			struct dpc_reuse_node *n = &r->node[r->cls[c].head];
 
@@ -179,8 +185,20 @@ uint64_t dpc_reuse_take(struct dpc_reuse *r, uint32_t size, uint64_t from, uint3
 				continue;
 			}
 			/* FIFO: the head is the oldest; if it is not ready, none is.  In
-			 * the item's own class the head may also be too small. */
-			if (!is_covered(n->seq, cov) || n->size < size)
+			 * the item's own class that means: append at the tail, and leave
+			 * the larger classes' holes to their own sizes.  Each size's
+			 * overwrites make as many holes as they take, so taking a larger
+			 * one whenever one's own are not ready yet (a grace period) left
+			 * one's own to age unused until the head passed them: 9.5 % of
+			 * the log dead on a mix of 228- and 232-byte records (live_sim),
+			 * against 5 % with one size.  A head too small (only in the
+			 * ranged classes above 1 KiB) sends the search up. */
+			if (!is_covered(n->seq, cov)) {
+				if (c == c0)
+					return 0;
+				break;
+			}
+			if (n->size < size)
 				break;
 			uint32_t i = pop_head(r, c);
 

@@ -39,8 +39,9 @@
 
 #include "dpcache/common.h"
 
-/* Size classes: 16-byte steps below 1 KiB, then 16 per doubling up to 8 MiB. */
-#define DPC_REUSE_CLASSES (64u + 13u * 16u)
+/* Size classes: one per size below 1 KiB (records are multiples of 4), then
+ * 16 per doubling up to 8 MiB. */
+#define DPC_REUSE_CLASSES (256u + 13u * 16u)
 /** Smallest hole worth recording (the smallest item: 12-byte header + 1-byte key, aligned). */
 #define DPC_REUSE_MIN 16u
 
