@@ -155,9 +155,12 @@ unsigned dpc_fwd_pool_mbufs(const struct dpc_config *cfg, unsigned nworkers);
  * (idle_sleep_us) starts sleeping.  A time, not a count of iterations: an
  * empty iteration costs 0.1-6 us depending on the background work it finds,
  * and a count made the threshold swing with it (256 cheap iterations are a
- * 25 us gap in the traffic, which a busy server sees all the time).
+ * 25 us gap in the traffic, which a busy server sees all the time).  Not
+ * much longer either: a client that shares the worker's CPU (tests, a
+ * bench on a small machine) runs only once the worker yields, and at 1 ms a
+ * closed-loop bench beside it made 5 k requests a second instead of 44 k.
  */
-#define DPC_IDLE_SPIN_US 1000u
+#define DPC_IDLE_SPIN_US 100u
 /** A busy poll iteration does 1/this of maintain_budget (plus one unit); an idle one all of it. */
 #define DPC_MAINTAIN_BUSY_DIV 16u
 
