@@ -188,20 +188,21 @@ static void index_put(struct dpc_part *p, const struct dpc_key *k, struct dpc_kh
  * published (write_item() publishes with release). */
 static uint32_t flag_index(struct dpc_part *p, uint32_t flags)
 {
-	unsigned i;
+	/* Entries 1..n are in use (the flags_values gauge is their count). */
+	uint32_t n = (uint32_t)dpc_ctr_ld(&p->ctr.flags_values), i;
 
 	if (flags == 0)
 		return 0;
-	for (i = 1; i < p->nflagtab; i++)
+	for (i = 1; i <= n; i++)
 		if (p->flagtab[i] == flags)
 			return i;
-	if (p->nflagtab == DPC_FLAGTAB_SIZE) {
+	if (n + 1 == DPC_FLAGTAB_SIZE) {
 		dpc_ctr_add(&p->ctr.flags_words, 1);
 		return DPC_FLAGTAB_FULL;
 	}
-	p->flagtab[p->nflagtab] = flags;
+	p->flagtab[n + 1] = flags;
 	dpc_ctr_add(&p->ctr.flags_values, 1);
-	return p->nflagtab++;
+	return n + 1;
 }
 
 /* Write a new item (key, then up to two value pieces) and publish it. */
@@ -423,7 +424,6 @@ static struct dpc_part *part_create(struct dpc_cache *c, unsigned idx, uint64_t 
 	p->c = c;
 	p->idx = idx;
 	p->rng = 0x9e3779b97f4a7c15ull ^ idx;
-	p->nflagtab = 1;   /* flagtab[0] = 0 (zeroed) */
 	p->ev = policy_ops(c->policy);
 	p->mark_hits = p->ev->mark_hits;
 	p->nlogs = p->ev->small_share > 0 ? 2 : 1;

@@ -114,7 +114,7 @@ static_assert(sizeof(struct dpc_item) == 12, "item header is 12 bytes (without f
 #define DPC_EXP_MASK      ((1u << DPC_EXP_BITS) - 1)   /* 2^28 s: 8.5 years */
 #define DPC_EXP_BACK      86400u   /* exp_base lies a day before the first write */
 #define DPC_FLAGTAB_SIZE  (1u << (32u - DPC_EXP_BITS))   /* entry 0: flags 0 */
-#define DPC_FLAGTAB_FULL  DPC_FLAGTAB_SIZE   /* dpc_flag_index(): no entry, use ext[0] */
+#define DPC_FLAGTAB_FULL  DPC_FLAGTAB_SIZE   /* flag_index() (store.c): no entry, use ext[0] */
 
 #define DPC_ITEM_HDR_MIN 12u   /* no flags */
 #define DPC_ITEM_HDR_MAX 24u   /* a slack item: flags and a 64-bit CAS base */
@@ -195,7 +195,6 @@ struct dpc_part {
 	uint32_t sweep_left;              /* without TTLs: buckets left to sweep after a flush */
 	uint64_t sweep_fp[2];             /* the flush horizons sweep_left was set for */
 	uint64_t rng;                     /* CLOCK's size-aware second chance (xorshift64, never 0) */
-	unsigned nflagtab;                /* flagtab entries in use (1 = none but 0) */
 	bool has_ttl;                     /* an item with an expiry was ever written: only then
 					   * does the sweep read item headers */
 
