@@ -87,6 +87,7 @@ static void key_fmt(char k[16], uint32_t i)
 struct res {
 	double hit;
 	uint64_t items, live_bytes, log_bytes, usable_bytes;
+	uint64_t nospace;   /* refused write attempts (each retried here) */
 };
 
 /* Value length of key @p i: fixed, or log-uniform over [vmin, vlen] by a hash of the key
@@ -168,6 +169,7 @@ static void run_store(const struct wl *w, struct res *out)
 	out->live_bytes = st.bytes_used;
 	out->log_bytes = st.log_bytes;
 	out->usable_bytes = st.bytes_limit;
+	out->nospace = st.nospace;
 	dpc_cache_free(c);
 	free(val);
 }
@@ -235,7 +237,7 @@ int main(int argc, char **argv)
 	printf("store (%s): %u keys%s, Zipf %.2f, %.0f %% GET%s, %u%s%.0u B values, %llu MiB: "
 	       "hits %.2f %%, "
 	       "items %llu, %.1f B/item of memory, live %.1f MB in a %.1f MB log = %.1f %% "
-	       "(%.1f %% of the %.1f MB outside the reserve)\n",
+	       "(%.1f %% of the %.1f MB outside the reserve); %llu refused write attempts\n",
 	       w.pol == DPC_EVICT_FIFO ? "fifo" : w.pol == DPC_EVICT_S3FIFO ? "s3fifo" : "clock",
 	       w.keys, w.prefill ? " prefilled" : "", w.zipf, 100 * w.get_ratio,
 	       w.fill ? " + fill on miss" : "",
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)r.items, r.items ? (double)w.mem / (double)r.items : 0,
 	       (double)r.live_bytes / 1e6, (double)r.log_bytes / 1e6, 100 * live,
 	       r.usable_bytes ? 100.0 * (double)r.live_bytes / (double)r.usable_bytes : 0,
-	       (double)r.usable_bytes / 1e6);
+	       (double)r.usable_bytes / 1e6, (unsigned long long)r.nospace);
 	if (json) {
 		FILE *fp = fopen(json, "w");
 
@@ -255,12 +257,12 @@ int main(int argc, char **argv)
 		fprintf(fp, "{\"benchmark\":\"live_sim\",\"keys\":%u,\"requests\":%llu,\"zipf\":%.3f,"
 			"\"get_ratio\":%.3f,\"fill_on_miss\":%s,\"prefill\":%s,\"value\":%u,\"memory\":%llu,"
 			"\"hit_ratio\":%.5f,\"items\":%llu,\"live_bytes\":%llu,\"log_bytes\":%llu,"
-			"\"live_fraction\":%.5f}\n",
+			"\"live_fraction\":%.5f,\"nospace\":%llu}\n",
 			w.keys, (unsigned long long)w.reqs, w.zipf, w.get_ratio,
 			w.fill ? "true" : "false", w.prefill ? "true" : "false", w.vlen,
 			(unsigned long long)w.mem, r.hit,
 			(unsigned long long)r.items, (unsigned long long)r.live_bytes,
-			(unsigned long long)r.log_bytes, live);
+			(unsigned long long)r.log_bytes, live, (unsigned long long)r.nospace);
 		fclose(fp);
 	}
 	urcu_qsbr_unregister_thread();

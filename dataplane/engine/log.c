@@ -227,6 +227,7 @@ static void *reclaimer_main(void *arg)
 	uint64_t last_starved[DPC_RECLAIM_LOGS_MAX];
 	uint32_t hwant[DPC_RECLAIM_LOGS_MAX];
 	bool holes[DPC_RECLAIM_LOGS_MAX];
+	uint64_t hole_since[DPC_RECLAIM_LOGS_MAX];   /* first wake-up that saw them; 0: none */
 	uint64_t last_ns = mono_ns();
 
 	/* Naps as asked (the default timer slack, 50 us, would lengthen the short
@@ -237,11 +238,18 @@ static void *reclaimer_main(void *arg)
 		last_t[i] = atomic_load_explicit(&r->logs[i]->t_pub, memory_order_relaxed);
 		last_starved[i] = atomic_load_explicit(&r->logs[i]->starved, memory_order_relaxed);
 		rate[i] = 0;
+		hole_since[i] = 0;
 	}
 	/* The nap ceiling: the interval, cut to a quarter when an owner was refused. */
 	uint64_t ceil_ns = (uint64_t)atomic_load_explicit(&r->interval_us, memory_order_relaxed) * 1000u;
 	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
 		bool any = false;
+		uint64_t wake = mono_ns();
+		/* Holes alone wait DPC_RECLAIM_HOLE_NAPS intervals; not after a refusal
+		 * (the naps are shortened then: ceil_ns below the interval). */
+		uint64_t ival = (uint64_t)atomic_load_explicit(&r->interval_us,
+							       memory_order_relaxed) * 1000u;
+		uint64_t hole_wait = ceil_ns < ival ? 0 : ival * DPC_RECLAIM_HOLE_NAPS;
 
 		ctr_inc(&r->wakeups);
 		for (unsigned i = 0; i < r->nlogs; i++) {
@@ -252,7 +260,9 @@ static void *reclaimer_main(void *arg)
 			any |= want[i] > atomic_load_explicit(&l->rc, memory_order_relaxed);
 			/* Holes waiting for a grace period (acquire inside: reuse.h). */
 			holes[i] = dpc_reuse_want(&l->ru, &hwant[i]);
-			any |= holes[i];
+			if (holes[i] && hole_since[i] == 0)
+				hole_since[i] = wake;
+			any |= holes[i] && wake - hole_since[i] >= hole_wait;
 		}
 		if (any) {
 			/* Every reader online before this point has passed a quiescent
@@ -265,8 +275,10 @@ static void *reclaimer_main(void *arg)
 				/* Release: pairs with the owner's acquire load in dpc_log_append(). */
 				if (want[i] > atomic_load_explicit(&l->rc, memory_order_relaxed))
 					atomic_store_explicit(&l->rc, want[i], memory_order_release);
-				if (holes[i])   /* release inside: reuse.h */
+				if (holes[i]) {   /* release inside: reuse.h */
 					dpc_reuse_covered(&l->ru, hwant[i]);
+					hole_since[i] = 0;
+				}
 			}
 		}
 

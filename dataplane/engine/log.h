@@ -185,6 +185,14 @@ void dpc_log_flush(struct dpc_log *l);
 /* The interval's default and bounds: DPC_RECLAIM_INTERVAL_*_US (dpcache/store.h). */
 /** The shortest nap, however fast a tail moves: at most 1e6 / this wake-ups a second. */
 #define DPC_RECLAIM_NAP_MIN_US 10u
+/**
+ * Holes alone (no retire request pending, no owner refused) start a grace
+ * period only once they have waited this many intervals; any grace period
+ * covers every hole pending at its start.  A hole that waits only means that
+ * writes meanwhile append at the tail; a grace period costs the readers'
+ * CPU a futex wake and, where the reclaimer shares it, a few context switches.
+ */
+#define DPC_RECLAIM_HOLE_NAPS 8u
 
 /**
  * One thread per cache that turns retire requests (log heads, reuse.h's
@@ -201,7 +209,9 @@ void dpc_log_flush(struct dpc_log *l);
  * back, doubling per wake-up without a refusal, up to the interval.  So a busy owner pays
  * for at most one grace period per interval (one futex wake from its
  * quiescent state, and the reclaimer's wake-ups on its CPU when they
- * share one), and an idle cache costs 1e6 / interval wake-ups a second.
+ * share one), one per DPC_RECLAIM_HOLE_NAPS intervals when only holes wait
+ * (overwrites whose head does not move), and an idle cache costs
+ * 1e6 / interval wake-ups a second.
  */
 struct dpc_reclaimer {
 	struct dpc_log *logs[DPC_RECLAIM_LOGS_MAX];

@@ -4,6 +4,7 @@
  *   - idle, it wakes once per reclaim interval, not more often;
  *   - a busy owner with slow tails gets at most one grace period per
  *     interval, covering everything retired meanwhile;
+ *   - holes alone get one per DPC_RECLAIM_HOLE_NAPS intervals, and are reused;
  *   - a writer whose tail reaches its reclaim horizon does not wait for the
  *     interval: grace periods follow at once, so a fill far beyond the
  *     cache's size completes with many more grace periods than the
@@ -27,6 +28,7 @@
 
 #include "dpcache/hash.h"
 #include "dpcache/store.h"
+#include "log.h"   /* DPC_RECLAIM_HOLE_NAPS */
 #include "store_test.h"
 
 static double now_s(void)
@@ -146,6 +148,41 @@ static void test_batched_grace_periods(void **state)
 	dpc_cache_free(c);
 }
 
+/* Holes alone (overwrites; the head never moves) wait DPC_RECLAIM_HOLE_NAPS intervals for
+ * their grace period: at a 1 ms interval, a steady trickle of overwrites costs at most one
+ * grace period per 8 ms (one per wake-up, ~1 per ms, before), and its holes are reused. */
+static void test_hole_grace_periods_deferred(void **state)
+{
+	(void)state;
+	struct dpc_cache *c = mkcache(64u << 20, DPC_EVICT_CLOCK, 1000);
+	unsigned long nosp = 0;
+	struct dpc_store_stats s0 = test_stats(c, 0), s1;
+	double t0 = now_s(), dt;
+	unsigned writes = 0;
+
+	while (now_s() - t0 < 0.4) {
+		for (unsigned i = 0; i < 16; i++, writes++)
+			put(c, i % 8, 32, &nosp);
+		idle_for(0.0002);
+	}
+	dt = now_s() - t0;
+	s1 = test_stats(c, 0);
+	uint64_t gps = s1.reclaim_grace_periods - s0.reclaim_grace_periods;
+	uint64_t wakes = s1.reclaim_wakeups - s0.reclaim_wakeups;
+
+	print_message("%u overwrites in %.2f s at 1 ms: %llu grace periods, %llu wake-ups, "
+		      "%llu holes reused\n", writes, dt, (unsigned long long)gps,
+		      (unsigned long long)wakes, (unsigned long long)(s1.holes_reused - s0.holes_reused));
+	assert_int_equal(s1.evictions, s0.evictions);   /* holes only: the head never moved */
+	/* a slow machine only lengthens the waits: dt / 8 ms, + 2 */
+	assert_true(gps <= (uint64_t)(dt / (DPC_RECLAIM_HOLE_NAPS * 0.001)) + 2);
+	assert_true(gps > 0);
+	assert_true(wakes > 2 * gps);   /* the reclaimer still wakes each interval */
+	assert_true(s1.holes_reused - s0.holes_reused > writes / 2);
+	assert_int_equal(nosp, 0);
+	dpc_cache_free(c);
+}
+
 /* A writer far faster than the interval allows: its tails reach their horizons, and the
  * reclaimer then runs grace periods at once instead of napping 100 ms each time. */
 static void fill_fast(enum dpc_evict_policy pol)
@@ -189,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_idle_wakeups),
 		cmocka_unit_test(test_interval_at_run_time),
 		cmocka_unit_test(test_batched_grace_periods),
+		cmocka_unit_test(test_hole_grace_periods_deferred),
 		cmocka_unit_test(test_fast_writer_clock),
 		cmocka_unit_test(test_fast_writer_s3fifo),
 	};
