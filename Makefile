@@ -44,7 +44,7 @@ else
 $(error FLAVOUR must be release, debug or asan)
 endif
 
-CFLAGS  += $(BASE_CFLAGS) $(OPT)
+CFLAGS  += $(BASE_CFLAGS) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(SAN_LDFLAGS)
 LDLIBS  := $(URCU_LIBS) -lm
 

@@ -193,6 +193,9 @@ struct dpc_worker {
 	struct dpc_hist *lat;              /**< in-server latency (lat.h): written here, read by others */
 	uint64_t lat_mult;                 /**< TSC ticks -> ns, fixed point (DPC_LAT_SHIFT bits) */
 	uint32_t lat_epoch;                /**< latency_epoch last seen: a change empties @c lat */
+#ifdef DPC_WORKER_PHASES
+	struct dpc_phases *phases;         /**< where a busy iteration's time goes (worker.c) */
+#endif
 	const atomic_bool *stop;
 	uint64_t tsc_hz, next_sec_tsc;
 

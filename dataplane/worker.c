@@ -31,6 +31,9 @@
  * no locks, no syscalls, no allocation beyond the mempool's per-lcore cache.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -621,6 +624,81 @@ static void idle_sleep(struct dpc_worker *w, uint32_t us)
 	dpc_stat_inc(w->st, idle_sleeps);
 }
 
+#ifdef DPC_WORKER_PHASES
+/*
+ * Where the time of a poll iteration goes: a diagnostic build only
+ * (`make EXTRA_CFLAGS=-DDPC_WORKER_PHASES`, perf/phases.sh), never the
+ * shipped one: it reads the TSC five more times per iteration.  Cycles of
+ * each stage summed over the busy iterations of at most PH_SMALL frames
+ * (low load: the per-iteration costs), over all busy ones, and the
+ * iterations by length with the requests they carried (what sets the
+ * in-server percentiles).  Reset with the latency histogram
+ * (latency_epoch), printed when the worker stops.
+ */
+#define PH_STAGES 6   /* rx_burst, frame processing, ring, tx_flush, maintenance, QSBR */
+#define PH_SMALL 2u
+static const char *const ph_stage[PH_STAGES] = { "rx", "process", "ring", "tx", "maintain",
+						 "qsbr" };
+static const uint32_t ph_len_us[] = { 5, 10, 20, 50, 100 };   /* upper bounds; last: above */
+#define PH_LENS (sizeof(ph_len_us) / sizeof(ph_len_us[0]) + 1)
+
+struct dpc_phases {
+	uint64_t cyc[2][PH_STAGES];   /* [0] iterations of <= PH_SMALL frames, [1] all busy */
+	uint64_t iters[2], frames[2];
+	uint64_t len_iters[PH_LENS], len_reqs[PH_LENS], len_ns[PH_LENS];
+};
+
+static void ph_add(struct dpc_worker *w, const uint64_t *t, unsigned n, uint64_t nreq)
+{
+	struct dpc_phases *ph = w->phases;
+	uint64_t ns = ((t[PH_STAGES] - t[0]) * w->lat_mult) >> DPC_LAT_SHIFT;
+	unsigned b = 0;
+
+	for (unsigned k = 0; k < 2; k++) {
+		if (k == 0 && n > PH_SMALL)
+			continue;
+		for (unsigned s = 0; s < PH_STAGES; s++)
+			ph->cyc[k][s] += t[s + 1] - t[s];
+		ph->iters[k]++;
+		ph->frames[k] += n;
+	}
+	while (b < PH_LENS - 1 && ns >= (uint64_t)ph_len_us[b] * 1000u)
+		b++;
+	ph->len_iters[b]++;
+	ph->len_reqs[b] += nreq;
+	ph->len_ns[b] += ns;
+}
+
+static void ph_print(const struct dpc_worker *w)
+{
+	const struct dpc_phases *ph = w->phases;
+	char buf[256];
+
+	for (unsigned k = 0; k < 2; k++) {
+		int o = 0;
+
+		if (ph->iters[k] == 0)
+			continue;
+		for (unsigned s = 0; s < PH_STAGES; s++)
+			o += snprintf(buf + o, sizeof(buf) - (size_t)o, " %s %.0f", ph_stage[s],
+				      (double)ph->cyc[k][s] / (double)ph->iters[k] * 1e9 /
+				      (double)w->tsc_hz);
+		DPC_LOG(INFO, "phases %s: %" PRIu64 " busy iterations, %.2f frames each, ns:%s",
+			k == 0 ? "small" : "all", ph->iters[k],
+			(double)ph->frames[k] / (double)ph->iters[k], buf);
+	}
+	for (unsigned b = 0; b < PH_LENS; b++)
+		if (ph->len_iters[b] > 0)
+			DPC_LOG(INFO, "phases length %s %3u us: %" PRIu64 " iterations, %" PRIu64
+				" requests, mean %" PRIu64 " ns", b < PH_LENS - 1 ? "<" : ">=",
+				ph_len_us[b < PH_LENS - 1 ? b : b - 1], ph->len_iters[b],
+				ph->len_reqs[b], ph->len_ns[b] / ph->len_iters[b]);
+}
+#define PH_T(i) (ph_t[i] = rte_rdtsc())
+#else
+#define PH_T(i) ((void)0)
+#endif
+
 /*
  * In-server latency (lat.h): every request of this iteration was answered
  * by the TX burst just sent (or by an earlier one, when DPC_TX_BUF filled
@@ -638,6 +716,9 @@ static inline void lat_record(struct dpc_worker *w, uint64_t t0, uint64_t nreq)
 	if (dpc_unlikely(epoch != w->lat_epoch)) {
 		w->lat_epoch = epoch;
 		dpc_hist_reset_shared(w->lat);
+#ifdef DPC_WORKER_PHASES
+		memset(w->phases, 0, sizeof(*w->phases));
+#endif
 	}
 	if (nreq > 0)
 		dpc_lat_record(w->lat, (ticks * w->lat_mult) >> DPC_LAT_SHIFT, nreq);
@@ -658,6 +739,11 @@ int dpc_worker_main(void *arg)
 	w->lat_mult = (uint64_t)(((unsigned __int128)1000000000u << DPC_LAT_SHIFT) / w->tsc_hz);
 	w->next_sec_tsc = rte_rdtsc();
 	idle_spin = w->tsc_hz / 1000000u * DPC_IDLE_SPIN_US;
+#ifdef DPC_WORKER_PHASES
+	w->phases = calloc(1, sizeof(*w->phases));
+	if (w->phases == NULL)
+		return -1;
+#endif
 	DPC_LOG(INFO, "worker %u on lcore %u: port %u queue %u, partition %u", w->id, w->lcore,
 		w->port_id, w->queue_id, w->h.part);
 
@@ -665,14 +751,23 @@ int dpc_worker_main(void *arg)
 		uint64_t t0 = rte_rdtsc(), t1;
 		uint64_t req0 = dpc_stat_load(w->st, requests);
 		unsigned n, busy, budget;
+#ifdef DPC_WORKER_PHASES
+		uint64_t ph_t[PH_STAGES + 1];
+
+		ph_t[0] = t0;
+#endif
 
 		n = rte_eth_rx_burst(w->port_id, w->queue_id, pkts, DPC_BURST);
+		PH_T(1);
 		if (n > 0)
 			rx_burst(w, pkts, n, t0);
+		PH_T(2);
 		busy = n + ring_drain(w, t0);
 		if (dpc_unlikely(w->backlog_n > 0))
 			busy += backlog_send(w);
+		PH_T(3);
 		tx_flush(w);
+		PH_T(4);
 		if (busy > 0)
 			lat_record(w, t0, dpc_stat_load(w->st, requests) - req0);
 		if (dpc_unlikely(w->reasm_live))
@@ -684,9 +779,15 @@ int dpc_worker_main(void *arg)
 		if (busy > 0)
 			budget = 1 + budget / DPC_MAINTAIN_BUSY_DIV;
 		dpc_store_maintain(w->h.cache, w->h.part, budget);
+		PH_T(5);
 		/* Item views handed out in this iteration are dead now: let reclamation proceed. */
 		urcu_qsbr_quiescent_state();
 		t1 = rte_rdtsc();
+#ifdef DPC_WORKER_PHASES
+		ph_t[PH_STAGES] = t1;
+		if (busy > 0)
+			ph_add(w, ph_t, n, dpc_stat_load(w->st, requests) - req0);
+#endif
 		dpc_stat_inc(w->st, poll_loops);
 		if (busy > 0) {
 			dpc_stat_inc(w->st, poll_busy);
@@ -714,6 +815,10 @@ int dpc_worker_main(void *arg)
 		rte_pktmbuf_free_bulk(w->stash, w->nstash);
 	w->nstash = 0;
 	urcu_qsbr_unregister_thread();
+#ifdef DPC_WORKER_PHASES
+	ph_print(w);
+	free(w->phases);
+#endif
 	DPC_LOG(INFO, "worker %u stopped", w->id);
 	return 0;
 }
