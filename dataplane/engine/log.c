@@ -245,8 +245,9 @@ static void *reclaimer_main(void *arg)
 	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
 		bool any = false;
 		uint64_t wake = mono_ns();
-		/* Holes alone wait DPC_RECLAIM_HOLE_NAPS intervals; not after a refusal
-		 * (the naps are shortened then: ceil_ns below the interval). */
+		/* The interval as of this wake-up (a run-time setting).  Holes alone wait
+		 * DPC_RECLAIM_HOLE_NAPS of it; not after a refusal (the naps are
+		 * shortened then: ceil_ns below the interval). */
 		uint64_t ival = (uint64_t)atomic_load_explicit(&r->interval_us,
 							       memory_order_relaxed) * 1000u;
 		uint64_t hole_wait = ceil_ns < ival ? 0 : ival * DPC_RECLAIM_HOLE_NAPS;
@@ -284,8 +285,6 @@ static void *reclaimer_main(void *arg)
 
 		/* The nap, from every log's state now (after the grace period). */
 		uint64_t now = mono_ns(), dt = now - last_ns;
-		uint64_t interval = (uint64_t)atomic_load_explicit(&r->interval_us,
-								   memory_order_relaxed) * 1000u;
 		bool starved = false;
 
 		last_ns = now;
@@ -297,8 +296,8 @@ static void *reclaimer_main(void *arg)
 			last_starved[i] = n;
 		}
 		ceil_ns = starved ? ceil_ns / 4 : ceil_ns * 2;
-		if (ceil_ns > interval)
-			ceil_ns = interval;
+		if (ceil_ns > ival)
+			ceil_ns = ival;
 		if (ceil_ns < DPC_RECLAIM_NAP_MIN_US * 1000u)
 			ceil_ns = DPC_RECLAIM_NAP_MIN_US * 1000u;
 

@@ -205,23 +205,24 @@ static _Atomic uint64_t *index_victim(struct dpc_part *p, struct dpc_kh b,
 	}
 	if (n == 0)
 		return dpc_table_victim(&p->tbl, b.i1, b.i2, live);
-	/* Oldest first: at most 16 entries, insertion sort. */
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && age[j] < age[j - 1]; j--) {
-			double a = age[j];
-			_Atomic uint64_t *sl = slot[j];
-			struct dpc_item *x = it[j];
+	/* The oldest entry, and the oldest unmarked one (none: n). */
+	unsigned oldest = 0, unread = n;
 
-			age[j] = age[j - 1], slot[j] = slot[j - 1], it[j] = it[j - 1];
-			age[j - 1] = a, slot[j - 1] = sl, it[j - 1] = x;
-		}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		/* Relaxed: a hint bit; the entry's item is live (the owner's window). */
-		if (!(atomic_load_explicit(&it[i]->w0, memory_order_relaxed) & DPC_ITEM_ACC))
-			return slot[i];
-	for (unsigned i = 1; i < n; i++)   /* all read: the oldest goes, the rest start over */
-		atomic_fetch_and_explicit(&it[i]->w0, ~DPC_ITEM_ACC, memory_order_relaxed);
-	return slot[0];
+		bool acc = atomic_load_explicit(&it[i]->w0, memory_order_relaxed) & DPC_ITEM_ACC;
+
+		if (age[i] < age[oldest])
+			oldest = i;
+		if (!acc && (unread == n || age[i] < age[unread]))
+			unread = i;
+	}
+	if (unread < n)
+		return slot[unread];
+	for (unsigned i = 0; i < n; i++)   /* all read: the oldest goes, the rest start over */
+		if (i != oldest)
+			atomic_fetch_and_explicit(&it[i]->w0, ~DPC_ITEM_ACC, memory_order_relaxed);
+	return slot[oldest];
 }
 
 /* Publish the item at @p pos for key @p k: replace the key's entry in place,
