@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What the store's unit tests share: a fixed clock, cache creation, a write
- * that rides out DPC_NOSPACE the way a server's owner does, a partition's
- * statistics, and the QSBR registration of the test thread.  Include after
- * <cmocka.h>.
+ * that rides out DPC_NOSPACE the way a server's owner does, keys named
+ * PREFIX:I written and looked up in partition 0, a partition's statistics,
+ * and the QSBR registration of the test thread.  Include after <cmocka.h>.
  */
 #ifndef DPCACHE_TESTS_STORE_TEST_H
 #define DPCACHE_TESTS_STORE_TEST_H
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <urcu/urcu-qsbr.h>
 
+#include "dpcache/hash.h"
 #include "dpcache/store.h"
 
 #define T0 1700000000u   /* a fixed "now" for the tests */
@@ -52,6 +55,42 @@ static inline enum dpc_status test_set(struct dpc_cache *c, unsigned part, enum 
 	if (retries != NULL)
 		*retries += tries;
 	return st;
+}
+
+/** Key "@p pfx:@p i", its bytes in @p buf (@p bufsz), into *@p k. */
+static inline struct dpc_key *test_key(struct dpc_key *k, char *buf, size_t bufsz, const char *pfx,
+				       int i)
+{
+	int n = snprintf(buf, bufsz, "%s:%d", pfx, i);
+
+	k->data = buf;
+	k->len = (uint8_t)n;
+	k->hash = dpc_hash(buf, (size_t)n);
+	return k;
+}
+
+/** SET of key PFX:I in partition 0 (a value of @p vlen <= 8192 bytes), which must succeed
+ * (riding out DPC_NOSPACE: test_set()), then a quiescent state. */
+static inline void test_put(struct dpc_cache *c, const char *pfx, int i, uint32_t vlen)
+{
+	static char val[8192];
+	char buf[32];
+	struct dpc_key k;
+
+	memset(val, 'v', sizeof(val));
+	test_key(&k, buf, sizeof(buf), pfx, i);
+	assert_int_equal(test_set(c, 0, DPC_SET, &k, val, vlen, 0, 0, 0, NULL, NULL), DPC_OK);
+	urcu_qsbr_quiescent_state();
+}
+
+/** Is key PFX:I held (a GET hit)? */
+static inline bool test_held(struct dpc_cache *c, const char *pfx, int i)
+{
+	char buf[32];
+	struct dpc_key k;
+	struct dpc_item_view v;
+
+	return dpc_cache_get(c, test_key(&k, buf, sizeof(buf), pfx, i), &v) == DPC_OK;
 }
 
 /** Partition @p part's statistics. */

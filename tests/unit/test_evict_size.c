@@ -32,38 +32,6 @@ static struct dpc_cache *mkcache(size_t mem, unsigned hint)
 	});
 }
 
-static struct dpc_key *mkkey(struct dpc_key *k, char *buf, size_t bufsz, const char *pfx, int i)
-{
-	int n = snprintf(buf, bufsz, "%s:%d", pfx, i);
-
-	k->data = buf;
-	k->len = (uint8_t)n;
-	k->hash = dpc_hash(buf, (size_t)n);
-	return k;
-}
-
-/* SET of key PFX:I, riding out DPC_NOSPACE as a server's owner does. */
-static void set(struct dpc_cache *c, const char *pfx, int i, uint32_t vlen)
-{
-	static char val[8192];
-	char buf[32];
-	struct dpc_key k;
-
-	memset(val, 'v', sizeof(val));
-	mkkey(&k, buf, sizeof(buf), pfx, i);
-	assert_int_equal(test_set(c, 0, DPC_SET, &k, val, vlen, 0, 0, 0, NULL, NULL), DPC_OK);
-	urcu_qsbr_quiescent_state();
-}
-
-static bool held(struct dpc_cache *c, const char *pfx, int i)
-{
-	char buf[32];
-	struct dpc_key k;
-	struct dpc_item_view v;
-
-	return dpc_cache_get(c, mkkey(&k, buf, sizeof(buf), pfx, i), &v) == DPC_OK;
-}
-
 /*
  * 40- and 2000-byte values written in turn, never read, 16 MB through a
  * 4 MiB cache.  The main FIFO keeps the first ~3 MB (nothing is ever moved
@@ -78,12 +46,12 @@ static void test_s3fifo_small_laps(void **state)
 	unsigned small = 0, large = 0;
 	(void)state;
 	for (int i = 0; i < n; i++) {
-		set(c, "mix", i, i % 2 ? 2000 : 40);
+		test_put(c, "mix", i, i % 2 ? 2000 : 40);
 		if (i % 2 == 0)   /* let grace periods keep up */
 			usleep(50);
 	}
 	for (int i = n / 2; i < n; i++)
-		if (held(c, "mix", i))
+		if (test_held(c, "mix", i))
 			(*(i % 2 ? &large : &small))++;
 	struct dpc_store_stats st = test_stats(c, 0);
 
@@ -110,19 +78,19 @@ static void test_s3fifo_large_ghost_hit(void **state)
 
 	(void)state;
 	for (int i = 0; i < 8000; i++, f++)   /* ~4.2 MB: the main FIFO fills, then the small */
-		set(c, "fill", f, 500);
-	set(c, "probe", 1, 600);
-	set(c, "probe", 2, 4000);
+		test_put(c, "fill", f, 500);
+	test_put(c, "probe", 1, 600);
+	test_put(c, "probe", 2, 4000);
 	for (int i = 0; i < 1500; i++, f++)   /* ~0.8 MB: twice the small FIFO */
-		set(c, "fill", f, 500);
+		test_put(c, "fill", f, 500);
 	assert_int_equal(test_stats(c, 0).ghost_hits, 0);
-	set(c, "probe", 1, 600);
-	set(c, "probe", 2, 4000);
+	test_put(c, "probe", 1, 600);
+	test_put(c, "probe", 2, 4000);
 	assert_int_equal(test_stats(c, 0).ghost_hits, 1);   /* only the 600-byte one went to the main FIFO */
 	for (int i = 0; i < 1500; i++, f++)
-		set(c, "fill", f, 500);
-	assert_true(held(c, "probe", 1));
-	assert_false(held(c, "probe", 2));
+		test_put(c, "fill", f, 500);
+	assert_true(test_held(c, "probe", 1));
+	assert_false(test_held(c, "probe", 2));
 	dpc_cache_free(c);
 }
 

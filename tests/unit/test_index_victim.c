@@ -26,36 +26,6 @@
 #define HOT 2000
 #define COLD 400000
 
-static struct dpc_key *mkkey(struct dpc_key *k, char *buf, size_t bufsz, const char *pfx, int i)
-{
-	int n = snprintf(buf, bufsz, "%s:%d", pfx, i);
-
-	k->data = buf;
-	k->len = (uint8_t)n;
-	k->hash = dpc_hash(buf, (size_t)n);
-	return k;
-}
-
-static void set(struct dpc_cache *c, const char *pfx, int i)
-{
-	static const char val[32] = "value";
-	char buf[32];
-	struct dpc_key k;
-
-	mkkey(&k, buf, sizeof(buf), pfx, i);
-	assert_int_equal(test_set(c, 0, DPC_SET, &k, val, sizeof(val), 0, 0, 0, NULL, NULL), DPC_OK);
-	urcu_qsbr_quiescent_state();
-}
-
-static bool get(struct dpc_cache *c, const char *pfx, int i)
-{
-	char buf[32];
-	struct dpc_key k;
-	struct dpc_item_view v;
-
-	return dpc_cache_get(c, mkkey(&k, buf, sizeof(buf), pfx, i), &v) == DPC_OK;
-}
-
 /* HOT keys written, then COLD new keys, each hot key read once per 2000 of them; returns
  * how many hot keys are held at the end. */
 static unsigned hot_held(enum dpc_evict_policy pol, struct dpc_store_stats *st)
@@ -71,16 +41,16 @@ static unsigned hot_held(enum dpc_evict_policy pol, struct dpc_store_stats *st)
 
 	assert_non_null(c);
 	for (int i = 0; i < HOT; i++)
-		set(c, "hot", i);
+		test_put(c, "hot", i, 32);
 	for (int i = 0; i < COLD; i++) {
-		set(c, "cold", i);
+		test_put(c, "cold", i, 32);
 		if (i % 100 == 99)
 			for (int j = 0; j < 100; j++, r++)
-				(void)get(c, "hot", r % HOT);
+				(void)test_held(c, "hot", r % HOT);
 		urcu_qsbr_quiescent_state();
 	}
 	for (int i = 0; i < HOT; i++)
-		held += get(c, "hot", i);
+		held += test_held(c, "hot", i);
 	*st = test_stats(c, 0);
 	print_message("policy %d: %u of %d hot keys held after %d cold writes; index %llu slots, "
 		      "%llu items, %llu index evictions, %llu log evictions\n", pol, held, HOT, COLD,
