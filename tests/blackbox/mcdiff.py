@@ -93,8 +93,9 @@ DEPARTURES = {
     "mc-nonnumeric":
         "memcached 1.6 on a loaded machine now and then answers non-numeric to INCR/DECR of a "
         "value that is a number (two memcached servers given the same sequence disagree the "
-        "same way); where memcached's own value then reads back as a number below 2^64, its "
-        "answer is noted, and the key is set to memcached's value on both servers.",
+        "same way); where memcached's own value then reads back as a number below 2^64 and "
+        "memcached answers the same request on a scratch key holding that value with a "
+        "number, its answer is noted, and the key is set to memcached's value on both servers.",
     "verbosity-overread":
         "(TCP) memcached answers binary VERBOSITY (which it does not serve) Unknown command and "
         "then skips its 4-byte body a second time, eating the first 4 bytes of the next request "
@@ -995,6 +996,21 @@ def arith_keys(payload):
     return keys
 
 
+def with_key(payload, key, new):
+    """payload's INCR/DECR request on key alone, on key new (as long as key) instead."""
+    if is_text(payload):
+        w = payload.split(b"\r\n", 1)[0].split(b" ", 2)
+        return b" ".join([w[0], new, w[2]]) + b"\r\n"
+    off = 0
+    while len(payload) - off >= 24:
+        _m, op, kl, el, _dt, _vb, bl, _o, _c = HDR.unpack_from(payload, off)
+        if op in ARITH_OPS and payload[off + 24 + el:off + 24 + el + kl] == key:
+            at = off + 24 + el
+            return payload[off:at] + new + payload[at + kl:off + 24 + bl]
+        off += 24 + bl
+    return b""
+
+
 def probe_padding(mc, dp, key, notes):
     """memcached pads a shortened INCR/DECR result in place unless a response still holds the
     item, and then writes it unpadded: which one happens depends on its timing.  Binary INCR
@@ -1032,7 +1048,15 @@ def reference_nonnumeric(mc, p_mc, rm, rd, notes):
     if len(x) != 2 or x[0][0] != "VALUE":
         return False
     digits = x[0][5].rstrip(b" ")
-    if not digits.isdigit() or len(digits) > 20 or int(digits) >= 1 << 64:
+    if not digits.isdigit() or int(digits) >= 1 << 64:
+        return False
+    # memcached must itself call this value a number: the same request on a scratch key
+    # holding the same bytes is answered with a number, not non-numeric
+    scratch = b"~" + keys[0][1:]
+    mc.t.exchange(b"set %s 0 0 %d\r\n%s\r\n" % (scratch, len(x[0][5]), x[0][5]), "text")
+    again = mc.t.exchange(with_key(p_mc, keys[0], scratch), "text" if is_text(p_mc) else "bin")
+    mc.t.exchange(b"delete %s\r\n" % scratch, "text")
+    if nonnumeric_answers(p_mc, again) != 0 or not again.stream:
         return False
     notes.add("mc-nonnumeric")
     notes.resync.append((keys[0], int(x[0][2]), x[0][5]))
