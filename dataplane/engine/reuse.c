@@ -103,13 +103,21 @@ static void forget(struct dpc_reuse *r, uint32_t i)
 	node_free(r, i);
 }
 
-/* A free node, recycling the oldest hole of some class if there is none. */
+/*
+ * A free node, recycling the oldest hole of the smallest class if there is
+ * none: a forgotten hole stays dead until the head comes round, so the
+ * pool gives up the fewest bytes.  (Recycling each class in turn lost a
+ * large class's holes as fast as a crowded small one's: the remainders of
+ * holes taken by slightly smaller items, too small for any item of the
+ * workload, filled the pool, and 8 KiB holes were forgotten to make room
+ * for 40-byte ones.)  r->steal is at or below the smallest non-empty class.
+ */
 static uint32_t node_get(struct dpc_reuse *r)
 {
 	if (r->free == NIL) {
-		for (unsigned n = 0; n < DPC_REUSE_CLASSES && r->cls[r->steal].head == NIL; n++)
-			r->steal = r->steal + 1 == DPC_REUSE_CLASSES ? 0 : r->steal + 1;
-		if (r->cls[r->steal].head == NIL)
+		while (r->steal < DPC_REUSE_CLASSES && r->cls[r->steal].head == NIL)
+			r->steal++;
+		if (r->steal == DPC_REUSE_CLASSES)
 			return NIL;
 		forget(r, pop_head(r, r->steal));
 	}
@@ -126,6 +134,8 @@ static void push(struct dpc_reuse *r, uint64_t pos, uint32_t size, uint32_t seq,
 
 	if (i == NIL)
 		return;
+	if (c < r->steal)
+		r->steal = c;
 	r->node[i] = (struct dpc_reuse_node){ .pos = pos, .size = size, .seq = seq, .next = NIL };
 	if (r->cls[c].head == NIL) {
 		r->cls[c].head = r->cls[c].tail = i;

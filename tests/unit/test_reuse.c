@@ -121,6 +121,39 @@ static void test_lists(void **state)
 	dpc_reuse_fini(&r);
 }
 
+/*
+ * A full pool gives up the smallest hole it holds: a forgotten hole is dead
+ * until the head comes round, so the pool loses the fewest bytes.  Here the
+ * pool is full of large holes and small ones keep coming (the remainders of
+ * holes taken by slightly smaller items): the large ones must stay.
+ * Recycling each class in turn (the old rule) went on forgetting 8 KiB
+ * holes once its turn had reached their class.
+ */
+static void test_pool_keeps_large_holes(void **state)
+{
+	struct dpc_reuse r;
+	uint32_t hs;
+
+	(void)state;
+	assert_int_equal(dpc_reuse_init(&r, 4), 0);
+	for (unsigned i = 0; i < 4; i++)
+		dpc_reuse_add_ready(&r, 10000 + 10000 * i, 8192);
+	/* The first small hole finds no smaller one to give up: a large one goes. */
+	dpc_reuse_add_ready(&r, 100000, 40);
+	assert_int_equal(dpc_ctr_ld(&r.bytes), 3 * 8192 + 40);
+	/* Every later one recycles a small one. */
+	for (unsigned i = 1; i < 10; i++)
+		dpc_reuse_add_ready(&r, 100000 + 100 * i, 40);
+	assert_int_equal(dpc_ctr_ld(&r.bytes), 3 * 8192 + 40);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_not_equal(dpc_reuse_take(&r, 8192, 0, &hs), 0);
+		assert_int_equal(hs, 8192);
+	}
+	assert_int_equal(dpc_reuse_take(&r, 8192, 0, &hs), 0);
+	assert_int_equal(dpc_reuse_take(&r, 40, 0, &hs), 100900);   /* the newest small one */
+	dpc_reuse_fini(&r);
+}
+
 /* ---- the store ----------------------------------------------------------- */
 
 
@@ -480,6 +513,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_near_sizes),
+		cmocka_unit_test(test_pool_keeps_large_holes),
 		cmocka_unit_test(test_hot_overwrites_keep_cold_keys),
 		cmocka_unit_test(test_cas_unique_over_reuse),
 		cmocka_unit_test(test_fillers),
