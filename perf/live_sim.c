@@ -238,7 +238,8 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: %s [--keys N] [--requests R] [--zipf S] [--memory MiB] "
 				"[--value B] [--value-min B] [--get-ratio G] [--fill-on-miss] [--hint B] "
-				"[--policy fifo|clock|s3fifo] [--json FILE] [--prefill] [--max-value B]\n", argv[0]);
+				"[--policy fifo|clock|s3fifo] [--json FILE] [--prefill] [--max-value B]\n",
+				argv[0]);
 			return o == 'h' ? 0 : 2;
 		}
 	}

@@ -62,7 +62,7 @@ struct dpc_reuse {
 	uint32_t nnodes;
 	uint32_t free;                    /* free-node stack through .next */
 	uint32_t seq;                     /* sequence of the newest hole */
-	uint32_t steal;                   /* no class below it holds a hole (the pool recycles from the smallest) */
+	uint32_t steal;                   /* no class below holds a hole (recycled: smallest) */
 	size_t map_bytes;
 	struct dpc_reuse_list cls[DPC_REUSE_CLASSES];
 
