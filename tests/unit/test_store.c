@@ -1243,7 +1243,11 @@ static void reinsert_keeps_cas(enum dpc_evict_policy pol)
 		assert_int_equal(set(c, DPC_SET, key, val, 0, 0, 0, NULL), DPC_OK);
 		urcu_qsbr_quiescent_state();
 	}
-	assert_int_equal(set(c, DPC_SET, "kept", "v0", 0, 0, 0, &cas0), DPC_OK);
+	/* As large as the others: a shorter record could fit the room left at
+	 * the main log's tail when it filled, and then (S3-FIFO) never meet a
+	 * head, since every later key goes to the small FIFO. */
+	snprintf(val, sizeof(val), "%0100d", -1);
+	assert_int_equal(set(c, DPC_SET, "kept", val, 0, 0, 0, &cas0), DPC_OK);
 	dpc_cache_stats(c, 0, &s);
 	moved0 = s.reinserted;
 	for (int i = 0; i < 60000; i++) {   /* a lap and more; "kept" is read throughout */
