@@ -88,10 +88,9 @@ static void key_fmt(char k[16], uint32_t i)
 
 struct res {
 	double hit;
-	uint64_t items, live_bytes, log_bytes, usable_bytes;
-	uint64_t nospace;   /* refused write attempts (each retried here) */
 	uint64_t lost;      /* SETs still refused after 100 ms of retries */
-	struct dpc_store_stats st;   /* the store's own counters at the end */
+	struct dpc_store_stats st;   /* the store's own counters at the end (nospace: refused
+				      * write attempts, each retried here) */
 };
 
 /* Value length of key @p i: fixed, or log-uniform over [vmin, vlen] by a hash of the key
@@ -177,17 +176,9 @@ static void run_store(const struct wl *w, struct res *out)
 			urcu_qsbr_quiescent_state();
 		}
 	}
-	struct dpc_store_stats st;
-
-	dpc_cache_stats(c, 0, &st);
+	dpc_cache_stats(c, 0, &out->st);
 	out->hit = gets ? (double)hits / (double)gets : 0;
-	out->items = st.items;
-	out->live_bytes = st.bytes_used;
-	out->log_bytes = st.log_bytes;
-	out->usable_bytes = st.bytes_limit;
-	out->nospace = st.nospace;
 	out->lost = lost;
-	out->st = st;
 	dpc_cache_free(c);
 	free(val);
 }
@@ -254,7 +245,7 @@ int main(int argc, char **argv)
 	struct res r;
 
 	run_store(&w, &r);
-	double live = r.log_bytes ? (double)r.live_bytes / (double)r.log_bytes : 0;
+	double live = r.st.log_bytes ? (double)r.st.bytes_used / (double)r.st.log_bytes : 0;
 
 	printf("store (%s): %u keys%s, Zipf %.2f, %.0f %% GET%s, %u%s%.0u B values, %llu MiB: "
 	       "hits %.2f %%, "
@@ -265,10 +256,10 @@ int main(int argc, char **argv)
 	       w.fill ? " + fill on miss" : "",
 	       w.vmin ? w.vmin : w.vlen, w.vmin ? ".." : "", w.vmin ? w.vlen : 0u,
 	       (unsigned long long)(w.mem >> 20), 100 * r.hit,
-	       (unsigned long long)r.items, r.items ? (double)w.mem / (double)r.items : 0,
-	       (double)r.live_bytes / 1e6, (double)r.log_bytes / 1e6, 100 * live,
-	       r.usable_bytes ? 100.0 * (double)r.live_bytes / (double)r.usable_bytes : 0,
-	       (double)r.usable_bytes / 1e6, (unsigned long long)r.nospace,
+	       (unsigned long long)r.st.items, r.st.items ? (double)w.mem / (double)r.st.items : 0,
+	       (double)r.st.bytes_used / 1e6, (double)r.st.log_bytes / 1e6, 100 * live,
+	       r.st.bytes_limit ? 100.0 * (double)r.st.bytes_used / (double)r.st.bytes_limit : 0,
+	       (double)r.st.bytes_limit / 1e6, (unsigned long long)r.st.nospace,
 	       (unsigned long long)r.lost);
 	printf("store counters: evictions %llu, second chances %llu, small to main %llu, "
 	       "ghost hits %llu, index evictions %llu, holes %.1f MB recorded, %llu reused\n",
@@ -290,8 +281,8 @@ int main(int argc, char **argv)
 			w.keys, (unsigned long long)w.reqs, w.zipf, w.get_ratio,
 			w.fill ? "true" : "false", w.prefill ? "true" : "false", w.vlen,
 			(unsigned long long)w.mem, r.hit,
-			(unsigned long long)r.items, (unsigned long long)r.live_bytes,
-			(unsigned long long)r.log_bytes, live, (unsigned long long)r.nospace,
+			(unsigned long long)r.st.items, (unsigned long long)r.st.bytes_used,
+			(unsigned long long)r.st.log_bytes, live, (unsigned long long)r.st.nospace,
 			(unsigned long long)r.lost);
 		fclose(fp);
 	}

@@ -982,18 +982,22 @@ def run_step(mc, dp, step, counts, where, quiet=False, pending=None):
 ARITH_OPS = {OP["INCR"], OP["DECR"], OP["INCRQ"], OP["DECRQ"]}
 
 
+def bin_arith_requests(payload):
+    """(start, key start, key end, end) of each binary INCR/DECR request with a key in payload."""
+    off = 0
+    while len(payload) - off >= 24:
+        _m, op, kl, el, _dt, _vb, bl, _o, _c = HDR.unpack_from(payload, off)
+        if op in ARITH_OPS and kl:
+            yield off, off + 24 + el, off + 24 + el + kl, off + 24 + bl
+        off += 24 + bl
+
+
 def arith_keys(payload):
     """The keys an INCR/DECR request in payload may have rewritten."""
     if is_text(payload):
         w = payload.split(b"\r\n", 1)[0].split()
         return [w[1]] if len(w) >= 3 and w[0] in (b"incr", b"decr") else []
-    keys, off = [], 0
-    while len(payload) - off >= 24:
-        _m, op, kl, el, _dt, _vb, bl, _o, _c = HDR.unpack_from(payload, off)
-        if op in ARITH_OPS and kl:
-            keys.append(payload[off + 24 + el:off + 24 + el + kl])
-        off += 24 + bl
-    return keys
+    return [payload[k0:k1] for _s, k0, k1, _e in bin_arith_requests(payload)]
 
 
 def with_key(payload, key, new):
@@ -1001,13 +1005,9 @@ def with_key(payload, key, new):
     if is_text(payload):
         w = payload.split(b"\r\n", 1)[0].split(b" ", 2)
         return b" ".join([w[0], new, w[2]]) + b"\r\n"
-    off = 0
-    while len(payload) - off >= 24:
-        _m, op, kl, el, _dt, _vb, bl, _o, _c = HDR.unpack_from(payload, off)
-        if op in ARITH_OPS and payload[off + 24 + el:off + 24 + el + kl] == key:
-            at = off + 24 + el
-            return payload[off:at] + new + payload[at + kl:off + 24 + bl]
-        off += 24 + bl
+    for s0, k0, k1, e in bin_arith_requests(payload):
+        if payload[k0:k1] == key:
+            return payload[s0:k0] + new + payload[k1:e]
     return b""
 
 
